@@ -1,0 +1,104 @@
+//! Helpers for the end-to-end tests: the repository's paths, its real binaries (`wwpack`, `ww`),
+//! and small files and directories to boot.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The path of one of the workspace's binaries, built once per test process with the same cargo
+/// and profile that runs the tests.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(repo())
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "wwpack",
+                "-p",
+                "ww-runtime",
+                "--bins",
+            ])
+            .status()
+            .expect("run cargo build for the wwpack and ww binaries");
+        assert!(status.success(), "cargo build of wwpack and ww failed");
+        // Test binaries live in target/<profile>/deps; the bins one level up.
+        let exe = std::env::current_exe().expect("current test executable");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>")
+            .to_path_buf()
+    });
+    dir.join(name)
+}
+
+/// Runs `cmd`, returning its output; panics only if it cannot be started.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Builds the repository's images with `wwpack build` into `out` and returns the default image's
+/// directory.
+pub fn build_default_image(out: &Path) -> PathBuf {
+    let result = output(
+        Command::new(bin("wwpack"))
+            .arg("--manifest-path")
+            .arg(repo().join("wwpack.toml"))
+            .args(["build", "default", "--out-dir"])
+            .arg(out),
+    );
+    assert!(
+        result.status.success(),
+        "wwpack build failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    out.join("images/default")
+}
+
+/// Writes `files` (relative path, bytes) below `dir`, creating parents.
+pub fn write_tree(dir: &Path, files: &[(&str, &[u8])]) {
+    for (path, bytes) in files {
+        let to = dir.join(path);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("create parent");
+        std::fs::write(&to, bytes).expect("write file");
+    }
+}
+
+/// Compiles WebAssembly text (core module or component) to bytes.
+pub fn wat(text: &str) -> Vec<u8> {
+    wat::parse_str(text).unwrap_or_else(|e| panic!("bad test WAT: {e}"))
+}
+
+/// A WASI 0.2 command component whose `run` executes `unreachable`.
+pub const TRAPPING_COMMAND: &str = r#"
+(component
+  (core module $m
+    (func (export "run") (result i32) unreachable))
+  (core instance $i (instantiate $m))
+  (type $run-type (func (result (result))))
+  (func $run (type $run-type) (canon lift (core func $i "run")))
+  (instance $run-instance (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-instance)))
+"#;
+
+/// A component that exports a function but is not a WASI command.
+pub const LIBRARY_COMPONENT: &str = r#"
+(component
+  (core module $m
+    (func (export "answer") (result i32) i32.const 42))
+  (core instance $i (instantiate $m))
+  (func $answer (result u32) (canon lift (core func $i "answer")))
+  (export "answer" (func $answer)))
+"#;

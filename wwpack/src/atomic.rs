@@ -1,0 +1,64 @@
+//! Atomic replacement of files and directories, so that an interrupted run leaves the previous
+//! state intact.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A sibling path of `path` for temporary work: same directory (so same file system, so
+/// `rename` is atomic), hidden, unique to this process.
+pub fn sibling_temp(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Puts the directory `new` in place of `dest`.
+///
+/// On Linux the two are swapped with one `renameat2(RENAME_EXCHANGE)`, so every observer sees
+/// either the old tree or the new one, never a gap; the old tree is then removed. Where the swap
+/// is not supported, the old tree is renamed aside first and the gap is as short as two renames.
+pub fn replace_dir(new: &Path, dest: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dest).is_err() {
+        return std::fs::rename(new, dest).map_err(Error::io("rename into place", new));
+    }
+    let swapped = rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        new,
+        rustix::fs::CWD,
+        dest,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .is_ok();
+    let old = if swapped {
+        new.to_path_buf()
+    } else {
+        let old = sibling_temp(dest, "old");
+        std::fs::rename(dest, &old).map_err(Error::io("move aside", dest))?;
+        std::fs::rename(new, dest).map_err(Error::io("rename into place", new))?;
+        old
+    };
+    std::fs::remove_dir_all(&old).map_err(Error::io("remove", &old))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_an_existing_directory_and_fills_an_empty_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("image");
+        for content in ["one", "two"] {
+            let new = sibling_temp(&dest, "new");
+            std::fs::create_dir(&new).unwrap();
+            std::fs::write(new.join("f"), content).unwrap();
+            replace_dir(&new, &dest).unwrap();
+            assert_eq!(std::fs::read_to_string(dest.join("f")).unwrap(), content);
+            assert!(!new.exists());
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,123 @@
+//! Images: the trees of their layers, their union, the check of pid0, and the union written to
+//! disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::atomic;
+use crate::config::{Config, Image, Layer};
+use crate::error::{Error, Result};
+use crate::tree::{Entry, RelPath, Tree};
+use crate::union::{Placement, Union};
+use crate::wasm;
+
+/// Where pid0 lives in every image.
+pub const PID0: &str = "bin/main.wasm";
+
+/// The tree of `layer`: its static files plus the guest artifacts it installs.
+/// `artifacts` maps guest package names to built `.wasm` files.
+pub fn layer_tree(layer: &Layer, artifacts: &BTreeMap<String, PathBuf>) -> Result<Tree> {
+    let mut tree = match &layer.path {
+        Some(path) => Tree::scan(path).map_err(|e| Error::Layer {
+            layer: layer.name.clone(),
+            message: e.to_string(),
+        })?,
+        None => Tree::default(),
+    };
+    for (dest, guest) in &layer.install {
+        let artifact = artifacts.get(guest).ok_or_else(|| Error::Guest {
+            guest: guest.clone(),
+            message: format!("layer `{}` installs it but it was not built", layer.name),
+        })?;
+        if let Some(existing) = conflicting_entry(&tree, dest) {
+            return Err(Error::Layer {
+                layer: layer.name.clone(),
+                message: format!(
+                    "installs guest `{guest}` at `{dest}`, where its static files already have a {existing}"
+                ),
+            });
+        }
+        tree.insert_file(dest.clone(), artifact.clone());
+    }
+    Ok(tree)
+}
+
+/// What in `tree` stands in the way of a file at `dest`: the path itself, or a parent that is
+/// not a directory.
+fn conflicting_entry(tree: &Tree, dest: &RelPath) -> Option<&'static str> {
+    if let Some(e) = tree.get(dest) {
+        return Some(e.kind());
+    }
+    let mut parent = dest.parent();
+    while let Some(p) = parent {
+        match tree.get(&p) {
+            Some(Entry::Dir) | None => {}
+            Some(e) => return Some(e.kind()),
+        }
+        parent = p.parent();
+    }
+    None
+}
+
+/// The union of `image`'s layers.
+pub fn union(
+    config: &Config,
+    image: &Image,
+    artifacts: &BTreeMap<String, PathBuf>,
+) -> Result<Union> {
+    let trees = config
+        .layers_of(image)
+        .map(|layer| Ok((layer.name.as_str(), layer_tree(layer, artifacts)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Union::of(trees.iter().map(|(n, t)| (*n, t))).map_err(|e| Error::Image {
+        image: image.name.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// Checks that the union has a pid0 that is a valid WebAssembly component.
+pub fn check_pid0(image: &str, union: &Union) -> Result<()> {
+    let bad = |message: String| Error::Image {
+        image: image.to_string(),
+        message,
+    };
+    let entry = union.get(PID0).ok_or_else(|| {
+        bad(format!(
+            "`{PID0}` is missing: no layer of [{}] provides pid0",
+            union.layers().join(", ")
+        ))
+    })?;
+    let layer = &union.layers()[entry.layer];
+    let Entry::File { source } = &entry.entry else {
+        return Err(bad(format!(
+            "`{PID0}` from layer `{layer}` is a {}, not a file",
+            entry.entry.kind()
+        )));
+    };
+    let bytes = std::fs::read(source).map_err(Error::io("read", source))?;
+    wasm::check_component(&bytes).map_err(|rule| {
+        bad(format!(
+            "`{PID0}` from layer `{layer}` ({}) {rule}",
+            source.display()
+        ))
+    })
+}
+
+/// Writes the union to `dest` atomically: built beside it, then swapped into place, so an
+/// interrupted build leaves the previous image intact.
+pub fn write(union: &Union, dest: &Path) -> Result<()> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
+    }
+    let staging = atomic::sibling_temp(dest, "new");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(Error::io("remove", &staging))?;
+    }
+    let result = union
+        .materialize(&staging, Placement::Copy)
+        .and_then(|()| atomic::replace_dir(&staging, dest));
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}

@@ -1,0 +1,255 @@
+//! Trees of files: the shape of a layer before it is named by a CID.
+//!
+//! A [`Tree`] maps normalized relative paths ([`RelPath`]) to entries: directories, regular files
+//! (by the host path that holds their bytes) and symlinks (by their target). It is read from a host
+//! directory with [`Tree::scan`] and can get files added at chosen paths (guest artifacts).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A relative path inside a tree: `/`-separated, UTF-8, no empty, `.` or `..` components.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelPath(String);
+
+impl RelPath {
+    /// Validates `s`; the error says which rule it broke.
+    pub fn new(s: &str) -> std::result::Result<RelPath, &'static str> {
+        if s.is_empty() {
+            return Err("is empty");
+        }
+        if s.starts_with('/') {
+            return Err("must be relative (it starts with `/`)");
+        }
+        for part in s.split('/') {
+            match part {
+                "" => return Err("has an empty component (`//` or a trailing `/`)"),
+                "." | ".." => return Err("must not contain `.` or `..` components"),
+                _ if part.contains('\0') => return Err("contains a NUL byte"),
+                _ => {}
+            }
+        }
+        Ok(RelPath(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The components, outermost first.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+
+    /// The parent path, or `None` at the top level.
+    pub fn parent(&self) -> Option<RelPath> {
+        self.0.rfind('/').map(|i| RelPath(self.0[..i].to_string()))
+    }
+
+    /// Appends one component (which must not contain `/`).
+    fn child(&self, name: &str) -> RelPath {
+        RelPath(format!("{}/{}", self.0, name))
+    }
+
+    /// This path below a host directory.
+    pub fn under(&self, dir: &Path) -> PathBuf {
+        self.components().fold(dir.to_path_buf(), |p, c| p.join(c))
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Dir,
+    /// A regular file whose bytes are at `source` on the host.
+    File {
+        source: PathBuf,
+    },
+    /// A symbolic link with this target, stored as is.
+    Symlink {
+        target: String,
+    },
+}
+
+impl Entry {
+    /// A word for messages: "directory", "file", "symlink".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::Dir => "directory",
+            Entry::File { .. } => "file",
+            Entry::Symlink { .. } => "symlink",
+        }
+    }
+}
+
+/// A tree of entries keyed by path; parents of every entry are present as directories.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    entries: BTreeMap<RelPath, Entry>,
+}
+
+impl Tree {
+    /// Reads the tree below `dir`. Hidden files are included. Device files, FIFOs and sockets are
+    /// errors, and so are names that are not UTF-8.
+    pub fn scan(dir: &Path) -> Result<Tree> {
+        let meta = std::fs::metadata(dir).map_err(Error::io("read", dir))?;
+        if !meta.is_dir() {
+            return Err(Error::Tree {
+                path: dir.to_path_buf(),
+                rule: "is not a directory".into(),
+            });
+        }
+        let mut tree = Tree::default();
+        tree.scan_into(dir, None)?;
+        Ok(tree)
+    }
+
+    fn scan_into(&mut self, dir: &Path, prefix: Option<&RelPath>) -> Result<()> {
+        let read = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
+        let mut children = Vec::new();
+        for item in read {
+            let item = item.map_err(Error::io("read directory", dir))?;
+            children.push(item.path());
+        }
+        children.sort();
+        for path in children {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| Error::Tree {
+                    path: path.clone(),
+                    rule: "file names must be UTF-8".into(),
+                })?;
+            let rel = match prefix {
+                Some(p) => p.child(name),
+                None => RelPath::new(name).map_err(|rule| Error::Tree {
+                    path: path.clone(),
+                    rule: rule.into(),
+                })?,
+            };
+            let meta = std::fs::symlink_metadata(&path).map_err(Error::io("stat", &path))?;
+            let ft = meta.file_type();
+            if ft.is_dir() {
+                self.entries.insert(rel.clone(), Entry::Dir);
+                self.scan_into(&path, Some(&rel))?;
+            } else if ft.is_file() {
+                self.entries.insert(rel, Entry::File { source: path });
+            } else if ft.is_symlink() {
+                let target = std::fs::read_link(&path).map_err(Error::io("read link", &path))?;
+                let target = target.to_str().ok_or_else(|| Error::Tree {
+                    path: path.clone(),
+                    rule: "symlink targets must be UTF-8".into(),
+                })?;
+                self.entries.insert(
+                    rel,
+                    Entry::Symlink {
+                        target: target.to_string(),
+                    },
+                );
+            } else {
+                return Err(Error::Tree {
+                    path,
+                    rule: "is a device file, FIFO or socket; a layer holds only directories, regular files and symlinks".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a file at `path`, creating its parent directories. Returns the entry it replaced.
+    pub fn insert_file(&mut self, path: RelPath, source: PathBuf) -> Option<Entry> {
+        let mut parent = path.parent();
+        while let Some(p) = parent {
+            parent = p.parent();
+            self.entries.entry(p).or_insert(Entry::Dir);
+        }
+        self.entries.insert(path, Entry::File { source })
+    }
+
+    pub fn get(&self, path: &RelPath) -> Option<&Entry> {
+        self.entries.get(path)
+    }
+
+    /// Entries in path order (a parent always comes before its children).
+    pub fn iter(&self) -> impl Iterator<Item = (&RelPath, &Entry)> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_rules() {
+        assert!(RelPath::new("bin/main.wasm").is_ok());
+        assert!(RelPath::new(".hidden/x").is_ok());
+        for bad in ["", "/a", "a//b", "a/", "./a", "a/../b", ".."] {
+            assert!(RelPath::new(bad).is_err(), "{bad:?} accepted");
+        }
+        let p = RelPath::new("a/b/c").unwrap();
+        assert_eq!(p.parent().unwrap().as_str(), "a/b");
+        assert_eq!(RelPath::new("a").unwrap().parent(), None);
+    }
+
+    #[test]
+    fn scan_reads_files_dirs_symlinks_and_hidden_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc/empty")).unwrap();
+        std::fs::write(dir.path().join("etc/motd"), "hi").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "").unwrap();
+        std::os::unix::fs::symlink("motd", dir.path().join("etc/link")).unwrap();
+        let tree = Tree::scan(dir.path()).unwrap();
+        let kinds: Vec<_> = tree
+            .iter()
+            .map(|(p, e)| format!("{p}:{}", e.kind()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ".hidden:file",
+                "etc:directory",
+                "etc/empty:directory",
+                "etc/link:symlink",
+                "etc/motd:file"
+            ]
+        );
+    }
+
+    #[test]
+    fn scan_rejects_fifos_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = Tree::scan(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("pipe") && err.contains("FIFO"), "{err}");
+    }
+
+    #[test]
+    fn insert_file_creates_parents() {
+        let mut tree = Tree::default();
+        tree.insert_file(RelPath::new("a/b/c").unwrap(), "/x".into());
+        let paths: Vec<_> = tree.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["a", "a/b", "a/b/c"]);
+    }
+}
