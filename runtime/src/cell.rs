@@ -45,8 +45,7 @@ pub async fn run(engine: &Engine, spec: CellSpec<'_>) -> Result<u8, BootError> {
         reason,
     };
     wwpack::wasm::check_component(spec.bytes).map_err(unbootable)?;
-    let component =
-        Component::new(engine, spec.bytes).map_err(|e| unbootable(one_line(&e)))?;
+    let component = Component::new(engine, spec.bytes).map_err(|e| unbootable(one_line(&e)))?;
     check_command(engine, &component).map_err(unbootable)?;
 
     let mut linker = Linker::<Host>::new(engine);
