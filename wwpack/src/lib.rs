@@ -17,3 +17,11 @@ pub mod union;
 pub mod wasm;
 
 pub use error::{Error, Result};
+pub mod block;
+pub mod car;
+pub mod cid;
+pub mod content;
+pub mod dagpb;
+pub mod pb;
+pub mod store;
+pub mod unixfs;

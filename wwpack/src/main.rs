@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wwpack::build::BuildOptions;
+use wwpack::cid::Cid;
 use wwpack::config::Config;
+use wwpack::content::{self, ContentPath};
+use wwpack::store::Store;
+use wwpack::unixfs::Profile;
 
 /// Reproducible, content-addressed images for Wetware.
 #[derive(Parser)]
@@ -19,6 +23,10 @@ struct Cli {
     /// Print only errors
     #[arg(short, long, global = true)]
     quiet: bool,
+
+    /// Embedded block store [default: $XDG_DATA_HOME/ww/blocks, or ~/.local/share/ww/blocks]
+    #[arg(long, global = true, value_name = "DIR", env = "WW_STORE")]
+    store: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -34,6 +42,59 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Print the CID of a file or directory tree, as `ipfs add -r --hidden --only-hash`; writes nothing
+    Cid {
+        path: PathBuf,
+        /// unixfs-v1-2025, unixfs-v0-2015 or kubo-cidv1
+        #[arg(long, default_value = "unixfs-v1-2025")]
+        profile: Profile,
+        /// Print a JSON object instead of the CID
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store a file or directory tree in the block store and pin it; prints its CID
+    Add {
+        path: PathBuf,
+        /// unixfs-v1-2025, unixfs-v0-2015 or kubo-cidv1
+        #[arg(long, default_value = "unixfs-v1-2025")]
+        profile: Profile,
+        /// Print a JSON object instead of the CID
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a file from the block store to stdout (every block verified)
+    Cat {
+        /// CID[/path] or /ipfs/CID[/path]
+        target: ContentPath,
+        /// Start at this byte
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Write at most this many bytes
+        #[arg(long)]
+        length: Option<u64>,
+    },
+    /// List a directory in the block store: CID, size, name (a trailing / marks directories)
+    Ls {
+        /// CID[/path] or /ipfs/CID[/path]
+        target: ContentPath,
+        /// Print JSON lines instead
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the DAG under a CID from the block store to a CAR v1 file
+    Export {
+        cid: Cid,
+        /// The CAR file to write (atomically)
+        #[arg(short, long, value_name = "FILE.car")]
+        output: PathBuf,
+    },
+    /// Read a CAR v1 file into the block store, verifying every block, and pin its roots
+    Import {
+        #[arg(value_name = "FILE.car")]
+        car: PathBuf,
+    },
+    /// Remove every block of the block store that no pin reaches
+    Gc,
 }
 
 fn main() -> ExitCode {
@@ -48,13 +109,135 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = match &cli.manifest_path {
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Ok(match &cli.manifest_path {
         Some(file) => Config::load(file)?,
         None => Config::discover(&std::env::current_dir().context("current directory")?)?,
+    })
+}
+
+fn open_store(cli: &Cli) -> anyhow::Result<Store> {
+    let dir = match &cli.store {
+        Some(dir) => dir.clone(),
+        None => wwpack::store::default_dir()
+            .context("no block store: set --store DIR, WW_STORE, XDG_DATA_HOME or HOME")?,
     };
-    match cli.command {
+    Ok(Store::open(&dir)?)
+}
+
+fn print_node(path: &std::path::Path, profile: &Profile, node: &wwpack::unixfs::Node, json: bool) {
+    if json {
+        let v = serde_json::json!({
+            "cid": node.cid.to_string(),
+            "profile": profile.name,
+            "path": path.display().to_string(),
+            "size": node.tsize,
+        });
+        println!("{v}");
+    } else {
+        println!("{}", node.cid);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Cid {
+            path,
+            profile,
+            json,
+        } => print_node(path, profile, &content::cid(path, profile)?, *json),
+        Command::Add {
+            path,
+            profile,
+            json,
+        } => {
+            let store = open_store(&cli)?;
+            print_node(path, profile, &content::add(&store, path, profile)?, *json)
+        }
+        Command::Cat {
+            target,
+            offset,
+            length,
+        } => {
+            let store = open_store(&cli)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match content::cat(&store, target, *offset, *length, &mut out) {
+                Err(content::ContentError::Read(wwpack::unixfs::read::ReadError::Output(e)))
+                    if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => {
+                    other?;
+                    if let Err(e) = std::io::Write::flush(&mut out) {
+                        if e.kind() != std::io::ErrorKind::BrokenPipe {
+                            return Err(e).context("writing to stdout");
+                        }
+                    }
+                }
+            }
+        }
+        Command::Ls { target, json } => {
+            let store = open_store(&cli)?;
+            for e in content::ls(&store, target)? {
+                if *json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    let slash = if e.kind == "directory" { "/" } else { "" };
+                    let arrow = e.target.map(|t| format!(" -> {t}")).unwrap_or_default();
+                    println!("{} {} {}{slash}{arrow}", e.cid, e.size, e.name);
+                }
+            }
+        }
+        Command::Export { cid, output } => {
+            let store = open_store(&cli)?;
+            let r = content::export(&store, cid, output)?;
+            if !cli.quiet {
+                eprintln!(
+                    "wrote {}: {} blocks, {} bytes",
+                    output.display(),
+                    r.blocks,
+                    r.car_bytes
+                );
+            }
+        }
+        Command::Import { car } => {
+            let store = open_store(&cli)?;
+            let r = content::import(&store, car)?;
+            for root in &r.roots {
+                println!("{root}");
+            }
+            if !cli.quiet {
+                eprintln!(
+                    "imported {} blocks ({} bytes), {} duplicate sections; pinned {} root(s)",
+                    r.blocks,
+                    r.bytes,
+                    r.duplicates,
+                    r.roots.len()
+                );
+            }
+        }
+        Command::Gc => {
+            let store = open_store(&cli)?;
+            let r = content::gc(&store)?;
+            println!(
+                "removed {} blocks ({} bytes), kept {}",
+                r.removed, r.bytes_freed, r.kept
+            );
+            if !r.corrupt.is_empty() || r.missing > 0 {
+                eprintln!(
+                    "warning: {} pinned blocks missing, {} corrupt (kept): {}",
+                    r.missing,
+                    r.corrupt.len(),
+                    r.corrupt
+                        .iter()
+                        .map(Cid::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+        }
         Command::Build { images, out_dir } => {
+            let config = load_config(&cli)?;
+            let (images, out_dir) = (images.clone(), out_dir.clone());
             let opts = BuildOptions {
                 images,
                 out_dir,

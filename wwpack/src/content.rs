@@ -1,0 +1,266 @@
+//! The content verbs of `wwpack` on the embedded block store: `cid`, `add`, `cat`, `ls`,
+//! `export`, `import`, `gc`. Each is a function here; the command line only parses arguments.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::block::{BlockError, NullSink};
+use crate::car::{self, CarError, ExportReport, ImportReport};
+use crate::cid::Cid;
+use crate::store::{GcReport, Store};
+use crate::tree::{Entry as TreeEntry, Tree};
+use crate::unixfs::read::{DirEntry, Kind, ReadError, Reader};
+use crate::unixfs::{self, ImportError, Node, Profile};
+
+/// Why a content verb failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Car(#[from] CarError),
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    #[error(transparent)]
+    Tree(#[from] crate::Error),
+    #[error("`{0}` is not a content path: {1} (expected CID[/path] or /ipfs/CID[/path])")]
+    BadPath(String, String),
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A CID and an optional path below it: `CID[/path]` or `/ipfs/CID[/path]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentPath {
+    pub root: Cid,
+    pub path: String,
+}
+
+impl FromStr for ContentPath {
+    type Err = ContentError;
+
+    fn from_str(s: &str) -> Result<ContentPath, ContentError> {
+        let rest = s.strip_prefix("/ipfs/").unwrap_or(s);
+        let (cid, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let root = cid
+            .parse()
+            .map_err(|e| ContentError::BadPath(s.to_string(), format!("`{cid}`: {e}")))?;
+        let path = path.trim_end_matches('/').to_string();
+        if path.split('/').any(|c| c == "." || c == "..") {
+            return Err(ContentError::BadPath(
+                s.to_string(),
+                "`.` and `..` are not allowed".into(),
+            ));
+        }
+        Ok(ContentPath { root, path })
+    }
+}
+
+impl fmt::Display for ContentPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.root)
+        } else {
+            write!(f, "{}/{}", self.root, self.path)
+        }
+    }
+}
+
+/// The root CID of `path` under `profile`, as `ipfs add -r --hidden --only-hash` computes it;
+/// nothing is written.
+pub fn cid(path: &Path, profile: &Profile) -> Result<Node, ContentError> {
+    Ok(unixfs::import_path(path, profile, &NullSink)?)
+}
+
+/// Imports `path` into `store` and pins the root (labelled with the path).
+///
+/// The tree is checked first (entry types, names, and that every file can be opened), so that the
+/// usual mistakes store nothing. Should reading fail later anyway, the blocks written so far are
+/// complete, verified blocks that no pin holds: the next `gc` removes them.
+pub fn add(store: &Store, path: &Path, profile: &Profile) -> Result<Node, ContentError> {
+    preflight(path)?;
+    let guard = store.writer()?;
+    let node = unixfs::import_path(path, profile, store)?;
+    store.pin(&node.cid, Some(&path.display().to_string()))?;
+    drop(guard);
+    Ok(node)
+}
+
+fn preflight(path: &Path) -> Result<(), ContentError> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| ContentError::Io {
+        action: "read",
+        path: path.display().to_string(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        if meta.is_file() {
+            open_check(path)?;
+        }
+        return Ok(());
+    }
+    for (_, entry) in Tree::scan(path)?.iter() {
+        if let TreeEntry::File { source } = entry {
+            open_check(source)?;
+        }
+    }
+    Ok(())
+}
+
+fn open_check(path: &Path) -> Result<(), ContentError> {
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|source| ContentError::Io {
+            action: "read",
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Writes the file at `target` (bytes `offset..offset+length`) to `out`; returns bytes written.
+pub fn cat(
+    store: &Store,
+    target: &ContentPath,
+    offset: u64,
+    length: Option<u64>,
+    out: &mut dyn Write,
+) -> Result<u64, ContentError> {
+    let reader = Reader::new(store);
+    let cid = reader.resolve(&target.root, &target.path)?;
+    Ok(reader.read_range(&cid, offset, length.unwrap_or(u64::MAX), out)?)
+}
+
+/// One line of `ls`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub cid: String,
+    /// `file`, `directory` or `symlink`.
+    pub kind: &'static str,
+    /// File size in bytes; the cumulative DAG size for directories.
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// The entries of the directory at `target` (or the file itself, as `ls` does).
+pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentError> {
+    let reader = Reader::new(store);
+    let cid = reader.resolve(&target.root, &target.path)?;
+    let kind = reader.stat(&cid)?;
+    let entries = if kind == Kind::Directory {
+        reader.list(&cid)?
+    } else {
+        let name = target
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        vec![DirEntry {
+            name,
+            cid: cid.clone(),
+            tsize: None,
+        }]
+    };
+    entries
+        .into_iter()
+        .map(|e| {
+            let kind = reader.stat(&e.cid)?;
+            let (size, target) = match &kind {
+                Kind::File { size } => (*size, None),
+                Kind::Directory => (e.tsize.unwrap_or(0), None),
+                Kind::Symlink { target } => (target.len() as u64, Some(target.clone())),
+            };
+            Ok(Listed {
+                name: e.name,
+                cid: e.cid.to_string(),
+                kind: kind.word(),
+                size,
+                target,
+            })
+        })
+        .collect()
+}
+
+/// Writes a CAR of the DAG under `root` to `file`, atomically (a temp file renamed into place).
+pub fn export(store: &Store, root: &Cid, file: &Path) -> Result<ExportReport, ContentError> {
+    let io = |action: &'static str, p: &Path| {
+        let path = p.display().to_string();
+        move |source| ContentError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".wwpack-export-")
+        .tempfile_in(dir)
+        .map_err(io("create a temporary file in", dir))?;
+    let report = {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        let report = car::export(store, std::slice::from_ref(root), &mut out)?;
+        out.flush().map_err(io("write", file))?;
+        report
+    };
+    tmp.as_file().sync_all().map_err(io("sync", file))?;
+    tmp.persist(file).map_err(|e| ContentError::Io {
+        action: "write",
+        path: file.display().to_string(),
+        source: e.error,
+    })?;
+    Ok(report)
+}
+
+/// Imports a CAR into `store`, verifying every block, and pins its roots.
+pub fn import(store: &Store, file: &Path) -> Result<ImportReport, ContentError> {
+    let input = std::fs::File::open(file).map_err(|source| ContentError::Io {
+        action: "read",
+        path: file.display().to_string(),
+        source,
+    })?;
+    let guard = store.writer()?;
+    let report = car::import(&mut std::io::BufReader::new(input), store)?;
+    for root in &report.roots {
+        store.pin(root, Some(&file.display().to_string()))?;
+    }
+    drop(guard);
+    Ok(report)
+}
+
+/// Removes every block no pin reaches.
+pub fn gc(store: &Store) -> Result<GcReport, ContentError> {
+    Ok(store.gc()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_paths() {
+        let cid = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354";
+        let p: ContentPath = format!("/ipfs/{cid}/etc/motd").parse().unwrap();
+        assert_eq!(
+            (p.root.to_string().as_str(), p.path.as_str()),
+            (cid, "etc/motd")
+        );
+        let p: ContentPath = cid.parse().unwrap();
+        assert_eq!(p.path, "");
+        assert!(format!("{cid}/../x").parse::<ContentPath>().is_err());
+        let err = "nope/x".parse::<ContentPath>().unwrap_err().to_string();
+        assert!(err.contains("`nope`"), "{err}");
+    }
+}

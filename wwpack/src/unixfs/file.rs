@@ -1,0 +1,140 @@
+//! Files: fixed-size chunks from a reader, arranged in a balanced DAG as Kubo's balanced builder
+//! arranges them, streamed (memory holds one chunk and one row of links per level, whatever the
+//! file's size).
+
+use std::io::Read;
+
+use crate::block::BlockSink;
+use crate::cid::RAW;
+use crate::dagpb::PbLink;
+
+use super::data::{Data, DataType};
+use super::{make_cid, ImportError, Node, Profile};
+
+/// Imports the bytes of `reader` as a UnixFS file; `what` names the source in errors.
+pub fn import_file(
+    reader: &mut dyn Read,
+    what: &str,
+    profile: &Profile,
+    sink: &dyn BlockSink,
+) -> Result<Node, ImportError> {
+    let mut builder = Balanced {
+        profile,
+        sink,
+        levels: Vec::new(),
+    };
+    let mut buf = vec![0u8; profile.chunk_size];
+    let mut first = true;
+    loop {
+        let n = fill(reader, &mut buf).map_err(|source| ImportError::Read {
+            path: what.to_string(),
+            source,
+        })?;
+        if n == 0 && !first {
+            break;
+        }
+        first = false;
+        let leaf = builder.leaf(&buf[..n])?;
+        if n < buf.len() && builder.levels.is_empty() {
+            // The whole file is one chunk: the leaf is the root.
+            return Ok(leaf);
+        }
+        builder.push(0, leaf)?;
+        if n < buf.len() {
+            break;
+        }
+    }
+    builder.finish()
+}
+
+/// Reads until `buf` is full or the reader ends; returns the bytes read.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+struct Balanced<'a> {
+    profile: &'a Profile,
+    sink: &'a dyn BlockSink,
+    /// `levels[0]` holds leaves not yet under a node, `levels[i]` nodes of depth `i`.
+    levels: Vec<Vec<Node>>,
+}
+
+impl Balanced<'_> {
+    fn leaf(&self, chunk: &[u8]) -> Result<Node, ImportError> {
+        let filesize = chunk.len() as u64;
+        if self.profile.raw_leaves {
+            let cid = make_cid(self.profile, RAW, chunk);
+            self.sink.put(&cid, chunk)?;
+            return Ok(Node {
+                cid,
+                tsize: filesize,
+                filesize,
+            });
+        }
+        let mut data = Data::new(DataType::File);
+        data.data = (!chunk.is_empty()).then(|| chunk.to_vec());
+        data.filesize = Some(filesize);
+        self.put_node(Vec::new(), data, filesize)
+    }
+
+    /// Adds `node` at `level`; a full level becomes a node one level up.
+    fn push(&mut self, level: usize, node: Node) -> Result<(), ImportError> {
+        if self.levels.len() <= level {
+            self.levels.resize_with(level + 1, Vec::new);
+        }
+        self.levels[level].push(node);
+        if self.levels[level].len() == self.profile.max_links {
+            let children = std::mem::take(&mut self.levels[level]);
+            let parent = self.internal(children)?;
+            self.push(level + 1, parent)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the partial rows bottom-up, as the balanced layout leaves them: every row below the
+    /// top becomes a node, and the top row becomes the root (or is the root if it holds one node).
+    fn finish(mut self) -> Result<Node, ImportError> {
+        let top = self.levels.len() - 1;
+        for level in 0..top {
+            let row = std::mem::take(&mut self.levels[level]);
+            if !row.is_empty() {
+                let node = self.internal(row)?;
+                self.levels[level + 1].push(node);
+            }
+        }
+        let mut row = std::mem::take(&mut self.levels[top]);
+        match row.len() {
+            1 => Ok(row.remove(0)),
+            _ => self.internal(row),
+        }
+    }
+
+    fn internal(&self, children: Vec<Node>) -> Result<Node, ImportError> {
+        let mut data = Data::new(DataType::File);
+        data.blocksizes = children.iter().map(|c| c.filesize).collect();
+        let filesize = data.blocksizes.iter().sum();
+        data.filesize = Some(filesize);
+        let links = children
+            .into_iter()
+            .map(|c| PbLink {
+                cid: c.cid,
+                name: Some(String::new()),
+                tsize: Some(c.tsize),
+            })
+            .collect();
+        self.put_node(links, data, filesize)
+    }
+
+    fn put_node(&self, links: Vec<PbLink>, data: Data, filesize: u64) -> Result<Node, ImportError> {
+        super::put_pb(self.profile, self.sink, links, data, filesize)
+    }
+}
