@@ -201,3 +201,100 @@ fn special_files_are_errors_naming_the_path() {
         .to_string();
     assert!(err.contains("missing"), "{err}");
 }
+
+/// A DAG shaped as the trickle builder and older importers write it: data in the root itself,
+/// `Raw`-typed dag-pb leaves next to raw leaves, a nested node, CIDv0 and CIDv1 mixed.
+#[test]
+fn reads_dags_this_importer_never_writes() {
+    use crate::block::BlockSink;
+    use crate::cid::{Cid, Multihash, DAG_PB, RAW};
+    use crate::dagpb::{PbLink, PbNode};
+
+    let blocks = MemoryBlocks::new();
+    let put_pb = |links: Vec<PbLink>, data: Data, v0: bool| {
+        let bytes = PbNode {
+            links,
+            data: Some(data.encode()),
+        }
+        .encode();
+        let cid = if v0 {
+            Cid::new_v0(Multihash::sha2_256(&bytes)).unwrap()
+        } else {
+            Cid::v1_sha2_256(DAG_PB, &bytes)
+        };
+        blocks.put(&cid, &bytes).unwrap();
+        (cid, bytes.len() as u64)
+    };
+    let link = |cid: &Cid, tsize: u64| PbLink {
+        cid: cid.clone(),
+        name: None,
+        tsize: Some(tsize),
+    };
+
+    let raw_leaf = Cid::v1_sha2_256(RAW, b"def");
+    blocks.put(&raw_leaf, b"def").unwrap();
+    let mut raw_typed = Data::new(DataType::Raw);
+    raw_typed.data = Some(b"ghi".to_vec());
+    raw_typed.filesize = Some(3);
+    let (pb_leaf, pb_leaf_size) = put_pb(vec![], raw_typed, true);
+    let mut inner = Data::new(DataType::File);
+    inner.data = Some(b"jk".to_vec());
+    inner.blocksizes = vec![3];
+    let (nested, nested_size) = put_pb(vec![link(&raw_leaf, 3)], inner, false);
+    let mut top = Data::new(DataType::File);
+    top.data = Some(b"abc".to_vec());
+    top.filesize = Some(3 + 3 + 3 + 5);
+    top.blocksizes = vec![3, 3, 5];
+    let (root, _) = put_pb(
+        vec![
+            link(&raw_leaf, 3),
+            link(&pb_leaf, pb_leaf_size),
+            link(&nested, nested_size),
+        ],
+        top,
+        true,
+    );
+
+    let reader = Reader::new(&blocks);
+    assert_eq!(reader.stat(&root).unwrap(), Kind::File { size: 14 });
+    let mut out = Vec::new();
+    reader.read_to(&root, &mut out).unwrap();
+    assert_eq!(out, b"abcdefghijkdef");
+    for start in 0..14u64 {
+        let mut part = Vec::new();
+        reader.read_range(&root, start, 4, &mut part).unwrap();
+        let end = (start as usize + 4).min(14);
+        assert_eq!(
+            part,
+            &b"abcdefghijkdef"[start as usize..end],
+            "from {start}"
+        );
+    }
+
+    // Sizes that do not add up are malformed, and the error names the node.
+    let mut lying = Data::new(DataType::File);
+    lying.blocksizes = vec![4];
+    let (liar, _) = put_pb(vec![link(&raw_leaf, 3)], lying, false);
+    let err = reader
+        .read_to(&liar, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&raw_leaf.to_string()) && err.contains("4 bytes"),
+        "{err}"
+    );
+    let mut short = Data::new(DataType::File);
+    short.blocksizes = vec![];
+    let (no_sizes, _) = put_pb(vec![link(&raw_leaf, 3)], short, false);
+    let err = reader
+        .read_to(&no_sizes, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&no_sizes.to_string()) && err.contains("blocksizes"),
+        "{err}"
+    );
+    // A directory is not a file, and a file is not a directory.
+    let err = reader.list(&root).unwrap_err().to_string();
+    assert!(err.contains("not a directory"), "{err}");
+}

@@ -1,0 +1,275 @@
+//! The content verbs of the real `wwpack` binary on real files: `cid` prints the CIDs IPFS
+//! prints, `add` → `ls`/`cat` → `export` → `import` into an empty store gives the same bytes, a
+//! corrupted block is caught and named, bad input stores nothing, and a 1 GiB file is imported
+//! in bounded memory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use e2e::{bin, output, write_tree};
+
+fn wwpack(store: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin("wwpack"));
+    cmd.env_remove("WW_STORE");
+    if let Some(store) = store {
+        cmd.arg("--store").arg(store);
+    }
+    output(cmd.args(args))
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "status {:?}, stderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
+}
+
+fn failed(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "unexpected success: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+#[test]
+fn cid_prints_the_cids_ipfs_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = dir.path().join("hello");
+    std::fs::write(&hello, "hello world").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let cid = |args: &[&str]| ok(&wwpack(None, args)).trim().to_string();
+    assert_eq!(
+        cid(&["cid", s(&hello)]),
+        "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
+    );
+    assert_eq!(
+        cid(&["cid", "--profile", "unixfs-v0-2015", s(&hello)]),
+        "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"
+    );
+    assert_eq!(
+        cid(&["cid", s(&empty)]),
+        "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
+    );
+    assert_eq!(
+        cid(&["cid", "--profile", "unixfs-v0-2015", s(&empty)]),
+        "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+    );
+    let json: serde_json::Value = serde_json::from_str(&cid(&[
+        "cid",
+        "--json",
+        "--profile",
+        "kubo-cidv1",
+        s(&hello),
+    ]))
+    .unwrap();
+    assert_eq!(
+        json["cid"],
+        "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
+    );
+    assert_eq!(json["profile"], "kubo-cidv1");
+    assert_eq!(json["size"], 11);
+    let err = failed(&wwpack(None, &["cid", "--profile", "v2", s(&hello)]));
+    assert!(
+        err.contains("unknown profile `v2`") && err.contains("unixfs-v1-2025"),
+        "{err}"
+    );
+}
+
+fn sample_tree(root: &Path) -> Vec<u8> {
+    let big: Vec<u8> = (0..3_500_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    write_tree(
+        root,
+        &[
+            ("etc/motd", b"welcome to the store\n"),
+            ("bin/big", &big),
+            (".hidden", b"dotfile"),
+        ],
+    );
+    std::fs::create_dir_all(root.join("var/empty")).unwrap();
+    std::os::unix::fs::symlink("../etc/motd", root.join("bin/motd")).unwrap();
+    big
+}
+
+#[test]
+fn add_ls_cat_export_import_round_trip() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, one, two) = (
+        work.path().join("tree"),
+        work.path().join("s1"),
+        work.path().join("s2"),
+    );
+    let big = sample_tree(&tree);
+
+    let expected = ok(&wwpack(None, &["cid", s(&tree)])).trim().to_string();
+    let root = ok(&wwpack(Some(&one), &["add", s(&tree)]))
+        .trim()
+        .to_string();
+    assert_eq!(root, expected, "add and cid agree");
+
+    let listing = ok(&wwpack(Some(&one), &["ls", &root]));
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, [".hidden", "bin/", "etc/", "var/"], "{listing}");
+    let bin_listing = ok(&wwpack(Some(&one), &["ls", &format!("/ipfs/{root}/bin")]));
+    assert!(bin_listing.contains(" 3500000 big\n"), "{bin_listing}");
+    assert!(bin_listing.contains("motd -> ../etc/motd"), "{bin_listing}");
+
+    let motd = wwpack(Some(&one), &["cat", &format!("{root}/etc/motd")]);
+    assert_eq!(ok(&motd), "welcome to the store\n");
+    let range = wwpack(
+        Some(&one),
+        &[
+            "cat",
+            "--offset",
+            "1048570",
+            "--length",
+            "20",
+            &format!("{root}/bin/big"),
+        ],
+    );
+    assert_eq!(range.stdout, &big[1_048_570..1_048_590]);
+
+    let car = work.path().join("tree.car");
+    ok(&wwpack(Some(&one), &["export", &root, "-o", s(&car)]));
+    let imported = ok(&wwpack(Some(&two), &["import", s(&car)]));
+    assert_eq!(imported.trim(), root);
+    let out = wwpack(Some(&two), &["cat", &format!("{root}/bin/big")]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, big, "bytes out of the second store");
+
+    // Pinned content survives gc.
+    let gc = ok(&wwpack(Some(&two), &["gc"]));
+    assert!(gc.starts_with("removed 0 blocks"), "{gc}");
+    assert_eq!(
+        ok(&wwpack(Some(&two), &["cat", &format!("{root}/etc/motd")])),
+        "welcome to the store\n"
+    );
+}
+
+#[test]
+fn a_corrupted_block_is_detected_and_named() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
+    sample_tree(&tree);
+    let root = ok(&wwpack(Some(&store), &["add", s(&tree)]))
+        .trim()
+        .to_string();
+    let motd_cid = ok(&wwpack(Some(&store), &["ls", &format!("{root}/etc")]))
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let name = &motd_cid;
+    let shard = &name[name.len() - 3..name.len() - 1];
+    let file = store.join("blocks").join(shard).join(name);
+    let mut bytes = std::fs::read(&file).expect("the motd block file");
+    bytes[0] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let err = failed(&wwpack(Some(&store), &["cat", &format!("{root}/etc/motd")]));
+    assert!(
+        err.contains(&motd_cid) && err.contains("do not match"),
+        "{err}"
+    );
+    let car = work.path().join("x.car");
+    let err = failed(&wwpack(Some(&store), &["export", &root, "-o", s(&car)]));
+    assert!(err.contains(&motd_cid), "{err}");
+    assert!(!car.exists(), "a failed export leaves no CAR behind");
+}
+
+#[test]
+fn bad_input_is_named_and_stores_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
+    sample_tree(&tree);
+    let fifo = tree.join("etc/pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let err = failed(&wwpack(Some(&store), &["add", s(&tree)]));
+    assert!(err.contains(s(&fifo)) && err.contains("FIFO"), "{err}");
+    let stored: Vec<_> = walk_files(&store.join("blocks"));
+    assert!(stored.is_empty(), "blocks stored: {stored:?}");
+    assert_eq!(std::fs::read_dir(store.join("pins")).unwrap().count(), 0);
+
+    let missing = work.path().join("missing");
+    let err = failed(&wwpack(Some(&store), &["add", s(&missing)]));
+    assert!(err.contains(s(&missing)), "{err}");
+
+    let not_a_dir = work.path().join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let err = failed(&wwpack(Some(&not_a_dir), &["add", s(&missing)]));
+    assert!(
+        err.contains("not writable") && err.contains(s(&not_a_dir)),
+        "{err}"
+    );
+
+    let err = failed(&wwpack(Some(&store), &["cat", "bafy-not-a-cid/x"]));
+    assert!(err.contains("bafy-not-a-cid"), "{err}");
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Peak resident memory of a child process, in bytes, from `wait4`'s rusage.
+fn run_measuring_peak_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; both pointers are valid.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4 failed");
+    std::mem::forget(child);
+    (
+        std::process::ExitStatus::from_raw(status),
+        usage.ru_maxrss as u64 * 1024,
+    )
+}
+
+#[test]
+fn a_one_gib_file_is_imported_in_bounded_memory() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("big");
+    // Sparse: reads as 1 GiB of zeros without using 1 GiB of disk.
+    std::fs::File::create(&file)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let (status, peak) = run_measuring_peak_rss(
+        Command::new(bin("wwpack"))
+            .args(["cid", s(&file)])
+            .stdout(std::process::Stdio::null()),
+    );
+    assert!(status.success());
+    assert!(peak < 64 << 20, "peak RSS {} MiB", peak >> 20);
+}
