@@ -23,10 +23,11 @@ pub fn import_file(
         sink,
         levels: Vec::new(),
     };
-    let mut buf = vec![0u8; profile.chunk_size];
+    // Grows to the chunk size only for files that big, then is reused: small files stay cheap.
+    let mut buf = Vec::new();
     let mut first = true;
     loop {
-        let n = fill(reader, &mut buf).map_err(|source| ImportError::Read {
+        let n = fill(reader, &mut buf, profile.chunk_size).map_err(|source| ImportError::Read {
             path: what.to_string(),
             source,
         })?;
@@ -34,31 +35,23 @@ pub fn import_file(
             break;
         }
         first = false;
-        let leaf = builder.leaf(&buf[..n])?;
-        if n < buf.len() && builder.levels.is_empty() {
+        let leaf = builder.leaf(&buf)?;
+        if n < profile.chunk_size && builder.levels.is_empty() {
             // The whole file is one chunk: the leaf is the root.
             return Ok(leaf);
         }
         builder.push(0, leaf)?;
-        if n < buf.len() {
+        if n < profile.chunk_size {
             break;
         }
     }
     builder.finish()
 }
 
-/// Reads until `buf` is full or the reader ends; returns the bytes read.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
+/// Replaces `buf` with the next `chunk` bytes of the reader (fewer at its end); returns how many.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, chunk: usize) -> std::io::Result<usize> {
+    buf.clear();
+    reader.take(chunk as u64).read_to_end(buf)
 }
 
 struct Balanced<'a> {
