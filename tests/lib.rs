@@ -56,6 +56,8 @@ pub fn build_default_image(out: &Path) -> PathBuf {
         Command::new(bin("wwpack"))
             .arg("--manifest-path")
             .arg(repo().join("wwpack.toml"))
+            .arg("--store")
+            .arg(out.join("store"))
             .args(["build", "default", "--out-dir"])
             .arg(out),
     );

@@ -43,6 +43,29 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<()> {
     std::fs::remove_dir_all(&old).map_err(Error::io("remove", &old))
 }
 
+/// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync of the
+/// directory. Readers see the old content or the new, never a mix.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = sibling_temp(path, "tmp");
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
+        f.write_all(bytes).map_err(Error::io("write", &tmp))?;
+        f.sync_all().map_err(Error::io("sync", &tmp))?;
+        std::fs::rename(&tmp, path).map_err(Error::io("rename into place", path))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

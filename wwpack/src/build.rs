@@ -1,14 +1,24 @@
-//! `wwpack build`: builds the guests the selected images install, then writes each image's
-//! union to `<out>/images/<image>/`.
+//! `wwpack build`: plans and builds the guests the selected images install (in dependency
+//! waves), assembles and validates each image's layers, computes the per-file union manifest
+//! with CIDs, stores every block in the embedded store, writes the image trees and
+//! `wwpack.lock`, and skips all of it when nothing that goes into the images changed.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use crate::config::Config;
-use crate::error::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Image};
+use crate::error::{Error, Result};
+use crate::fhs;
+use crate::fingerprint::{self, Fingerprint};
 use crate::guests::Workspace;
 use crate::image;
+use crate::manifest::{FileRecord, GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
+use crate::plan;
+use crate::store::Store;
 use crate::tree::Entry;
+use crate::unixfs::{self, FileNodes, Profile};
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -19,65 +29,366 @@ pub struct BuildOptions {
     pub out_dir: Option<PathBuf>,
     /// Silence cargo's progress output.
     pub quiet: bool,
+    /// Fail, and write nothing, when the result differs from the committed `wwpack.lock`.
+    pub locked: bool,
+    /// Make a later layer shadowing a pid0 (`bin/main.wasm`, `svc/*/bin/main.wasm`) an error.
+    pub deny_shadowing: bool,
 }
 
 /// One image written by [`build`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuiltImage {
     pub name: String,
     pub dir: PathBuf,
+    pub root: String,
+    pub profile: String,
     pub files: usize,
     pub bytes: u64,
 }
 
-/// Builds the images of `config` selected by `opts`.
-pub fn build(config: &Config, opts: &BuildOptions) -> Result<Vec<BuiltImage>> {
-    let images = if opts.images.is_empty() {
-        config.images.values().collect::<Vec<_>>()
+/// What [`build`] did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuildReport {
+    pub images: Vec<BuiltImage>,
+    /// Nothing changed since the last build: no cargo run, no hashing.
+    pub up_to_date: bool,
+    /// `wwpack.lock` was rewritten.
+    pub lock_written: bool,
+    /// Validation and shadowing warnings.
+    pub warnings: Vec<String>,
+}
+
+/// The record of the last build, kept next to the images.
+#[derive(Serialize, Deserialize)]
+struct Stamp {
+    fingerprint: String,
+    lock: String,
+    report: BuildReport,
+}
+
+/// Builds the images of `config` selected by `opts`, storing blocks in `store`.
+pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<BuildReport> {
+    let images: Vec<&Image> = if opts.images.is_empty() {
+        config.images.values().collect()
     } else {
         opts.images
             .iter()
             .map(|n| config.image(n))
             .collect::<Result<_>>()?
     };
-
-    let workspace = Workspace::load(&config.guests_workspace)?;
-    let mut needed = BTreeSet::new();
-    for image in &images {
-        for layer in config.layers_of(image) {
-            for guest in layer.install.values() {
-                workspace.check(guest, &format!("layer `{}`", layer.name))?;
-                needed.insert(guest.clone());
-            }
-        }
-    }
-    let target_dir = config.root.join("target").join("guests");
-    let artifacts = workspace.build(&needed, &target_dir, opts.quiet)?;
-
     let out = opts
         .out_dir
         .clone()
         .unwrap_or_else(|| config.root.join("target").join("wwpack"));
-    let mut built = Vec::new();
-    for image in images {
-        let union = image::union(config, image, &artifacts)?;
-        image::check_pid0(&image.name, &union)?;
-        let dir = out.join("images").join(&image.name);
-        image::write(&union, &dir)?;
-        let (mut files, mut bytes) = (0, 0);
-        for (path, item) in union.iter() {
-            if let Entry::File { .. } = item.entry {
-                files += 1;
-                bytes += std::fs::metadata(path.under(&dir)).map_or(0, |m| m.len());
+    let lock_path = config.root.join(LOCK_FILE);
+    let stamp_path = out.join("stamp.json");
+
+    let fingerprint = inputs_fingerprint(config, &images, opts, &out);
+    if let Some(report) = up_to_date(&stamp_path, &fingerprint, &lock_path, store) {
+        return Ok(report);
+    }
+
+    let workspace = Workspace::load(&config.guests_workspace)?;
+    let mut roots = BTreeSet::new();
+    for image in &images {
+        for layer in config.layers_of(image) {
+            for guest in layer.install.values() {
+                workspace.check(guest, &format!("layer `{}`", layer.name))?;
+                roots.insert(guest.clone());
             }
         }
-        tracing::info!(image = %image.name, dir = %dir.display(), files, bytes, "image written");
+    }
+    let plan = plan::plan(&workspace, &roots)?;
+    let target_dir = config.root.join("target").join("guests");
+    let artifacts = workspace.build_plan(&plan, &target_dir, opts.quiet)?;
+
+    let old_lock = Lock::read(&lock_path)?;
+    let mut lock = old_lock.clone().unwrap_or_default();
+    let mut warnings = Vec::new();
+    let mut file_nodes: BTreeMap<&'static str, FileNodes> = BTreeMap::new();
+    let guard = store.writer()?;
+    let mut built = Vec::new();
+    let mut trees = Vec::new();
+    for image in &images {
+        let nodes = file_nodes.entry(image.profile.name).or_default();
+        let (manifest, union) =
+            manifest_of(config, image, &artifacts, store, nodes, opts, &mut warnings)?;
+        let (files, bytes) = manifest
+            .files
+            .values()
+            .filter(|f| f.target.is_none())
+            .fold((0, 0), |(n, b), f| (n + 1, b + f.size));
         built.push(BuiltImage {
             name: image.name.clone(),
-            dir,
+            dir: out.join("images").join(&image.name),
+            root: manifest.root.clone(),
+            profile: manifest.profile.clone(),
             files,
             bytes,
         });
+        lock.images.insert(image.name.clone(), manifest);
+        trees.push(union);
     }
-    Ok(built)
+    // Guests: those installed by any image of the lock that is still declared.
+    lock.images
+        .retain(|name, _| config.images.contains_key(name));
+    let nodes = file_nodes.entry(Profile::default().name).or_default();
+    for (name, artifact) in &artifacts {
+        let node = match nodes.by_source.get(artifact) {
+            Some(n) => n.clone(),
+            None => {
+                unixfs::import_host_file(artifact, &Profile::default(), store).map_err(|e| {
+                    Error::Guest {
+                        guest: name.clone(),
+                        message: e.to_string(),
+                    }
+                })?
+            }
+        };
+        let guest = &workspace.guests[name];
+        lock.guests.insert(
+            name.clone(),
+            GuestRecord {
+                package: guest.package.clone(),
+                version: guest.version.clone(),
+                wasm: node.cid.to_string(),
+            },
+        );
+    }
+    let installed: BTreeSet<String> = config
+        .layers
+        .values()
+        .flat_map(|l| l.install.values().cloned())
+        .collect();
+    let embedded: BTreeSet<String> = workspace
+        .guests
+        .values()
+        .filter(|g| installed.contains(&g.package))
+        .flat_map(|g| g.embeds.iter().cloned())
+        .collect();
+    lock.guests
+        .retain(|name, _| installed.contains(name) || embedded.contains(name));
+
+    if opts.locked {
+        let committed = old_lock.ok_or_else(|| Error::Locked {
+            lock: lock_path.clone(),
+            diff: vec!["there is no wwpack.lock to check against".into()],
+        })?;
+        let diff = lock.diff(&committed);
+        if !diff.is_empty() {
+            return Err(Error::Locked {
+                lock: lock_path,
+                diff,
+            });
+        }
+    }
+
+    for (image, union) in built.iter().zip(&trees) {
+        image::write(union, &image.dir)?;
+        store.pin(
+            &image.root.parse().map_err(|e| Error::Image {
+                image: image.name.clone(),
+                message: format!("bad root CID: {e}"),
+            })?,
+            Some(&format!("image {}", image.name)),
+        )?;
+    }
+    drop(guard);
+    let lock_written = if opts.locked {
+        false
+    } else {
+        lock.write(&lock_path)?
+    };
+    let report = BuildReport {
+        images: built,
+        up_to_date: false,
+        lock_written,
+        warnings,
+    };
+    save_stamp(&stamp_path, fingerprint, &lock_path, &report);
+    Ok(report)
+}
+
+/// Layers, validation, union, CIDs and the manifest of one image. Blocks go to `store`.
+fn manifest_of(
+    config: &Config,
+    image: &Image,
+    artifacts: &BTreeMap<String, PathBuf>,
+    store: &Store,
+    nodes: &mut FileNodes,
+    opts: &BuildOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(ImageManifest, crate::union::Union)> {
+    let profile = &image.profile;
+    let import_err = |e: unixfs::ImportError| Error::Image {
+        image: image.name.clone(),
+        message: e.to_string(),
+    };
+    let mut trees = Vec::new();
+    let mut layers = Vec::new();
+    for layer in config.layers_of(image) {
+        let tree = image::layer_tree(layer, artifacts)?;
+        fhs::validate_layer(&layer.name, &tree)?;
+        let node = unixfs::import_tree_with(&tree, profile, store, nodes).map_err(import_err)?;
+        layers.push(LayerRecord {
+            cid: node.cid.to_string(),
+            name: layer.name.clone(),
+        });
+        trees.push((layer.name.clone(), tree));
+    }
+    let union =
+        crate::union::Union::of(trees.iter().map(|(n, t)| (n.as_str(), t))).map_err(|e| {
+            Error::Image {
+                image: image.name.clone(),
+                message: e.to_string(),
+            }
+        })?;
+    for w in fhs::validate_image(&image.name, &union)? {
+        warnings.push(format!("image `{}`: {w}", image.name));
+    }
+    let root =
+        unixfs::import_tree_with(&union.to_tree(), profile, store, nodes).map_err(import_err)?;
+
+    let mut files = BTreeMap::new();
+    for (path, item) in union.iter() {
+        let shadows: Vec<String> = item
+            .shadows
+            .iter()
+            .map(|&i| union.layers()[i].clone())
+            .collect();
+        let layer = union.layers()[item.layer].clone();
+        if !shadows.is_empty() && fhs::is_pid0_path(path.as_str()) {
+            let message = format!(
+                "`{path}` from layer `{layer}` shadows the pid0 of layer(s) {}",
+                shadows.join(", ")
+            );
+            if opts.deny_shadowing {
+                return Err(Error::Image {
+                    image: image.name.clone(),
+                    message: format!("{message} (--deny-shadowing)"),
+                });
+            }
+            warnings.push(format!("image `{}`: {message}", image.name));
+        }
+        let record = match &item.entry {
+            Entry::Dir => continue,
+            Entry::File { source } => {
+                let node = match nodes.by_source.get(source) {
+                    Some(n) => n.clone(),
+                    None => unixfs::import_host_file(source, profile, store).map_err(import_err)?,
+                };
+                FileRecord {
+                    cid: node.cid.to_string(),
+                    layer,
+                    shadows,
+                    size: node.filesize,
+                    target: None,
+                }
+            }
+            Entry::Symlink { target } => {
+                let node = unixfs::symlink(target, profile, store).map_err(import_err)?;
+                FileRecord {
+                    cid: node.cid.to_string(),
+                    layer,
+                    shadows,
+                    size: target.len() as u64,
+                    target: Some(target.clone()),
+                }
+            }
+        };
+        files.insert(path.to_string(), record);
+    }
+    Ok((
+        ImageManifest {
+            files,
+            layers,
+            profile: profile.name.to_string(),
+            root: root.cid.to_string(),
+        },
+        union,
+    ))
+}
+
+fn inputs_fingerprint(
+    config: &Config,
+    images: &[&Image],
+    opts: &BuildOptions,
+    out: &Path,
+) -> String {
+    let mut fp = Fingerprint::new();
+    fp.add("wwpack", env!("CARGO_PKG_VERSION").as_bytes());
+    if let Ok(exe) = std::env::current_exe() {
+        fp.add_stat(&exe);
+    }
+    fp.add_stat(&config.root.join(crate::config::FILE_NAME));
+    fp.add(
+        "toolchain",
+        &fingerprint::toolchain(&config.guests_workspace),
+    );
+    fp.add(
+        "SOURCE_DATE_EPOCH",
+        std::env::var("SOURCE_DATE_EPOCH")
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    fp.add("images", names.join(",").as_bytes());
+    fp.add(
+        "options",
+        format!("{} {} {}", opts.locked, opts.deny_shadowing, out.display()).as_bytes(),
+    );
+    fp.add_tree(&config.guests_workspace, &["target"]);
+    for layer in config.layers.values() {
+        if let Some(path) = &layer.path {
+            fp.add_tree(path, &[]);
+        }
+    }
+    fp.finish()
+}
+
+/// The last report, if the inputs, the lock, the images and their pins are as that build left
+/// them.
+fn up_to_date(
+    stamp_path: &Path,
+    fingerprint: &str,
+    lock_path: &Path,
+    store: &Store,
+) -> Option<BuildReport> {
+    let stamp: Stamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
+    if stamp.fingerprint != fingerprint || stamp.lock != lock_digest(lock_path) {
+        return None;
+    }
+    for image in &stamp.report.images {
+        let root = image.root.parse().ok()?;
+        if !image.dir.join(image::PID0).is_file() || !store.has(&root) {
+            return None;
+        }
+    }
+    let mut report = stamp.report;
+    report.up_to_date = true;
+    report.lock_written = false;
+    Some(report)
+}
+
+fn lock_digest(lock_path: &Path) -> String {
+    let mut fp = Fingerprint::new();
+    fp.add("lock", &std::fs::read(lock_path).unwrap_or_default());
+    fp.finish()
+}
+
+/// Best effort: without a stamp the next build is simply a full one.
+fn save_stamp(stamp_path: &Path, fingerprint: String, lock_path: &Path, report: &BuildReport) {
+    let stamp = Stamp {
+        fingerprint,
+        lock: lock_digest(lock_path),
+        report: report.clone(),
+    };
+    if let Ok(text) = serde_json::to_vec_pretty(&stamp) {
+        if let Some(dir) = stamp_path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = crate::atomic::write_file(stamp_path, &text) {
+            tracing::warn!("cannot record the build stamp: {e}");
+        }
+    }
 }

@@ -12,6 +12,7 @@
 //!
 //! [images.default]
 //! layers = ["base", "hello"]      # later layers win per file
+//! profile = "unixfs-v1-2025"      # CID profile (the default)
 //! ```
 //!
 //! Every path in the file is relative to the directory that holds it. Unknown keys are errors,
@@ -24,6 +25,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::tree::RelPath;
+use crate::unixfs::Profile;
 
 /// The file name `wwpack` looks for in the current directory and its ancestors.
 pub const FILE_NAME: &str = "wwpack.toml";
@@ -56,6 +58,8 @@ pub struct Layer {
 pub struct Image {
     pub name: String,
     pub layers: Vec<String>,
+    /// The CID profile of the image's files, layers and root.
+    pub profile: Profile,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +104,7 @@ struct RawLayer {
 #[serde(deny_unknown_fields)]
 struct RawImage {
     layers: Vec<String>,
+    profile: Option<String>,
 }
 
 impl Config {
@@ -186,11 +191,16 @@ impl Config {
                     return Err(bad(format!("image `{name}` lists layer `{layer}` twice")));
                 }
             }
+            let profile = match &raw_image.profile {
+                Some(p) => p.parse().map_err(|e| bad(format!("image `{name}`: {e}")))?,
+                None => Profile::default(),
+            };
             images.insert(
                 name.clone(),
                 Image {
                     name,
                     layers: raw_image.layers,
+                    profile,
                 },
             );
         }
@@ -268,6 +278,7 @@ mod tests {
             "hello"
         );
         assert_eq!(c.images["default"].layers, ["base", "app"]);
+        assert_eq!(c.images["default"].profile, Profile::default());
     }
 
     #[test]
@@ -290,6 +301,20 @@ mod tests {
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains("install path"), "{dest}: {err}");
         }
+    }
+
+    #[test]
+    fn per_image_profiles() {
+        let text =
+            "[layers.a]\npath = \"a\"\n[images.x]\nlayers = [\"a\"]\nprofile = \"unixfs-v0-2015\"";
+        assert_eq!(
+            parse(text).unwrap().images["x"].profile.name,
+            "unixfs-v0-2015"
+        );
+        let err = parse(&text.replace("unixfs-v0-2015", "v9"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown profile `v9`"), "{err}");
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub enum Error {
 
     #[error("image `{image}`: {message}")]
     Image { image: String, message: String },
+
+    #[error(transparent)]
+    Block(#[from] crate::block::BlockError),
+
+    #[error("the build does not match {lock} (--locked):\n  {}", .diff.join("\n  "))]
+    Locked { lock: PathBuf, diff: Vec<String> },
 }
 
 impl Error {

@@ -34,13 +34,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build guests for wasm32-wasip2 and write each image to <out-dir>/images/<image>/
+    /// Build guests, assemble and validate images, write them and wwpack.lock
+    ///
+    /// Guests are built for wasm32-wasip2 in dependency order; each image is written to
+    /// <out-dir>/images/<image>/, its blocks to the block store, and its manifest to wwpack.lock.
+    /// When nothing that goes into the images changed, nothing is rebuilt or re-hashed.
     Build {
         /// Images to build [default: all images of wwpack.toml]
         images: Vec<String>,
         /// Output directory [default: target/wwpack next to wwpack.toml]
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+        /// Fail (exit 1) and print the differences when the result does not match wwpack.lock
+        #[arg(long)]
+        locked: bool,
+        /// Make a layer shadowing bin/main.wasm or svc/*/bin/main.wasm an error, not a warning
+        #[arg(long)]
+        deny_shadowing: bool,
+        /// Print a JSON summary instead of one line per image
+        #[arg(long)]
+        json: bool,
     },
     /// Print the CID of a file or directory tree, as `ipfs add -r --hidden --only-hash`; writes nothing
     Cid {
@@ -235,22 +248,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Build { images, out_dir } => {
+        Command::Build {
+            images,
+            out_dir,
+            locked,
+            deny_shadowing,
+            json,
+        } => {
             let config = load_config(&cli)?;
-            let (images, out_dir) = (images.clone(), out_dir.clone());
+            let store = open_store(&cli)?;
             let opts = BuildOptions {
-                images,
-                out_dir,
+                images: images.clone(),
+                out_dir: out_dir.clone(),
                 quiet: cli.quiet,
+                locked: *locked,
+                deny_shadowing: *deny_shadowing,
             };
-            for image in wwpack::build::build(&config, &opts)? {
-                if !cli.quiet {
+            let report = wwpack::build::build(&config, &opts, &store)?;
+            for w in &report.warnings {
+                eprintln!("wwpack: warning: {w}");
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                for image in &report.images {
                     println!(
-                        "{}\t{}\t{} files, {} bytes",
+                        "{}\t{}\t{} files, {} bytes{}",
                         image.name,
-                        image.dir.display(),
+                        image.root,
                         image.files,
-                        image.bytes
+                        image.bytes,
+                        if report.up_to_date {
+                            "\t(up to date)"
+                        } else {
+                            ""
+                        }
                     );
                 }
             }

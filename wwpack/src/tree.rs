@@ -166,12 +166,17 @@ impl Tree {
 
     /// Adds a file at `path`, creating its parent directories. Returns the entry it replaced.
     pub fn insert_file(&mut self, path: RelPath, source: PathBuf) -> Option<Entry> {
+        self.insert(path, Entry::File { source })
+    }
+
+    /// Adds `entry` at `path`, creating its parent directories; returns the entry it replaced.
+    pub fn insert(&mut self, path: RelPath, entry: Entry) -> Option<Entry> {
         let mut parent = path.parent();
         while let Some(p) = parent {
             parent = p.parent();
             self.entries.entry(p).or_insert(Entry::Dir);
         }
-        self.entries.insert(path, Entry::File { source })
+        self.entries.insert(path, entry)
     }
 
     pub fn get(&self, path: &RelPath) -> Option<&Entry> {

@@ -99,6 +99,15 @@ impl Union {
         self.entries.iter()
     }
 
+    /// The union as a plain tree (the winning entry at every path).
+    pub fn to_tree(&self) -> Tree {
+        let mut tree = Tree::default();
+        for (path, item) in &self.entries {
+            tree.insert(path.clone(), item.entry.clone());
+        }
+        tree
+    }
+
     /// Writes the union below `dest`, which must not exist yet.
     pub fn materialize(&self, dest: &Path, placement: Placement) -> Result<()> {
         std::fs::create_dir(dest).map_err(Error::io("create directory", dest))?;

@@ -135,7 +135,8 @@ fn read_link(path: &Path) -> Result<String, ImportError> {
     })
 }
 
-fn import_host_file(
+/// Imports the host file at `path`.
+pub fn import_host_file(
     path: &Path,
     profile: &Profile,
     sink: &dyn BlockSink,
@@ -154,14 +155,31 @@ pub fn import_tree(
     profile: &Profile,
     sink: &dyn BlockSink,
 ) -> Result<Node, ImportError> {
-    let mut children: BTreeMap<Option<RelPath>, Vec<(&RelPath, &TreeEntry)>> = BTreeMap::new();
+    import_tree_with(tree, profile, sink, &mut FileNodes::default())
+}
+
+/// The nodes of host files imported so far, by host path: a file met again (in a layer and then
+/// in the union of an image) is not read and hashed again. Keep one per profile.
+#[derive(Debug, Default)]
+pub struct FileNodes {
+    pub by_source: BTreeMap<std::path::PathBuf, Node>,
+}
+
+/// [`import_tree`], reusing and recording file nodes in `files`.
+pub fn import_tree_with(
+    tree: &Tree,
+    profile: &Profile,
+    sink: &dyn BlockSink,
+    files: &mut FileNodes,
+) -> Result<Node, ImportError> {
+    let mut children: Children<'_> = BTreeMap::new();
     for (path, entry) in tree.iter() {
         children
             .entry(path.parent())
             .or_default()
             .push((path, entry));
     }
-    build_tree_dir(None, &children, profile, sink)
+    build_tree_dir(None, &children, profile, sink, files)
 }
 
 type Children<'a> = BTreeMap<Option<RelPath>, Vec<(&'a RelPath, &'a TreeEntry)>>;
@@ -171,13 +189,23 @@ fn build_tree_dir(
     children: &Children<'_>,
     profile: &Profile,
     sink: &dyn BlockSink,
+    files: &mut FileNodes,
 ) -> Result<Node, ImportError> {
     let mut entries = Vec::new();
     for (path, entry) in children.get(&dir).map(Vec::as_slice).unwrap_or_default() {
         let name = path.components().last().unwrap_or_default().to_string();
         let node = match entry {
-            TreeEntry::Dir => build_tree_dir(Some((*path).clone()), children, profile, sink)?,
-            TreeEntry::File { source } => import_host_file(source, profile, sink)?,
+            TreeEntry::Dir => {
+                build_tree_dir(Some((*path).clone()), children, profile, sink, files)?
+            }
+            TreeEntry::File { source } => match files.by_source.get(source) {
+                Some(node) => node.clone(),
+                None => {
+                    let node = import_host_file(source, profile, sink)?;
+                    files.by_source.insert(source.clone(), node.clone());
+                    node
+                }
+            },
             TreeEntry::Symlink { target } => symlink(target, profile, sink)?,
         };
         entries.push(Entry { name, node });

@@ -1,0 +1,203 @@
+//! `wwpack build` end to end on copies of this repository's images (real guests, real cargo):
+//! reproducible locks from clones at different paths, `--locked`, no-op builds that run no
+//! cargo, pid0 shadowing, and validation errors that name the file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use e2e::{bin, output, repo, wat, write_tree};
+
+/// Copies what goes into this repository's images (wwpack.toml, guests/ without target/,
+/// layers/) to `dest`.
+fn clone_project(dest: &Path) -> PathBuf {
+    copy_dir(&repo().join("guests"), &dest.join("guests"));
+    copy_dir(&repo().join("layers"), &dest.join("layers"));
+    std::fs::copy(repo().join("wwpack.toml"), dest.join("wwpack.toml")).unwrap();
+    std::fs::copy(repo().join("wwpack.lock"), dest.join("wwpack.lock")).unwrap();
+    dest.to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+fn wwpack_build(project: &Path, args: &[&str], cargo: Option<&str>) -> Output {
+    let mut cmd = Command::new(bin("wwpack"));
+    cmd.current_dir(project)
+        .arg("--store")
+        .arg(project.join("store"))
+        .arg("build")
+        .args(args);
+    if let Some(cargo) = cargo {
+        cmd.env("CARGO", cargo);
+    }
+    output(&mut cmd)
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "status {:?}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn two_clones_at_different_paths_give_identical_locks_and_wasm() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pa = clone_project(&a.path().join("first/clone"));
+    let pb = clone_project(&b.path().join("x"));
+    std::fs::remove_file(pa.join("wwpack.lock")).unwrap();
+    std::fs::remove_file(pb.join("wwpack.lock")).unwrap();
+    ok(&wwpack_build(&pa, &[], None));
+    ok(&wwpack_build(&pb, &[], None));
+    let lock_a = std::fs::read_to_string(pa.join("wwpack.lock")).unwrap();
+    let lock_b = std::fs::read_to_string(pb.join("wwpack.lock")).unwrap();
+    assert_eq!(lock_a, lock_b);
+    assert!(
+        !lock_a.contains(a.path().to_str().unwrap()),
+        "the lock holds no checkout path"
+    );
+    let main =
+        |p: &Path| std::fs::read(p.join("target/wwpack/images/default/bin/main.wasm")).unwrap();
+    assert_eq!(main(&pa), main(&pb), "byte-identical pid0");
+    // The committed lock is what these sources give.
+    let committed = std::fs::read_to_string(repo().join("wwpack.lock")).unwrap();
+    assert_eq!(
+        lock_a, committed,
+        "wwpack.lock in the repository is stale: run `wwpack build`"
+    );
+    // A second run from scratch gives the same bytes again.
+    std::fs::remove_dir_all(pa.join("target")).unwrap();
+    ok(&wwpack_build(&pa, &[], None));
+    assert_eq!(
+        std::fs::read_to_string(pa.join("wwpack.lock")).unwrap(),
+        lock_a
+    );
+}
+
+#[test]
+fn locked_fails_and_names_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = clone_project(dir.path());
+    ok(&wwpack_build(&p, &["--locked"], None));
+    std::fs::write(p.join("layers/base/etc/motd"), "a changed motd\n").unwrap();
+    let before = std::fs::read(p.join("wwpack.lock")).unwrap();
+    let o = wwpack_build(&p, &["--locked"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("does not match") && err.contains("~ etc/motd"),
+        "{err}"
+    );
+    assert!(err.contains("root "), "{err}");
+    assert_eq!(
+        std::fs::read(p.join("wwpack.lock")).unwrap(),
+        before,
+        "--locked writes no lock"
+    );
+    // Without --locked the lock follows the change.
+    ok(&wwpack_build(&p, &[], None));
+    assert_ne!(std::fs::read(p.join("wwpack.lock")).unwrap(), before);
+}
+
+#[test]
+fn a_no_op_build_runs_no_cargo_and_a_change_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = clone_project(dir.path());
+    let first = ok(&wwpack_build(&p, &[], None));
+    // `false` as cargo: any cargo run fails the build.
+    let again = ok(&wwpack_build(&p, &[], Some("false")));
+    assert!(again.contains("(up to date)"), "{again}");
+    assert_eq!(again.replace("\t(up to date)", ""), first);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&wwpack_build(&p, &["--json"], Some("false")))).unwrap();
+    assert_eq!(json["up_to_date"], true);
+    // A guest source changes: cargo must run, and `false` makes that visible.
+    let main_rs = p.join("guests/hello/src/main.rs");
+    let src = std::fs::read_to_string(&main_rs).unwrap();
+    std::fs::write(&main_rs, format!("{src}\n// changed\n")).unwrap();
+    let o = wwpack_build(&p, &[], Some("false"));
+    assert!(!o.status.success(), "a changed guest must run cargo");
+    ok(&wwpack_build(&p, &[], None));
+    // A layer file changes: hashing runs again, cargo is not needed for the result.
+    std::fs::write(p.join("layers/base/etc/motd"), "changed\n").unwrap();
+    let out = ok(&wwpack_build(&p, &[], None));
+    assert!(!out.contains("up to date"), "{out}");
+}
+
+#[test]
+fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = clone_project(dir.path());
+    write_tree(
+        &p.join("layers/over"),
+        &[("bin/main.wasm", &wat("(component)"))],
+    );
+    let toml = std::fs::read_to_string(p.join("wwpack.toml"))
+        .unwrap()
+        .replace(
+            "layers = [\"base\", \"hello\"]",
+            "layers = [\"base\", \"hello\", \"over\"]",
+        )
+        + "\n[layers.over]\npath = \"layers/over\"\n";
+    std::fs::write(p.join("wwpack.toml"), toml).unwrap();
+    let o = wwpack_build(&p, &[], None);
+    ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning")
+            && err.contains("bin/main.wasm")
+            && err.contains("over")
+            && err.contains("hello"),
+        "{err}"
+    );
+    let lock = std::fs::read_to_string(p.join("wwpack.lock")).unwrap();
+    let lock: serde_json::Value = serde_json::from_str(&lock).unwrap();
+    let main = &lock["images"]["default"]["files"]["bin/main.wasm"];
+    assert_eq!(main["layer"], "over");
+    assert_eq!(main["shadows"], serde_json::json!(["hello"]));
+    let o = wwpack_build(&p, &["--deny-shadowing"], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--deny-shadowing"), "{}", stderr(&o));
+}
+
+#[test]
+fn validation_errors_name_the_file_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = clone_project(dir.path());
+    write_tree(
+        &p.join("layers/base"),
+        &[("boot/not-a-peer-id", b"/ip4/127.0.0.1/tcp/1\n")],
+    );
+    let o = wwpack_build(&p, &[], None);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("boot/not-a-peer-id"), "{err}");
+    std::fs::remove_dir_all(p.join("layers/base/boot")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", p.join("layers/base/etc/passwd")).unwrap();
+    let err = stderr(&wwpack_build(&p, &[], None));
+    assert!(
+        err.contains("etc/passwd") && err.contains("/etc/passwd"),
+        "{err}"
+    );
+}
