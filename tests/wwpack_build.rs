@@ -138,11 +138,25 @@ fn a_no_op_build_runs_no_cargo_and_a_change_does() {
     std::fs::write(&main_rs, format!("{src}\n// changed\n")).unwrap();
     let o = wwpack_build(&p, &[], Some("false"));
     assert!(!o.status.success(), "a changed guest must run cargo");
-    ok(&wwpack_build(&p, &[], None));
-    // A layer file changes: hashing runs again, cargo is not needed for the result.
+    // Only the rebuilt guest is hashed again; the unchanged motd comes from the stat cache.
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&wwpack_build(&p, &["--json"], None))).unwrap();
+    assert_eq!(
+        (json["up_to_date"].as_bool(), json["hashed_files"].as_u64()),
+        (Some(false), Some(1)),
+        "{json}"
+    );
+    // A layer file changes: only it is hashed again.
     std::fs::write(p.join("layers/base/etc/motd"), "changed\n").unwrap();
-    let out = ok(&wwpack_build(&p, &[], None));
-    assert!(!out.contains("up to date"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&wwpack_build(&p, &["--json"], None))).unwrap();
+    assert_eq!(
+        (json["up_to_date"].as_bool(), json["hashed_files"].as_u64()),
+        (Some(false), Some(1)),
+        "{json}"
+    );
+    let motd = &json["images"][0];
+    assert_eq!(motd["name"], "default");
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::guests::Workspace;
 use crate::image;
 use crate::manifest::{FileRecord, GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
 use crate::plan;
+use crate::statcache::StatCache;
 use crate::store::Store;
 use crate::tree::Entry;
 use crate::unixfs::{self, FileNodes, Profile};
@@ -54,6 +55,8 @@ pub struct BuildReport {
     pub up_to_date: bool,
     /// `wwpack.lock` was rewritten.
     pub lock_written: bool,
+    /// Files read and hashed by this build; unchanged files known from the stat cache are not.
+    pub hashed_files: usize,
     /// Validation and shadowing warnings.
     pub warnings: Vec<String>,
 }
@@ -105,11 +108,24 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     let old_lock = Lock::read(&lock_path)?;
     let mut lock = old_lock.clone().unwrap_or_default();
     let mut warnings = Vec::new();
+    let cache_path = out.join("stat-cache.json");
+    let mut stat_cache = StatCache::load(&cache_path);
+    // File nodes per profile (guest wasm CIDs use the default profile), primed from the cache.
+    let default_profile = Profile::default();
     let mut file_nodes: BTreeMap<&'static str, FileNodes> = BTreeMap::new();
+    for profile in images.iter().map(|i| &i.profile).chain([&default_profile]) {
+        file_nodes.entry(profile.name).or_insert_with(|| {
+            let mut nodes = FileNodes::default();
+            stat_cache.prefill(profile, &mut nodes, store);
+            nodes
+        });
+    }
     let guard = store.writer()?;
     let mut built = Vec::new();
     let mut trees = Vec::new();
+    let progress = Progress::new(opts.quiet);
     for image in &images {
+        progress.step(format!("hashing image {}", image.name));
         let nodes = file_nodes.entry(image.profile.name).or_default();
         let (manifest, union) =
             manifest_of(config, image, &artifacts, store, nodes, opts, &mut warnings)?;
@@ -132,7 +148,8 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     // Guests: those installed by any image of the lock that is still declared.
     lock.images
         .retain(|name, _| config.images.contains_key(name));
-    let nodes = file_nodes.entry(Profile::default().name).or_default();
+    progress.step("hashing guests".to_string());
+    let nodes = file_nodes.entry(default_profile.name).or_default();
     for (name, artifact) in &artifacts {
         let node = match nodes.by_source.get(artifact) {
             Some(n) => n.clone(),
@@ -183,6 +200,7 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         }
     }
 
+    progress.step("writing images".to_string());
     for (image, union) in built.iter().zip(&trees) {
         image::write(union, &image.dir)?;
         store.pin(
@@ -194,19 +212,55 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         )?;
     }
     drop(guard);
+    progress.finish();
     let lock_written = if opts.locked {
         false
     } else {
         lock.write(&lock_path)?
     };
+    let mut hashed = 0;
+    for (profile, nodes) in &file_nodes {
+        hashed += nodes.hashed;
+        stat_cache.record(profile, nodes);
+    }
+    stat_cache.save(&cache_path);
     let report = BuildReport {
         images: built,
         up_to_date: false,
         lock_written,
+        hashed_files: hashed,
         warnings,
     };
     save_stamp(&stamp_path, fingerprint, &lock_path, &report);
     Ok(report)
+}
+
+/// A spinner on stderr for the steps after cargo (which draws its own progress): shown only on a
+/// terminal and without `-q`.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Progress(Some(bar))
+    }
+
+    fn step(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Layers, validation, union, CIDs and the manifest of one image. Blocks go to `store`.
@@ -273,10 +327,9 @@ fn manifest_of(
         let record = match &item.entry {
             Entry::Dir => continue,
             Entry::File { source } => {
-                let node = match nodes.by_source.get(source) {
-                    Some(n) => n.clone(),
-                    None => unixfs::import_host_file(source, profile, store).map_err(import_err)?,
-                };
+                let node = nodes
+                    .get_or_import(source, profile, store)
+                    .map_err(import_err)?;
                 FileRecord {
                     cid: node.cid.to_string(),
                     layer,
@@ -367,6 +420,7 @@ fn up_to_date(
     let mut report = stamp.report;
     report.up_to_date = true;
     report.lock_written = false;
+    report.hashed_files = 0;
     Some(report)
 }
 

@@ -27,5 +27,6 @@ pub mod fingerprint;
 pub mod manifest;
 pub mod pb;
 pub mod plan;
+pub mod statcache;
 pub mod store;
 pub mod unixfs;

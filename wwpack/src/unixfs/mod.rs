@@ -163,6 +163,26 @@ pub fn import_tree(
 #[derive(Debug, Default)]
 pub struct FileNodes {
     pub by_source: BTreeMap<std::path::PathBuf, Node>,
+    /// How many files were read and hashed (the others were known already).
+    pub hashed: usize,
+}
+
+impl FileNodes {
+    /// The node of the host file `source`: known, or imported now and remembered.
+    pub fn get_or_import(
+        &mut self,
+        source: &Path,
+        profile: &Profile,
+        sink: &dyn BlockSink,
+    ) -> Result<Node, ImportError> {
+        if let Some(node) = self.by_source.get(source) {
+            return Ok(node.clone());
+        }
+        let node = import_host_file(source, profile, sink)?;
+        self.hashed += 1;
+        self.by_source.insert(source.to_path_buf(), node.clone());
+        Ok(node)
+    }
 }
 
 /// [`import_tree`], reusing and recording file nodes in `files`.
@@ -198,14 +218,7 @@ fn build_tree_dir(
             TreeEntry::Dir => {
                 build_tree_dir(Some((*path).clone()), children, profile, sink, files)?
             }
-            TreeEntry::File { source } => match files.by_source.get(source) {
-                Some(node) => node.clone(),
-                None => {
-                    let node = import_host_file(source, profile, sink)?;
-                    files.by_source.insert(source.clone(), node.clone());
-                    node
-                }
-            },
+            TreeEntry::File { source } => files.get_or_import(source, profile, sink)?,
             TreeEntry::Symlink { target } => symlink(target, profile, sink)?,
         };
         entries.push(Entry { name, node });
