@@ -18,9 +18,29 @@ fn image() -> &'static std::path::Path {
     dir
 }
 
+/// A block store and cache of ww's own for this test process.
+fn ww_home() -> &'static std::path::Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+}
+
 fn ww_run(layers: &[&std::path::Path], args: &[&str]) -> Output {
+    ww_run_args(
+        &layers
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>(),
+        args,
+    )
+}
+
+fn ww_run_args(layers: &[String], args: &[&str]) -> Output {
     let mut cmd = Command::new(bin("ww"));
-    cmd.arg("run").args(layers);
+    cmd.env("WW_STORE", ww_home().join("store"))
+        .env("WW_CACHE", ww_home().join("cache"))
+        .arg("run")
+        .args(layers);
     if !args.is_empty() {
         cmd.arg("--").args(args);
     }
@@ -194,4 +214,51 @@ fn a_layer_that_is_not_a_directory_is_a_one_line_error() {
     let missing = dir.path().join("nope");
     let o = ww_run(&[image(), &missing], &[]);
     assert_one_line_error(&o, 125, &[&missing.display().to_string()]);
+}
+
+/// Adds the built image to ww's block store with `wwpack add` and returns its CID.
+fn add_image() -> String {
+    let o = output(
+        Command::new(bin("wwpack"))
+            .arg("--store")
+            .arg(ww_home().join("store"))
+            .arg("add")
+            .arg(image()),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o).trim().to_string()
+}
+
+#[test]
+fn boots_an_image_by_cid_from_the_block_store_with_an_overlay() {
+    let cid = add_image();
+    let overlay = tempfile::tempdir().unwrap();
+    write_tree(overlay.path(), &[("etc/motd", b"motd over a CID\n")]);
+    for layer in [cid.clone(), format!("/ipfs/{cid}")] {
+        let o = ww_run_args(&[layer, overlay.path().display().to_string()], &["x"]);
+        assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            "Hello from Wetware!\nargs: 1\n  [0] x\nmotd over a CID\n"
+        );
+    }
+    // The union root of the image alone is cached under the image's own CID.
+    let o = ww_run_args(std::slice::from_ref(&cid), &[]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert!(
+        ww_home().join("cache/roots").join(&cid).is_dir(),
+        "root cached under {cid}"
+    );
+    // A pid0 from a CID layer is named by its /ipfs path in errors.
+    let trap = tempfile::tempdir().unwrap();
+    write_tree(trap.path(), &[("bin/main.wasm", &wat(TRAPPING_COMMAND))]);
+    let o = ww_run(&[trap.path()], &[]);
+    assert_one_line_error(&o, 134, &["trapped"]);
+}
+
+#[test]
+fn a_cid_that_is_nowhere_is_a_one_line_error() {
+    let missing = "bafybeihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+    let o = ww_run_args(&[missing.to_string()], &[]);
+    assert_one_line_error(&o, 125, &[missing, "not in the block store"]);
 }

@@ -18,21 +18,29 @@ struct Cli {
 enum Command {
     /// Boot bin/main.wasm of the per-file union of an image and overlays
     ///
-    /// The union is per file: a later directory wins, directories merge. pid0 runs as a WASI 0.2
-    /// command with stdio inherited and the union preopened read-only at `/`. ww exits with
-    /// pid0's exit status; 125 when ww itself fails (bad layer, no or unbootable pid0), 134 when
-    /// pid0 traps.
+    /// Each layer is a CID, /ipfs/CID[/path] or a directory, resolved from the embedded block
+    /// store, then the IPFS node, then the host path. The union is per file: a later layer wins,
+    /// directories merge. It is materialized once in the cache under the union's CID. pid0 runs
+    /// as a WASI 0.2 command with stdio inherited and the union preopened read-only at `/`. ww
+    /// exits with pid0's exit status; 125 when ww itself fails (bad layer, no or unbootable
+    /// pid0), 134 when pid0 traps.
     #[command(
         after_help = "Example: ww run target/wwpack/images/default examples/motd-overlay -- a b"
     )]
     Run {
-        /// The image directory
-        image: PathBuf,
-        /// Overlay directories, applied in order on top of the image
-        overlays: Vec<PathBuf>,
+        /// The image: a CID, /ipfs/CID[/path], or a directory
+        image: String,
+        /// Overlays (CID, /ipfs/CID[/path] or directory), applied in order on top of the image
+        overlays: Vec<String>,
         /// Arguments for pid0 (after `--`)
         #[arg(last = true)]
         args: Vec<String>,
+        /// Embedded block store [default: $XDG_DATA_HOME/ww/blocks, or ~/.local/share/ww/blocks]
+        #[arg(long, value_name = "DIR", env = "WW_STORE")]
+        store: Option<PathBuf>,
+        /// Cache of files and union roots [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
+        #[arg(long, value_name = "DIR", env = "WW_CACHE")]
+        cache: Option<PathBuf>,
     },
 }
 
@@ -44,10 +52,25 @@ fn main() -> ExitCode {
             image,
             overlays,
             args,
+            store,
+            cache,
         } => {
             let mut layers = vec![image];
             layers.extend(overlays);
-            match ww_runtime::run::run(&RunOptions { layers, args }) {
+            let (Some(store), Some(cache)) = (
+                store.or_else(wwpack::store::default_dir),
+                cache.or_else(ww_runtime::cache::Cache::default_dir),
+            ) else {
+                eprintln!("ww: error: no home for the block store and cache: set --store and --cache, or HOME");
+                return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+            };
+            let opts = RunOptions {
+                layers,
+                args,
+                store,
+                cache,
+            };
+            match ww_runtime::run::run(&opts, None) {
                 Ok(status) => ExitCode::from(status),
                 Err(err) => {
                     eprintln!("ww: error: {err}");

@@ -1,56 +1,64 @@
-//! The union root of a boot: the per-file union of the layer directories given to `ww run`,
-//! materialized in a private temporary directory that is removed when the boot ends.
-//!
-//! Files are hard-linked from the layers where they share a file system (no bytes copied) and
-//! copied otherwise. The union is computed by `wwpack::union`, the same code `wwpack build` uses.
+//! The union root of a boot: the per-file union of the loaded layers (computed by
+//! `wwpack::union`, the same code `wwpack build` uses), materialized in the cache under the
+//! union's CID and reused by later runs.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use wwpack::tree::{Entry, Tree};
-use wwpack::union::{Placement, Union};
+use wwpack::cid::Cid;
+use wwpack::tree::{Entry, RelPath};
+use wwpack::union::Union;
 
+use crate::cache::Cache;
 use crate::error::BootError;
+use crate::loader::{union_key, LoadedLayer};
 
-/// A materialized union root; deleted on drop.
+/// A union root in the cache.
 pub struct UnionRoot {
-    dir: tempfile::TempDir,
+    path: PathBuf,
+    key: Cid,
     union: Union,
+    origins: Vec<BTreeMap<RelPath, String>>,
 }
 
 impl UnionRoot {
-    /// Materializes the union of `layers` (host directories, earliest first).
-    pub fn materialize(layers: &[PathBuf]) -> Result<UnionRoot, BootError> {
-        let mut trees = Vec::with_capacity(layers.len());
-        for dir in layers {
-            let tree = Tree::scan(dir).map_err(|e| BootError::Layer {
-                dir: dir.clone(),
-                reason: strip_path_prefix(&e.to_string(), dir),
-            })?;
-            trees.push((dir.display().to_string(), tree));
-        }
-        let union = Union::of(trees.iter().map(|(n, t)| (n.as_str(), t)))
+    /// The union of `layers` (earliest first), materialized in `cache`.
+    pub fn materialize(layers: Vec<LoadedLayer>, cache: &Cache) -> Result<UnionRoot, BootError> {
+        let union = Union::of(layers.iter().map(|l| (l.label.as_str(), &l.tree)))
             .map_err(|e| BootError::Union(e.to_string()))?;
-        let dir = tempfile::Builder::new()
-            .prefix("ww-root-")
-            .tempdir()
-            .map_err(|e| BootError::Host(format!("cannot create a temporary union root: {e}")))?;
-        let root = dir.path().join("root");
-        union
-            .materialize(&root, Placement::LinkOrCopy)
-            .map_err(|e| BootError::Host(format!("cannot materialize the union root: {e}")))?;
-        Ok(UnionRoot { dir, union })
+        let key = union_key(&union, &layers)?;
+        let path = cache.root(&union, &key)?;
+        Ok(UnionRoot {
+            path,
+            key,
+            union,
+            origins: layers.into_iter().map(|l| l.origins).collect(),
+        })
     }
 
     /// The host directory holding the union.
     pub fn path(&self) -> PathBuf {
-        self.dir.path().join("root")
+        self.path.clone()
     }
 
-    /// The host file that provides `path` in the union, and the layer it comes from.
-    pub fn source_of(&self, path: &str) -> Option<(&Path, &str)> {
+    /// The union's CID (default profile), which names the root in the cache.
+    pub fn cid(&self) -> &Cid {
+        &self.key
+    }
+
+    /// The cached file that provides `path` in the union, and where it came from (a host path
+    /// or `/ipfs/CID/path`).
+    pub fn source_of(&self, path: &str) -> Option<(PathBuf, String)> {
+        let rel = RelPath::new(path).ok()?;
         let item = self.union.get(path)?;
         match &item.entry {
-            Entry::File { source } => Some((source.as_path(), &self.union.layers()[item.layer])),
+            Entry::File { source } => {
+                let origin = self.origins[item.layer]
+                    .get(&rel)
+                    .cloned()
+                    .unwrap_or_else(|| source.display().to_string());
+                Some((source.clone(), origin))
+            }
             _ => None,
         }
     }
@@ -59,10 +67,4 @@ impl UnionRoot {
     pub fn layers(&self) -> &[String] {
         self.union.layers()
     }
-}
-
-/// `wwpack` errors start with the path they concern; the boot error names the layer already.
-fn strip_path_prefix(message: &str, dir: &Path) -> String {
-    let prefix = format!("{}: ", dir.display());
-    message.strip_prefix(&prefix).unwrap_or(message).to_string()
 }
