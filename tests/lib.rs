@@ -14,22 +14,16 @@ pub fn repo() -> PathBuf {
 }
 
 /// The path of one of the workspace's binaries, built once per test process with the same cargo
-/// and profile that runs the tests.
+/// and profile that runs the tests. `--workspace --tests` resolves features exactly as
+/// `cargo test --workspace` does, so the binaries reuse the dependencies the tests were built
+/// with (a narrower `-p` build would compile wasmtime a second time on a clean machine).
 pub fn bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(repo())
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "wwpack",
-                "-p",
-                "ww-runtime",
-                "--bins",
-            ])
+            .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
             .status()
             .expect("run cargo build for the wwpack and ww binaries");
         assert!(status.success(), "cargo build of wwpack and ww failed");

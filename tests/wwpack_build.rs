@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{bin, output, repo, wat, write_tree};
+use e2e::{bin, output, repo, wat, write_tree, TRAPPING_COMMAND};
 
 /// Copies what goes into this repository's images (wwpack.toml, guests/ without target/,
 /// layers/) to `dest`.
@@ -115,6 +115,18 @@ fn locked_fails_and_names_what_differs() {
         before,
         "--locked writes no lock"
     );
+    // ... and no blocks: a failing --locked into an empty store leaves it empty.
+    let fresh = p.join("fresh-store");
+    let o = output(
+        Command::new(bin("wwpack"))
+            .current_dir(&p)
+            .arg("--store")
+            .arg(&fresh)
+            .args(["build", "--locked"]),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let blocks = std::fs::read_dir(fresh.join("blocks")).map_or(0, |d| d.count());
+    assert_eq!(blocks, 0, "a failed --locked stored blocks");
     // Without --locked the lock follows the change.
     ok(&wwpack_build(&p, &[], None));
     assert_ne!(std::fs::read(p.join("wwpack.lock")).unwrap(), before);
@@ -165,7 +177,7 @@ fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
     let p = clone_project(dir.path());
     write_tree(
         &p.join("layers/over"),
-        &[("bin/main.wasm", &wat("(component)"))],
+        &[("bin/main.wasm", &wat(TRAPPING_COMMAND))],
     );
     let toml = std::fs::read_to_string(p.join("wwpack.toml"))
         .unwrap()
@@ -179,7 +191,7 @@ fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
     ok(&o);
     let err = stderr(&o);
     assert!(
-        err.contains("warning")
+        err.contains("WARN")
             && err.contains("bin/main.wasm")
             && err.contains("over")
             && err.contains("hello"),

@@ -10,8 +10,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::BootError;
 
-/// The interface a WASI 0.2 command exports; any 0.2.x version is accepted.
-const RUN_EXPORT_PREFIX: &str = "wasi:cli/run@0.2.";
+use wwpack::wasm::RUN_EXPORT_PREFIX;
 
 /// What a cell runs.
 pub struct CellSpec<'a> {
@@ -109,14 +108,8 @@ fn check_command(engine: &Engine, component: &Component) -> Result<(), String> {
     if exports.iter().any(|n| n.starts_with(RUN_EXPORT_PREFIX)) {
         return Ok(());
     }
-    let have = if exports.is_empty() {
-        "it exports nothing".to_string()
-    } else {
-        format!("it exports {}", exports.join(", "))
-    };
-    Err(format!(
-        "is a component but not a WASI command: it does not export wasi:cli/run@0.2.x ({have})"
-    ))
+    let exports: Vec<String> = exports.iter().map(|n| n.to_string()).collect();
+    Err(wwpack::wasm::not_a_command(&exports))
 }
 
 /// An error chain on one line: messages joined by `: `, newlines folded.

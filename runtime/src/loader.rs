@@ -183,6 +183,21 @@ impl ChainLoader<'_> {
 
     fn load_dir(&self, arg: &str) -> Result<LoadedLayer, BootError> {
         let dir = PathBuf::from(arg);
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(BootError::Layer {
+                    dir,
+                    reason: "is not a directory (nor a CID)".into(),
+                })
+            }
+            Err(e) => {
+                return Err(BootError::Layer {
+                    dir,
+                    reason: format!("cannot open: {e}"),
+                })
+            }
+        }
         let scanned = Tree::scan(&dir).map_err(|e| BootError::Layer {
             dir: dir.clone(),
             reason: strip_path_prefix(&e.to_string(), &dir),

@@ -63,6 +63,11 @@ impl UnionRoot {
         }
     }
 
+    /// What `path` is in the union (`file`, `directory`, `symlink`), if present.
+    pub fn kind_of(&self, path: &str) -> Option<&'static str> {
+        self.union.get(path).map(|item| item.entry.kind())
+    }
+
     /// The layers, earliest first, as given.
     pub fn layers(&self) -> &[String] {
         self.union.layers()

@@ -45,9 +45,17 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
         .collect::<Result<Vec<_>, _>>()?;
     let root = UnionRoot::materialize(layers, &cache)?;
     tracing::debug!(root = %root.cid(), path = %root.path().display(), "union root");
-    let (source, name) = root.source_of(PID0).ok_or_else(|| BootError::NoPid0 {
-        layers: root.layers().to_vec(),
-    })?;
+    let (source, name) = root
+        .source_of(PID0)
+        .ok_or_else(|| match root.kind_of(PID0) {
+            Some(kind) => BootError::Unbootable {
+                file: PID0.to_string(),
+                reason: format!("is a {kind} in the union, not a file"),
+            },
+            None => BootError::NoPid0 {
+                layers: root.layers().to_vec(),
+            },
+        })?;
     let bytes = std::fs::read(&source).map_err(|e| BootError::Unbootable {
         file: name.clone(),
         reason: format!("cannot read: {e}"),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::block::{BlockSink, NullSink};
 use crate::config::{Config, Image};
 use crate::error::{Error, Result};
 use crate::fhs;
@@ -18,7 +19,7 @@ use crate::manifest::{FileRecord, GuestRecord, ImageManifest, LayerRecord, Lock,
 use crate::plan;
 use crate::statcache::StatCache;
 use crate::store::Store;
-use crate::tree::Entry;
+use crate::tree::{Entry, Tree};
 use crate::unixfs::{self, FileNodes, Profile};
 
 /// What to build.
@@ -121,14 +122,18 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         });
     }
     let guard = store.writer()?;
+    // With --locked nothing is written until the result is known to match the lock.
+    let sink: &dyn BlockSink = if opts.locked { &NullSink } else { store };
     let mut built = Vec::new();
     let mut trees = Vec::new();
+    let mut layer_trees = Vec::new();
     let progress = Progress::new(opts.quiet);
     for image in &images {
         progress.step(format!("hashing image {}", image.name));
         let nodes = file_nodes.entry(image.profile.name).or_default();
-        let (manifest, union) =
-            manifest_of(config, image, &artifacts, store, nodes, opts, &mut warnings)?;
+        let (manifest, union, layers) =
+            manifest_of(config, image, &artifacts, sink, nodes, opts, &mut warnings)?;
+        layer_trees.push(layers);
         let (files, bytes) = manifest
             .files
             .values()
@@ -145,23 +150,17 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         lock.images.insert(image.name.clone(), manifest);
         trees.push(union);
     }
-    // Guests: those installed by any image of the lock that is still declared.
     lock.images
         .retain(|name, _| config.images.contains_key(name));
     progress.step("hashing guests".to_string());
     let nodes = file_nodes.entry(default_profile.name).or_default();
     for (name, artifact) in &artifacts {
-        let node = match nodes.by_source.get(artifact) {
-            Some(n) => n.clone(),
-            None => {
-                unixfs::import_host_file(artifact, &Profile::default(), store).map_err(|e| {
-                    Error::Guest {
-                        guest: name.clone(),
-                        message: e.to_string(),
-                    }
-                })?
-            }
-        };
+        let node = nodes
+            .get_or_import(artifact, &default_profile, sink)
+            .map_err(|e| Error::Guest {
+                guest: name.clone(),
+                message: e.to_string(),
+            })?;
         let guest = &workspace.guests[name];
         lock.guests.insert(
             name.clone(),
@@ -172,20 +171,14 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
             },
         );
     }
-    let installed: BTreeSet<String> = config
-        .layers
-        .values()
-        .flat_map(|l| l.install.values().cloned())
-        .collect();
-    let embedded: BTreeSet<String> = workspace
-        .guests
-        .values()
-        .filter(|g| installed.contains(&g.package))
-        .flat_map(|g| g.embeds.iter().cloned())
-        .collect();
-    lock.guests
-        .retain(|name, _| installed.contains(name) || embedded.contains(name));
+    // Every guest an image needs: installed ones and all they embed, at any depth.
+    lock.guests.retain(|name, _| {
+        artifacts.contains_key(name) || still_installed(config, &workspace, name)
+    });
 
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
     if opts.locked {
         let committed = old_lock.ok_or_else(|| Error::Locked {
             lock: lock_path.clone(),
@@ -198,6 +191,9 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
                 diff,
             });
         }
+        // It matches: now store the blocks (a second pass, so a mismatch stored nothing).
+        progress.step("storing blocks".to_string());
+        store_blocks(&images, &layer_trees, &trees, &artifacts, store)?;
     }
 
     progress.step("writing images".to_string());
@@ -235,6 +231,61 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     Ok(report)
 }
 
+/// Stores the blocks of every layer, image and guest (after a `--locked` check passed).
+fn store_blocks(
+    images: &[&Image],
+    layer_trees: &[Vec<Tree>],
+    unions: &[crate::union::Union],
+    artifacts: &BTreeMap<String, PathBuf>,
+    store: &Store,
+) -> Result<()> {
+    let mut nodes: BTreeMap<&str, FileNodes> = BTreeMap::new();
+    for ((image, layers), union) in images.iter().zip(layer_trees).zip(unions) {
+        let profile = &image.profile;
+        let nodes = nodes.entry(profile.name).or_default();
+        let err = |e: unixfs::ImportError| Error::Image {
+            image: image.name.clone(),
+            message: e.to_string(),
+        };
+        for tree in layers {
+            unixfs::import_tree_with(tree, profile, store, nodes).map_err(err)?;
+        }
+        unixfs::import_tree_with(&union.to_tree(), profile, store, nodes).map_err(err)?;
+    }
+    let nodes = nodes.entry(Profile::default().name).or_default();
+    for (name, artifact) in artifacts {
+        nodes
+            .get_or_import(artifact, &Profile::default(), store)
+            .map_err(|e| Error::Guest {
+                guest: name.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
+/// Whether `name` is installed by a declared layer or embedded (at any depth) by such a guest:
+/// a guest of an image that was not rebuilt this time keeps its lock entry.
+fn still_installed(config: &Config, workspace: &Workspace, name: &str) -> bool {
+    let mut todo: Vec<&str> = config
+        .layers
+        .values()
+        .flat_map(|l| l.install.values().map(String::as_str))
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(g) = todo.pop() {
+        if g == name {
+            return true;
+        }
+        if seen.insert(g) {
+            if let Some(guest) = workspace.guests.get(g) {
+                todo.extend(guest.embeds.iter().map(String::as_str));
+            }
+        }
+    }
+    false
+}
+
 /// A spinner on stderr for the steps after cargo (which draws its own progress): shown only on a
 /// terminal and without `-q`.
 struct Progress(Option<indicatif::ProgressBar>);
@@ -268,11 +319,11 @@ fn manifest_of(
     config: &Config,
     image: &Image,
     artifacts: &BTreeMap<String, PathBuf>,
-    store: &Store,
+    store: &dyn BlockSink,
     nodes: &mut FileNodes,
     opts: &BuildOptions,
     warnings: &mut Vec<String>,
-) -> Result<(ImageManifest, crate::union::Union)> {
+) -> Result<(ImageManifest, crate::union::Union, Vec<Tree>)> {
     let profile = &image.profile;
     let import_err = |e: unixfs::ImportError| Error::Image {
         image: image.name.clone(),
@@ -359,6 +410,7 @@ fn manifest_of(
             root: root.cid.to_string(),
         },
         union,
+        trees.into_iter().map(|(_, t)| t).collect(),
     ))
 }
 

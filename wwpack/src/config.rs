@@ -148,7 +148,8 @@ impl Config {
             file: file.to_path_buf(),
             message,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
 
         let mut layers = BTreeMap::new();
         for (name, raw_layer) in raw.layers {

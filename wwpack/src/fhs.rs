@@ -4,7 +4,8 @@
 //! The layout of an image, paths relative to its root:
 //!
 //! - `bin/main.wasm` is pid0: it must exist, be a regular file (not a symlink or a directory)
-//!   and hold a valid WebAssembly component (WASI 0.2), as [`wasm::check_component`] judges it.
+//!   and hold a WASI 0.2 command: a valid component exporting `wasi:cli/run@0.2.x`
+//!   ([`wasm::check_command`]).
 //!   Every other *regular file* below `bin/` (at any depth) whose name ends in `.wasm` must be a
 //!   valid component too. Other files, directories and symlinks below `bin/` are not checked.
 //! - `boot/<peer-id>`: each entry directly in `boot/` must be a regular file (not a directory or
@@ -299,7 +300,7 @@ impl Checker<'_> {
             return Ok(());
         };
         let bytes = std::fs::read(source).map_err(Error::io("read", source))?;
-        if let Err(rule) = wasm::check_component(&bytes) {
+        if let Err(rule) = wasm::check_command(&bytes) {
             self.error(
                 path,
                 format!("from layer `{layer}` ({}) {rule}", source.display()),
@@ -537,8 +538,17 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    /// A minimal WASI 0.2 command: a component exporting `wasi:cli/run@0.2.0`.
     fn component() -> Vec<u8> {
-        wat::parse_str("(component)").unwrap()
+        wat::parse_str(
+            r#"(component
+                (core module $m (func (export "run") (result i32) i32.const 0))
+                (core instance $i (instantiate $m))
+                (func $run (result (result)) (canon lift (core func $i "run")))
+                (instance $inst (export "run" (func $run)))
+                (export "wasi:cli/run@0.2.0" (instance $inst)))"#,
+        )
+        .unwrap()
     }
 
     fn module() -> Vec<u8> {
@@ -651,6 +661,16 @@ mod tests {
         assert_has(
             &err,
             &["`bin/main.wasm` from layer `base` is a symlink, not a file"],
+        );
+    }
+
+    #[test]
+    fn pid0_must_be_a_wasi_command() {
+        let library = wat::parse_str("(component)").unwrap();
+        let err = validate(&[("bin/main.wasm", &library)]).unwrap_err();
+        assert!(
+            err.contains("bin/main.wasm") && err.contains("not a WASI command"),
+            "{err}"
         );
     }
 

@@ -229,10 +229,30 @@ impl Workspace {
         for (name, wasm) in embeddable {
             cmd.env(artifact_env_var(name), wasm);
         }
+        // Cargo runs in the guests workspace, so only its own `.cargo/config.toml` files apply
+        // (not those of wherever wwpack was started), and the caller's cargo settings from the
+        // environment that change what is built are removed: the guests' Cargo.toml decides.
         // SOURCE_DATE_EPOCH, when set, is inherited unchanged.
-        cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags)
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if [
+                "CARGO_PROFILE_",
+                "CARGO_BUILD_",
+                "CARGO_TARGET_",
+                "CARGO_ENCODED_RUSTDOCFLAGS",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+            {
+                cmd.env_remove(key.as_ref());
+            }
+        }
+        cmd.current_dir(&self.dir)
+            .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
             .env("CARGO_INCREMENTAL", "0")
             .env_remove("RUSTFLAGS")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         tracing::debug!(?cmd, "building guests");

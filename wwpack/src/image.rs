@@ -1,15 +1,14 @@
-//! Images: the trees of their layers, their union, the check of pid0, and the union written to
-//! disk.
+//! Images: the trees of their layers and the union written to disk. (Validation is in
+//! [`crate::fhs`], manifests in [`crate::manifest`].)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::atomic;
-use crate::config::{Config, Image, Layer};
+use crate::config::Layer;
 use crate::error::{Error, Result};
 use crate::tree::{Entry, RelPath, Tree};
 use crate::union::{Placement, Union};
-use crate::wasm;
 
 /// Where pid0 lives in every image.
 pub const PID0: &str = "bin/main.wasm";
@@ -57,50 +56,6 @@ fn conflicting_entry(tree: &Tree, dest: &RelPath) -> Option<&'static str> {
         parent = p.parent();
     }
     None
-}
-
-/// The union of `image`'s layers.
-pub fn union(
-    config: &Config,
-    image: &Image,
-    artifacts: &BTreeMap<String, PathBuf>,
-) -> Result<Union> {
-    let trees = config
-        .layers_of(image)
-        .map(|layer| Ok((layer.name.as_str(), layer_tree(layer, artifacts)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Union::of(trees.iter().map(|(n, t)| (*n, t))).map_err(|e| Error::Image {
-        image: image.name.clone(),
-        message: e.to_string(),
-    })
-}
-
-/// Checks that the union has a pid0 that is a valid WebAssembly component.
-pub fn check_pid0(image: &str, union: &Union) -> Result<()> {
-    let bad = |message: String| Error::Image {
-        image: image.to_string(),
-        message,
-    };
-    let entry = union.get(PID0).ok_or_else(|| {
-        bad(format!(
-            "`{PID0}` is missing: no layer of [{}] provides pid0",
-            union.layers().join(", ")
-        ))
-    })?;
-    let layer = &union.layers()[entry.layer];
-    let Entry::File { source } = &entry.entry else {
-        return Err(bad(format!(
-            "`{PID0}` from layer `{layer}` is a {}, not a file",
-            entry.entry.kind()
-        )));
-    };
-    let bytes = std::fs::read(source).map_err(Error::io("read", source))?;
-    wasm::check_component(&bytes).map_err(|rule| {
-        bad(format!(
-            "`{PID0}` from layer `{layer}` ({}) {rule}",
-            source.display()
-        ))
-    })
 }
 
 /// Writes the union to `dest` atomically: built beside it, then swapped into place, so an

@@ -116,7 +116,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("wwpack: error: {err:#}");
+            eprintln!("wwpack: error: {}", one_message(&err));
             ExitCode::FAILURE
         }
     }
@@ -265,9 +265,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 deny_shadowing: *deny_shadowing,
             };
             let report = wwpack::build::build(&config, &opts, &store)?;
-            for w in &report.warnings {
-                eprintln!("wwpack: warning: {w}");
-            }
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if !cli.quiet {
@@ -291,12 +288,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The error and its causes, each cause added only when the message does not already end
+/// with it (the library's messages include their cause).
+fn one_message(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.ends_with(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
+}
+
 fn init_logging(quiet: bool) {
     let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WWPACK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
