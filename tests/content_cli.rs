@@ -273,3 +273,48 @@ fn a_one_gib_file_is_imported_in_bounded_memory() {
     assert!(status.success());
     assert!(peak < 64 << 20, "peak RSS {} MiB", peak >> 20);
 }
+
+/// Runs the real binary as the unprivileged user `nobody`: as root, permission bits decide
+/// nothing, and CI runs as root.
+fn wwpack_as_nobody(store: &Path, args: &[&str]) -> Output {
+    output(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin("wwpack"))
+            .env_remove("WW_STORE")
+            .arg("--store")
+            .arg(store)
+            .args(args),
+    )
+}
+
+#[test]
+fn a_store_others_cannot_write_serves_reads_and_refuses_writes() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
+    sample_tree(&tree);
+    let root = ok(&wwpack(Some(&store), &["add", s(&tree)]))
+        .trim()
+        .to_string();
+    // The binary and the store must be reachable for `nobody`; the store stays root's.
+    let exe = bin("wwpack");
+    for start in [work.path(), exe.parent().unwrap()] {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let _ = std::process::Command::new("chmod")
+                .arg("o+rx")
+                .arg(d)
+                .status();
+            dir = d.parent();
+        }
+    }
+    let motd = wwpack_as_nobody(&store, &["cat", &format!("{root}/etc/motd")]);
+    assert_eq!(ok(&motd), "welcome to the store\n");
+    let listing = ok(&wwpack_as_nobody(&store, &["ls", &root]));
+    assert!(listing.contains("etc/"), "{listing}");
+    let err = failed(&wwpack_as_nobody(&store, &["add", s(&tree)]));
+    assert!(
+        err.contains("not writable") && err.contains(s(&store)),
+        "{err}"
+    );
+}

@@ -211,19 +211,50 @@ fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
 fn validation_errors_name_the_file_and_the_rule() {
     let dir = tempfile::tempdir().unwrap();
     let p = clone_project(dir.path());
+    let base = p.join("layers/base");
+    let expect = |needles: &[&str]| {
+        let o = wwpack_build(&p, &[], None);
+        assert!(!o.status.success(), "{needles:?} passed validation");
+        let err = stderr(&o);
+        for needle in needles {
+            assert!(err.contains(needle), "{needle:?} not in: {err}");
+        }
+    };
+    // boot/: the name must be a peer ID, the content multiaddrs.
+    write_tree(&base, &[("boot/not-a-peer-id", b"/ip4/127.0.0.1/tcp/1\n")]);
+    expect(&["boot/not-a-peer-id", "peer ID"]);
+    std::fs::remove_dir_all(base.join("boot")).unwrap();
+    let peer = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
     write_tree(
-        &p.join("layers/base"),
-        &[("boot/not-a-peer-id", b"/ip4/127.0.0.1/tcp/1\n")],
+        &base,
+        &[(
+            &format!("boot/{peer}"),
+            b"/ip4/127.0.0.1/tcp/1\n/ip4/1.2.3/tcp/2\n",
+        )],
     );
-    let o = wwpack_build(&p, &[], None);
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert!(err.contains("boot/not-a-peer-id"), "{err}");
-    std::fs::remove_dir_all(p.join("layers/base/boot")).unwrap();
-    std::os::unix::fs::symlink("/etc/passwd", p.join("layers/base/etc/passwd")).unwrap();
-    let err = stderr(&wwpack_build(&p, &[], None));
-    assert!(
-        err.contains("etc/passwd") && err.contains("/etc/passwd"),
-        "{err}"
-    );
+    expect(&[&format!("boot/{peer}"), "line 2", "ip4"]);
+    std::fs::remove_dir_all(base.join("boot")).unwrap();
+    // svc/<name>/ is a nested image with its own pid0.
+    write_tree(&base, &[("svc/echo/etc/motd", b"x")]);
+    expect(&["svc/echo/bin/main.wasm", "missing"]);
+    write_tree(&base, &[("svc/echo/bin/main.wasm", &wat("(component)"))]);
+    expect(&["svc/echo/bin/main.wasm", "not a WASI command"]);
+    std::fs::remove_dir_all(base.join("svc")).unwrap();
+    // Symlinks may not be absolute or leave the layer.
+    std::os::unix::fs::symlink("/etc/passwd", base.join("etc/passwd")).unwrap();
+    expect(&["etc/passwd", "/etc/passwd", "absolute"]);
+    std::fs::remove_file(base.join("etc/passwd")).unwrap();
+    std::os::unix::fs::symlink("../../outside", base.join("etc/up")).unwrap();
+    expect(&["etc/up", "outside"]);
+    std::fs::remove_file(base.join("etc/up")).unwrap();
+    // Devices, FIFOs and sockets have no place in a layer.
+    assert!(Command::new("mkfifo")
+        .arg(base.join("etc/pipe"))
+        .status()
+        .unwrap()
+        .success());
+    expect(&["etc/pipe", "FIFO"]);
+    std::fs::remove_file(base.join("etc/pipe")).unwrap();
+    // With everything removed again, the image builds.
+    ok(&wwpack_build(&p, &[], None));
 }

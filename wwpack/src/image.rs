@@ -64,12 +64,14 @@ pub fn write(union: &Union, dest: &Path) -> Result<()> {
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
     }
+    atomic::remove_stale_siblings(dest);
     let staging = atomic::sibling_temp(dest, "new");
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(Error::io("remove", &staging))?;
     }
     let result = union
         .materialize(&staging, Placement::Copy)
+        .and_then(|()| atomic::sync_tree(&staging))
         .and_then(|()| atomic::replace_dir(&staging, dest));
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);

@@ -129,13 +129,22 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     })
 }
 
-fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    let dir = match &cli.store {
-        Some(dir) => dir.clone(),
+fn store_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    match &cli.store {
+        Some(dir) => Ok(dir.clone()),
         None => wwpack::store::default_dir()
-            .context("no block store: set --store DIR, WW_STORE, XDG_DATA_HOME or HOME")?,
-    };
-    Ok(Store::open(&dir)?)
+            .context("no block store: set --store DIR, WW_STORE, XDG_DATA_HOME or HOME"),
+    }
+}
+
+/// The store, created if missing and checked to be writable.
+fn open_store(cli: &Cli) -> anyhow::Result<Store> {
+    Ok(Store::open(&store_dir(cli)?)?)
+}
+
+/// An existing store, for reading only.
+fn read_store(cli: &Cli) -> anyhow::Result<Store> {
+    Ok(Store::open_read_only(&store_dir(cli)?)?)
 }
 
 fn print_node(path: &std::path::Path, profile: &Profile, node: &wwpack::unixfs::Node, json: bool) {
@@ -172,7 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             offset,
             length,
         } => {
-            let store = open_store(&cli)?;
+            let store = read_store(&cli)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             match content::cat(&store, target, *offset, *length, &mut out) {
@@ -189,7 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Ls { target, json } => {
-            let store = open_store(&cli)?;
+            let store = read_store(&cli)?;
             for e in content::ls(&store, target)? {
                 if *json {
                     println!("{}", serde_json::to_string(&e)?);
@@ -201,7 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Export { cid, output } => {
-            let store = open_store(&cli)?;
+            let store = read_store(&cli)?;
             let r = content::export(&store, cid, output)?;
             if !cli.quiet {
                 eprintln!(

@@ -217,6 +217,23 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing store for reading only: nothing is created, locked or written, so a
+    /// read-only store (or one owned by another user) serves `cat`, `ls` and `export`, and a
+    /// mistyped path is an error instead of a new empty store. Writing through it fails.
+    pub fn open_read_only(dir: &Path) -> Result<Store, BlockError> {
+        if !dir.join(BLOCKS).is_dir() {
+            return Err(BlockError::Other(format!(
+                "no block store at {}: it has no `{BLOCKS}` directory (wwpack add, import or build create one)",
+                dir.display()
+            )));
+        }
+        let key = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            key,
+        })
+    }
+
     /// The store's directory, as given to [`Store::open`].
     pub fn dir(&self) -> &Path {
         &self.dir
