@@ -102,6 +102,16 @@ fn sample_tree(root: &Path) -> Vec<u8> {
     big
 }
 
+/// The sample tree under `work/tree`, added to the store `work/store`: (tree, store, root CID).
+fn add_sample(work: &Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let (tree, store) = (work.join("tree"), work.join("store"));
+    sample_tree(&tree);
+    let root = ok(&wwpack(Some(&store), &["add", s(&tree)]))
+        .trim()
+        .to_string();
+    (tree, store, root)
+}
+
 #[test]
 fn add_ls_cat_export_import_round_trip() {
     let work = tempfile::tempdir().unwrap();
@@ -163,11 +173,7 @@ fn add_ls_cat_export_import_round_trip() {
 #[test]
 fn a_corrupted_block_is_detected_and_named() {
     let work = tempfile::tempdir().unwrap();
-    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
-    sample_tree(&tree);
-    let root = ok(&wwpack(Some(&store), &["add", s(&tree)]))
-        .trim()
-        .to_string();
+    let (_, store, root) = add_sample(work.path());
     let motd_cid = ok(&wwpack(Some(&store), &["ls", &format!("{root}/etc")]))
         .split(' ')
         .next()
@@ -291,11 +297,7 @@ fn wwpack_as_nobody(store: &Path, args: &[&str]) -> Output {
 #[test]
 fn a_store_others_cannot_write_serves_reads_and_refuses_writes() {
     let work = tempfile::tempdir().unwrap();
-    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
-    sample_tree(&tree);
-    let root = ok(&wwpack(Some(&store), &["add", s(&tree)]))
-        .trim()
-        .to_string();
+    let (tree, store, root) = add_sample(work.path());
     // The binary and the store must be reachable for `nobody`; the store stays root's.
     let exe = bin("wwpack");
     for start in [work.path(), exe.parent().unwrap()] {
