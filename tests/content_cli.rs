@@ -320,3 +320,43 @@ fn a_store_others_cannot_write_serves_reads_and_refuses_writes() {
         "{err}"
     );
 }
+
+#[test]
+fn an_unreadable_file_is_named_and_nothing_is_stored() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
+    sample_tree(&tree);
+    let secret = tree.join("etc/secret");
+    std::fs::write(&secret, "root only").unwrap();
+    let exe = bin("wwpack");
+    for start in [work.path(), exe.parent().unwrap()] {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let _ = Command::new("chmod").arg("o+rx").arg(d).status();
+            dir = d.parent();
+        }
+    }
+    // Everything readable by `nobody` but the secret; the store belongs to `nobody`.
+    let _ = Command::new("chmod")
+        .args(["-R", "o+rX"])
+        .arg(&tree)
+        .status();
+    let _ = Command::new("chmod").arg("0600").arg(&secret).status();
+    std::fs::create_dir(&store).unwrap();
+    assert!(Command::new("chown")
+        .args(["65534:65534"])
+        .arg(&store)
+        .status()
+        .unwrap()
+        .success());
+    let err = failed(&wwpack_as_nobody(&store, &["add", s(&tree)]));
+    assert!(
+        err.contains(s(&secret)) && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert_eq!(
+        walk_files(&store.join("blocks")),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(std::fs::read_dir(store.join("pins")).unwrap().count(), 0);
+}
