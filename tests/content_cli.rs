@@ -294,22 +294,24 @@ fn wwpack_as_nobody(store: &Path, args: &[&str]) -> Output {
     )
 }
 
+/// Lets `nobody` reach `dir` and the wwpack binary (o+rx on every parent directory).
+fn reachable_for_nobody(dir: &Path) {
+    let exe = bin("wwpack");
+    for start in [dir, exe.parent().unwrap()] {
+        let mut d = Some(start);
+        while let Some(p) = d {
+            let _ = Command::new("chmod").arg("o+rx").arg(p).status();
+            d = p.parent();
+        }
+    }
+}
+
 #[test]
 fn a_store_others_cannot_write_serves_reads_and_refuses_writes() {
     let work = tempfile::tempdir().unwrap();
     let (tree, store, root) = add_sample(work.path());
     // The binary and the store must be reachable for `nobody`; the store stays root's.
-    let exe = bin("wwpack");
-    for start in [work.path(), exe.parent().unwrap()] {
-        let mut dir = Some(start);
-        while let Some(d) = dir {
-            let _ = std::process::Command::new("chmod")
-                .arg("o+rx")
-                .arg(d)
-                .status();
-            dir = d.parent();
-        }
-    }
+    reachable_for_nobody(work.path());
     let motd = wwpack_as_nobody(&store, &["cat", &format!("{root}/etc/motd")]);
     assert_eq!(ok(&motd), "welcome to the store\n");
     let listing = ok(&wwpack_as_nobody(&store, &["ls", &root]));
@@ -328,14 +330,7 @@ fn an_unreadable_file_is_named_and_nothing_is_stored() {
     sample_tree(&tree);
     let secret = tree.join("etc/secret");
     std::fs::write(&secret, "root only").unwrap();
-    let exe = bin("wwpack");
-    for start in [work.path(), exe.parent().unwrap()] {
-        let mut dir = Some(start);
-        while let Some(d) = dir {
-            let _ = Command::new("chmod").arg("o+rx").arg(d).status();
-            dir = d.parent();
-        }
-    }
+    reachable_for_nobody(work.path());
     // Everything readable by `nobody` but the secret; the store belongs to `nobody`.
     let _ = Command::new("chmod")
         .args(["-R", "o+rX"])
