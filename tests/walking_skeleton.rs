@@ -37,8 +37,10 @@ fn ww_run(layers: &[&std::path::Path], args: &[&str]) -> Output {
 
 fn ww_run_args(layers: &[String], args: &[&str]) -> Output {
     let mut cmd = Command::new(bin("ww"));
+    // No IPFS node: port 9 (discard) refuses at once on loopback.
     cmd.env("WW_STORE", ww_home().join("store"))
         .env("WW_CACHE", ww_home().join("cache"))
+        .env("IPFS_API", "http://127.0.0.1:9")
         .arg("run")
         .args(layers);
     if !args.is_empty() {
@@ -260,5 +262,14 @@ fn boots_an_image_by_cid_from_the_block_store_with_an_overlay() {
 fn a_cid_that_is_nowhere_is_a_one_line_error() {
     let missing = "bafybeihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
     let o = ww_run_args(&[missing.to_string()], &[]);
-    assert_one_line_error(&o, 125, &[missing, "not in the block store"]);
+    assert_one_line_error(
+        &o,
+        125,
+        &[
+            missing,
+            "not in the block store",
+            "http://127.0.0.1:9",
+            "unreachable",
+        ],
+    );
 }

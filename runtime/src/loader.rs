@@ -89,7 +89,16 @@ impl ChainLoader<'_> {
             match chain.get_unverified(&target.root) {
                 Ok(Some(_)) => return self.load_content(arg, &target, &chain),
                 Ok(None) => {}
-                Err(e) => return Err(bad(e.to_string())),
+                Err(e) if Path::new(arg).is_dir() => {
+                    tracing::debug!("{arg}: not from the node ({e}); using the directory");
+                }
+                Err(e) => {
+                    return Err(bad(format!(
+                        "{} is not in the block store {}, and {e}",
+                        target.root,
+                        self.store.dir().display()
+                    )))
+                }
             }
             if !Path::new(arg).is_dir() {
                 let node = match &self.node_label {

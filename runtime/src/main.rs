@@ -41,6 +41,12 @@ enum Command {
         /// Cache of files and union roots [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
         #[arg(long, value_name = "DIR", env = "WW_CACHE")]
         cache: Option<PathBuf>,
+        /// IPFS node RPC API for blocks not in the store [default: $IPFS_API, or http://127.0.0.1:5001]
+        #[arg(long, value_name = "URL")]
+        api: Option<String>,
+        /// Seconds to wait for each request to the IPFS node
+        #[arg(long, value_name = "SECS", default_value_t = 30)]
+        timeout: u64,
     },
 }
 
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
             args,
             store,
             cache,
+            api,
+            timeout,
         } => {
             let mut layers = vec![image];
             layers.extend(overlays);
@@ -70,7 +78,10 @@ fn main() -> ExitCode {
                 store,
                 cache,
             };
-            match ww_runtime::run::run(&opts, None) {
+            let url = wwpack::ipfs::api_url(api.as_deref());
+            let node =
+                wwpack::ipfs::LazyNode::new(&url, std::time::Duration::from_secs(timeout.max(1)));
+            match ww_runtime::run::run(&opts, Some((&node, url.clone()))) {
                 Ok(status) => ExitCode::from(status),
                 Err(err) => {
                     eprintln!("ww: error: {err}");

@@ -28,6 +28,14 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "WW_STORE")]
     store: Option<PathBuf>,
 
+    /// IPFS node RPC API [default: $IPFS_API, or http://127.0.0.1:5001]
+    #[arg(long, global = true, value_name = "URL")]
+    api: Option<String>,
+
+    /// Seconds to wait for each request to the IPFS node
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -108,6 +116,16 @@ enum Command {
     },
     /// Remove every block of the block store that no pin reaches
     Gc,
+    /// Upload the blocks of images (and their layers) the IPFS node lacks, and pin the roots
+    Push {
+        /// Images of wwpack.lock [default: all]
+        images: Vec<String>,
+        /// Print a JSON report
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch a DAG from the IPFS node into the block store (every block verified) and pin it
+    Pull { cid: Cid },
 }
 
 fn main() -> ExitCode {
@@ -140,6 +158,24 @@ fn store_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
 /// The store, created if missing and checked to be writable.
 fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(Store::open(&store_dir(cli)?)?)
+}
+
+fn connect(cli: &Cli) -> anyhow::Result<wwpack::ipfs::Node> {
+    let url = wwpack::ipfs::api_url(cli.api.as_deref());
+    Ok(wwpack::ipfs::Node::connect(
+        &url,
+        std::time::Duration::from_secs(cli.timeout.max(1)),
+    )?)
+}
+
+/// A spinner on stderr, hidden with -q or when stderr is not a terminal.
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
 }
 
 /// An existing store, for reading only.
@@ -234,6 +270,83 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     r.bytes,
                     r.duplicates,
                     r.roots.len()
+                );
+            }
+        }
+        Command::Push { images, json } => {
+            let config = load_config(&cli)?;
+            let store = open_store(&cli)?;
+            let lock_path = config.root.join(wwpack::manifest::LOCK_FILE);
+            let lock = wwpack::manifest::Lock::read(&lock_path)?.with_context(|| {
+                format!(
+                    "no {} to push from: run `wwpack build`",
+                    lock_path.display()
+                )
+            })?;
+            let names: Vec<String> = if images.is_empty() {
+                lock.images.keys().cloned().collect()
+            } else {
+                images.clone()
+            };
+            let mut items = Vec::new();
+            for name in &names {
+                let image = lock
+                    .images
+                    .get(name)
+                    .with_context(|| format!("no image `{name}` in {}", lock_path.display()))?;
+                items.push(wwpack::transfer::PushItem {
+                    name: name.clone(),
+                    root: image.root.parse()?,
+                    also: image
+                        .layers
+                        .iter()
+                        .map(|l| l.cid.parse())
+                        .collect::<Result<_, _>>()?,
+                });
+            }
+            let node = connect(&cli)?;
+            let bar = progress_bar(cli.quiet);
+            let counts = wwpack::transfer::push(&store, &node, &items, |c| {
+                bar.set_message(format!(
+                    "{} blocks ({} bytes) sent, {} skipped",
+                    c.blocks_sent, c.bytes_sent, c.blocks_skipped
+                ));
+            })?;
+            bar.finish_and_clear();
+            if *json {
+                let images: Vec<_> = items
+                    .iter()
+                    .map(|i| serde_json::json!({"name": i.name, "root": i.root.to_string()}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"api": node.url(), "images": images, "counts": counts})
+                );
+            } else {
+                for item in &items {
+                    println!("{}\t{}", item.name, item.root);
+                }
+                if !cli.quiet {
+                    eprintln!(
+                        "sent {} blocks ({} bytes), skipped {} blocks ({} bytes) already on {}",
+                        counts.blocks_sent,
+                        counts.bytes_sent,
+                        counts.blocks_skipped,
+                        counts.bytes_skipped,
+                        node.url()
+                    );
+                }
+            }
+        }
+        Command::Pull { cid } => {
+            let store = open_store(&cli)?;
+            let node = connect(&cli)?;
+            let counts = wwpack::transfer::pull(&store, &node, cid)?;
+            println!("{cid}");
+            if !cli.quiet {
+                eprintln!(
+                    "fetched {} blocks ({} bytes), {} already here; pinned {cid}",
+                    counts.blocks_sent, counts.bytes_sent, counts.blocks_skipped
                 );
             }
         }

@@ -1,0 +1,310 @@
+//! Push, pull and boot with a real IPFS node (js-ipfs, offline, on 127.0.0.1).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use e2e::{bin, build_default_image, output, write_tree, IpfsNode};
+
+fn run(exe: &str, args: &[&str]) -> Output {
+    output(Command::new(bin(exe)).env_remove("IPFS_API").args(args))
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The repository's default image, built into `out`, with its root CID.
+fn built_image(out: &Path) -> (PathBuf, String) {
+    let dir = build_default_image(out);
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(e2e::repo().join("wwpack.lock")).unwrap())
+            .unwrap();
+    (
+        dir,
+        lock["images"]["default"]["root"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+#[test]
+fn push_pull_repush_and_boot_from_the_node_then_offline() {
+    let node = IpfsNode::start();
+    let work = tempfile::tempdir().unwrap();
+    let (image, root) = built_image(work.path());
+    let store = work.path().join("store");
+    let manifest = e2e::repo().join("wwpack.toml");
+    let push = |extra: &[&str]| {
+        let mut args = vec![
+            "--manifest-path",
+            s(&manifest),
+            "--store",
+            s(&store),
+            "--api",
+            &node.url,
+            "push",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let json: serde_json::Value = serde_json::from_str(&ok(&run("wwpack", &args))).unwrap();
+        json
+    };
+    let first = push(&[]);
+    assert_eq!(first["images"][0]["root"], root.as_str());
+    assert!(
+        first["counts"]["blocks_sent"].as_u64().unwrap() > 0,
+        "{first}"
+    );
+    let again = push(&[]);
+    assert_eq!(
+        again["counts"]["blocks_sent"], 0,
+        "an unchanged image sends nothing: {again}"
+    );
+    assert_eq!(
+        again["counts"]["blocks_skipped"],
+        first["counts"]["blocks_sent"]
+    );
+
+    // Pull into an empty store: the same bytes come out.
+    let other = work.path().join("other");
+    ok(&run(
+        "wwpack",
+        &["--store", s(&other), "--api", &node.url, "pull", &root],
+    ));
+    let main = std::fs::read(image.join("bin/main.wasm")).unwrap();
+    let out = run(
+        "wwpack",
+        &[
+            "--store",
+            s(&other),
+            "cat",
+            &format!("{root}/bin/main.wasm"),
+        ],
+    );
+    assert!(
+        out.status.success() && out.stdout == main,
+        "pulled pid0 differs"
+    );
+
+    // ww boots the CID from the node into an empty store, with an overlay...
+    let ww_store = work.path().join("ww-store");
+    let cache = work.path().join("ww-cache");
+    let overlay = work.path().join("overlay");
+    write_tree(&overlay, &[("etc/motd", b"motd over the node\n")]);
+    let boot = || {
+        run(
+            "ww",
+            &[
+                "run",
+                "--store",
+                s(&ww_store),
+                "--cache",
+                s(&cache),
+                "--api",
+                &node.url,
+                "--timeout",
+                "5",
+                &root,
+                s(&overlay),
+                "--",
+                "n",
+            ],
+        )
+    };
+    assert_eq!(
+        ok(&boot()),
+        "Hello from Wetware!\nargs: 1\n  [0] n\nmotd over the node\n"
+    );
+    // ... and again with the node stopped: everything it needs is in its store now.
+    node.stop();
+    std::fs::remove_dir_all(&cache).unwrap();
+    assert_eq!(
+        ok(&boot()),
+        "Hello from Wetware!\nargs: 1\n  [0] n\nmotd over the node\n"
+    );
+}
+
+#[test]
+fn unreachable_node_and_unknown_cid_fail_clearly_within_the_timeout() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let dead = {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("http://127.0.0.1:{port}")
+    };
+    let cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk4";
+    let o = run(
+        "wwpack",
+        &[
+            "--store",
+            s(&store),
+            "--api",
+            &dead,
+            "--timeout",
+            "2",
+            "pull",
+            cid,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains(&dead) && err.contains("unreachable"),
+        "{err}"
+    );
+
+    let node = IpfsNode::start();
+    let started = Instant::now();
+    let o = run(
+        "wwpack",
+        &[
+            "--store",
+            s(&store),
+            "--api",
+            &node.url,
+            "--timeout",
+            "2",
+            "pull",
+            cid,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains(cid) && err.contains(&node.url),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let o = run(
+        "ww",
+        &[
+            "run",
+            "--store",
+            s(&store),
+            "--cache",
+            s(&work.path().join("c")),
+            "--api",
+            &node.url,
+            "--timeout",
+            "2",
+            cid,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    assert!(err.contains(cid) && err.contains(&node.url), "{err}");
+}
+
+#[test]
+fn a_push_cut_by_the_node_dying_completes_when_rerun() {
+    // An image big enough that the push takes a while: 48 MiB of distinct 1 MiB blocks.
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("p");
+    std::fs::create_dir_all(project.join("layers/data/etc")).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: Vec<u8> = (0..48 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(project.join("layers/data/etc/big"), &big).unwrap();
+    let toml = std::fs::read_to_string(e2e::repo().join("wwpack.toml"))
+        .unwrap()
+        .replace(
+            "layers = [\"base\", \"hello\"]",
+            "layers = [\"base\", \"hello\", \"data\"]",
+        )
+        + "\n[layers.data]\npath = \"layers/data\"\n";
+    std::fs::write(project.join("wwpack.toml"), toml).unwrap();
+    for dir in ["guests", "layers/base"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(e2e::repo().join(dir))
+            .arg(project.join(dir).parent().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let _ = std::fs::remove_dir_all(project.join("guests/target"));
+    let store = work.path().join("store");
+    ok(&output(
+        Command::new(bin("wwpack")).current_dir(&project).args([
+            "--store",
+            s(&store),
+            "build",
+            "-q",
+        ]),
+    ));
+
+    let node = IpfsNode::start();
+    let manifest = project.join("wwpack.toml");
+    let mut push = Command::new(bin("wwpack"));
+    push.args([
+        "--manifest-path",
+        s(&manifest),
+        "--store",
+        s(&store),
+        "--api",
+        &node.url,
+        "--timeout",
+        "5",
+        "push",
+        "--json",
+    ]);
+    let child = push
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    node.stop();
+    let cut = child.wait_with_output().unwrap();
+    node.restart();
+    let done = output(&mut push);
+    let json: serde_json::Value = serde_json::from_str(&ok(&done)).unwrap();
+    let counts = &json["counts"];
+    let total =
+        counts["blocks_sent"].as_u64().unwrap() + counts["blocks_skipped"].as_u64().unwrap();
+    assert!(total >= 48, "{json}");
+    if !cut.status.success() {
+        // The cut push stored some blocks; the rerun skipped them.
+        let err = String::from_utf8_lossy(&cut.stderr);
+        assert!(err.contains(&node.url), "{err}");
+    }
+    // The node now holds the whole image: pulling it into an empty store verifies every block.
+    let root = json["images"][0]["root"].as_str().unwrap().to_string();
+    let other = work.path().join("other");
+    ok(&run(
+        "wwpack",
+        &["--store", s(&other), "--api", &node.url, "pull", &root],
+    ));
+    let out = run(
+        "wwpack",
+        &["--store", s(&other), "cat", &format!("{root}/etc/big")],
+    );
+    assert!(
+        out.stdout == big,
+        "the image's big file came back different"
+    );
+}
