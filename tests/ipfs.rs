@@ -308,3 +308,78 @@ fn a_push_cut_by_the_node_dying_completes_when_rerun() {
         "the image's big file came back different"
     );
 }
+
+#[test]
+fn a_node_that_lies_is_caught() {
+    use e2e::{Lie, LyingNode};
+    let work = tempfile::tempdir().unwrap();
+    let (_, root) = built_image(work.path());
+    let store = work.path().join("store");
+    let manifest = e2e::repo().join("wwpack.toml");
+
+    // A node that files our blocks under another CID.
+    let liar = LyingNode::start(Lie::WrongCid);
+    let o = run(
+        "wwpack",
+        &[
+            "--manifest-path",
+            s(&manifest),
+            "--store",
+            s(&store),
+            "--api",
+            &liar.url,
+            "--timeout",
+            "5",
+            "push",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "a push to a lying node succeeded");
+    assert!(
+        err.contains("under a different CID") && err.contains(&liar.url),
+        "{err}"
+    );
+
+    // A node that serves corrupt bytes: pull and ww both refuse them, naming the CID.
+    let liar = LyingNode::start(Lie::CorruptBytes);
+    let empty = work.path().join("empty");
+    let o = run(
+        "wwpack",
+        &[
+            "--store",
+            s(&empty),
+            "--api",
+            &liar.url,
+            "--timeout",
+            "5",
+            "pull",
+            &root,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains(&root) && err.contains("do not match"),
+        "{err}"
+    );
+    let o = run(
+        "ww",
+        &[
+            "run",
+            "--store",
+            s(&empty),
+            "--cache",
+            s(&work.path().join("c")),
+            "--api",
+            &liar.url,
+            "--timeout",
+            "5",
+            &root,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    assert!(err.contains(&root) && err.contains("do not match"), "{err}");
+    // Nothing the liar sent was stored.
+    let stored = std::fs::read_dir(empty.join("blocks")).map_or(0, |d| d.count());
+    assert_eq!(stored, 0);
+}
