@@ -10,8 +10,6 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::BootError;
 
-use wwpack::wasm::RUN_EXPORT_PREFIX;
-
 /// What a cell runs.
 pub struct CellSpec<'a> {
     /// How the component is named in messages, e.g. `bin/main.wasm (from layer /x)`.
@@ -43,9 +41,8 @@ pub async fn run(engine: &Engine, spec: CellSpec<'_>) -> Result<u8, BootError> {
         file: spec.name.to_string(),
         reason,
     };
-    wwpack::wasm::check_component(spec.bytes).map_err(unbootable)?;
+    wwpack::wasm::check_command(spec.bytes).map_err(unbootable)?;
     let component = Component::new(engine, spec.bytes).map_err(|e| unbootable(one_line(&e)))?;
-    check_command(engine, &component).map_err(unbootable)?;
 
     let mut linker = Linker::<Host>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -99,17 +96,6 @@ pub async fn run(engine: &Engine, spec: CellSpec<'_>) -> Result<u8, BootError> {
             })
         }
     }
-}
-
-/// A WASI command exports `wasi:cli/run@0.2.x`; say what the component exports instead.
-fn check_command(engine: &Engine, component: &Component) -> Result<(), String> {
-    let ty = component.component_type();
-    let exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
-    if exports.iter().any(|n| n.starts_with(RUN_EXPORT_PREFIX)) {
-        return Ok(());
-    }
-    let exports: Vec<String> = exports.iter().map(|n| n.to_string()).collect();
-    Err(wwpack::wasm::not_a_command(&exports))
 }
 
 /// An error chain on one line: messages joined by `: `, newlines folded.
