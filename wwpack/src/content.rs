@@ -87,15 +87,20 @@ pub fn cid(path: &Path, profile: &Profile) -> Result<Node, ContentError> {
 /// usual mistakes store nothing. Should reading fail later anyway, the blocks written so far are
 /// complete, verified blocks that no pin holds: the next `gc` removes them.
 pub fn add(store: &Store, path: &Path, profile: &Profile) -> Result<Node, ContentError> {
-    preflight(path)?;
+    let scanned = preflight(path)?;
     let guard = store.writer()?;
-    let node = unixfs::import_path(path, profile, store)?;
+    let node = match &scanned {
+        // The tree the check read: not walked a second time.
+        Some(tree) => unixfs::import_tree(tree, profile, store)?,
+        None => unixfs::import_path(path, profile, store)?,
+    };
     store.pin(&node.cid, Some(&path.display().to_string()))?;
     drop(guard);
     Ok(node)
 }
 
-fn preflight(path: &Path) -> Result<(), ContentError> {
+/// Checks what `add` will import; for a directory, returns the tree it read.
+fn preflight(path: &Path) -> Result<Option<Tree>, ContentError> {
     let meta = std::fs::symlink_metadata(path).map_err(|source| ContentError::Io {
         action: "read",
         path: path.display().to_string(),
@@ -105,14 +110,15 @@ fn preflight(path: &Path) -> Result<(), ContentError> {
         if meta.is_file() {
             open_check(path)?;
         }
-        return Ok(());
+        return Ok(None);
     }
-    for (_, entry) in Tree::scan(path)?.iter() {
+    let tree = Tree::scan(path)?;
+    for (_, entry) in tree.iter() {
         if let TreeEntry::File { source } = entry {
             open_check(source)?;
         }
     }
-    Ok(())
+    Ok(Some(tree))
 }
 
 fn open_check(path: &Path) -> Result<(), ContentError> {
