@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use e2e::{bin, build_default_image, output, write_tree, IpfsNode};
+use e2e::{bin, build_image, output, write_tree, IpfsNode};
 
 fn run(exe: &str, args: &[&str]) -> Output {
     output(Command::new(bin(exe)).env_remove("IPFS_API").args(args))
@@ -24,15 +24,15 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// The repository's default image, built into `out`, with its root CID.
+/// The repository's `hello` image, built into `out`, with its root CID.
 fn built_image(out: &Path) -> (PathBuf, String) {
-    let dir = build_default_image(out);
+    let dir = build_image(out, "hello");
     let lock: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(e2e::repo().join("wwpack.lock")).unwrap())
             .unwrap();
     (
         dir,
-        lock["images"]["default"]["root"]
+        lock["images"]["hello"]["root"]
             .as_str()
             .unwrap()
             .to_string(),
@@ -56,6 +56,7 @@ fn push_pull_repush_and_boot_from_the_node_then_offline() {
             &node.url,
             "push",
             "--json",
+            "hello",
         ];
         args.extend_from_slice(extra);
         let json: serde_json::Value = serde_json::from_str(&ok(&run("wwpack", &args))).unwrap();
@@ -229,24 +230,28 @@ fn a_push_cut_by_the_node_dying_completes_when_rerun() {
         })
         .collect();
     std::fs::write(project.join("layers/data/etc/big"), &big).unwrap();
-    let toml = std::fs::read_to_string(e2e::repo().join("wwpack.toml"))
-        .unwrap()
-        .replace(
-            "layers = [\"base\", \"hello\"]",
-            "layers = [\"base\", \"hello\", \"data\"]",
-        )
-        + "\n[layers.data]\npath = \"layers/data\"\n";
-    std::fs::write(project.join("wwpack.toml"), toml).unwrap();
-    for dir in ["guests", "layers/base"] {
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(e2e::repo().join(dir))
-            .arg(project.join(dir).parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    let _ = std::fs::remove_dir_all(project.join("guests/target"));
+    // Static layers only (the hello guest's wasm as a file), so no guest is compiled here.
+    let hello = build_image(&work.path().join("built"), "hello").join("bin/main.wasm");
+    write_tree(
+        &project.join("layers/app"),
+        &[("bin/main.wasm", &std::fs::read(hello).unwrap())],
+    );
+    write_tree(
+        &project,
+        &[(
+            "wwpack.toml",
+            b"[layers.base]\npath = \"layers/base\"\n[layers.app]\npath = \"layers/app\"\n\
+              [layers.data]\npath = \"layers/data\"\n\
+              [images.big]\nlayers = [\"base\", \"app\", \"data\"]\n",
+        )],
+    );
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(e2e::repo().join("layers/base"))
+        .arg(project.join("layers"))
+        .status()
+        .unwrap();
+    assert!(status.success());
     let store = work.path().join("store");
     ok(&output(
         Command::new(bin("wwpack")).current_dir(&project).args([

@@ -43,24 +43,49 @@ pub fn output(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
-/// Builds the repository's images with `wwpack build` into `out` and returns the default image's
-/// directory.
-pub fn build_default_image(out: &Path) -> PathBuf {
+/// Builds the repository's images with `wwpack build` into `out` and returns the directory of
+/// `image`. All images are built, not only `image`: tests run in parallel and each build rewrites
+/// the repository's `wwpack.lock`, which must end up holding every image.
+pub fn build_image(out: &Path, image: &str) -> PathBuf {
     let result = output(
         Command::new(bin("wwpack"))
             .arg("--manifest-path")
             .arg(repo().join("wwpack.toml"))
             .arg("--store")
             .arg(out.join("store"))
-            .args(["build", "default", "--out-dir"])
+            .args(["build", "--out-dir"])
             .arg(out),
     );
     assert!(
         result.status.success(),
-        "wwpack build failed: {}",
+        "wwpack build {image} failed: {}",
         String::from_utf8_lossy(&result.stderr)
     );
-    out.join("images/default")
+    out.join("images").join(image)
+}
+
+/// Builds the repository's default image (pid0 and its children) into `out`.
+pub fn build_default_image(out: &Path) -> PathBuf {
+    build_image(out, "default")
+}
+
+/// All images of the repository, built once per test process with `wwpack build` (real guests
+/// from source) into a directory that lives as long as the process. Returns `<out>`, whose
+/// `images/<name>/` are the images and `store/` their block store.
+pub fn built_images() -> &'static Path {
+    static OUT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = tempfile::tempdir().expect("temp dir for the images");
+        build_image(out.path(), "default");
+        out
+    })
+    .path()
+}
+
+/// A file of one of the repository's built images, e.g. `image_file("probe", "bin/main.wasm")`.
+pub fn image_file(image: &str, path: &str) -> Vec<u8> {
+    let file = built_images().join("images").join(image).join(path);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()))
 }
 
 /// Writes `files` (relative path, bytes) below `dir`, creating parents.

@@ -1,18 +1,18 @@
 //! The walking skeleton end to end: `wwpack build` builds the real `hello` guest for
-//! wasm32-wasip2 and writes the default image; `ww run` boots it with overlays; and every way a
+//! wasm32-wasip2 and writes the `hello` image; `ww run` boots it with overlays; and every way a
 //! boot can fail gives one line naming the file and the reason, and a non-zero exit.
 
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use e2e::{bin, build_default_image, output, wat, write_tree, LIBRARY_COMPONENT, TRAPPING_COMMAND};
+use e2e::{bin, build_image, output, wat, write_tree, LIBRARY_COMPONENT, TRAPPING_COMMAND};
 
-/// The default image, built once for all tests of this file.
+/// The `hello` image (the `hello` guest as pid0, no RPC), built once for all tests of this file.
 fn image() -> &'static std::path::Path {
     static IMAGE: OnceLock<(tempfile::TempDir, std::path::PathBuf)> = OnceLock::new();
     let (_, dir) = IMAGE.get_or_init(|| {
         let out = tempfile::tempdir().expect("temp dir");
-        let dir = build_default_image(out.path());
+        let dir = build_image(out.path(), "hello");
         (out, dir)
     });
     dir

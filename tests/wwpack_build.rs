@@ -7,10 +7,14 @@ use std::process::{Command, Output};
 
 use e2e::{bin, output, repo, wat, write_tree, TRAPPING_COMMAND};
 
-/// Copies what goes into this repository's images (wwpack.toml, guests/ without target/,
-/// layers/) to `dest`.
+/// Copies what goes into this repository's images (wwpack.toml, guests/ without target/ and
+/// with its symlinks, layers/, and what those symlinks and the guests reach outside guests/: the
+/// schema crates stem/ and capnp/, and wit/) to `dest`.
 fn clone_project(dest: &Path) -> PathBuf {
     copy_dir(&repo().join("guests"), &dest.join("guests"));
+    for dir in ["stem", "capnp", "wit"] {
+        copy_dir(&repo().join(dir), &dest.join(dir));
+    }
     copy_dir(&repo().join("layers"), &dest.join("layers"));
     std::fs::copy(repo().join("wwpack.toml"), dest.join("wwpack.toml")).unwrap();
     std::fs::copy(repo().join("wwpack.lock"), dest.join("wwpack.lock")).unwrap();
@@ -26,7 +30,10 @@ fn copy_dir(from: &Path, to: &Path) {
             continue;
         }
         let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if kind.is_dir() {
             copy_dir(&src, &dst);
         } else {
             std::fs::copy(&src, &dst).unwrap();
@@ -169,6 +176,17 @@ fn a_no_op_build_runs_no_cargo_and_a_change_does() {
     );
     let motd = &json["images"][0];
     assert_eq!(motd["name"], "default");
+    // Inputs outside guests/ count too: a schema of a path dependency (read by a build script)
+    // and the WIT the guest SDK's bindings are generated from (listed in cargo's dep-info).
+    for outside in ["capnp/peer.capnp", "wit/connection.wit"] {
+        ok(&wwpack_build(&p, &[], Some("false")));
+        let file = p.join(outside);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{text}\n")).unwrap();
+        let o = wwpack_build(&p, &[], Some("false"));
+        assert!(!o.status.success(), "a changed {outside} must run cargo");
+        ok(&wwpack_build(&p, &[], None));
+    }
 }
 
 #[test]
@@ -199,7 +217,7 @@ fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
     );
     let lock = std::fs::read_to_string(p.join("wwpack.lock")).unwrap();
     let lock: serde_json::Value = serde_json::from_str(&lock).unwrap();
-    let main = &lock["images"]["default"]["files"]["bin/main.wasm"];
+    let main = &lock["images"]["hello"]["files"]["bin/main.wasm"];
     assert_eq!(main["layer"], "over");
     assert_eq!(main["shadows"], serde_json::json!(["hello"]));
     let o = wwpack_build(&p, &["--deny-shadowing"], None);

@@ -1,32 +1,62 @@
-//! A cell: one WASI 0.2 command component running under wasmtime, with stdio inherited, a root
-//! directory preopened read-only at `/`, and the arguments it was given.
+//! A cell: one WASI 0.2 command component running under wasmtime. pid0 and every child process
+//! run through this code; they differ only in their [`CellSpec`]: pid0 inherits ww's stdio and
+//! sees the union root read-only at `/`, a child gets in-memory pipes and no filesystem at all.
+//! Every cell is offered `wetware:rpc/connection` (see `rpc::connection`), its only source of
+//! authority beyond its arguments, environment, stdio and (pid0) the read-only root.
 
-use std::path::Path;
+use std::path::PathBuf;
 
+use tokio::io::DuplexStream;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::cli::{AsyncStdinStream, AsyncStdoutStream};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::BootError;
+use crate::rpc::connection::{self, ConnectionSink};
 
-/// What a cell runs.
-pub struct CellSpec<'a> {
+/// A compiled and linked command, ready to run (any number of times).
+pub type Command = CommandPre<CellState>;
+
+/// How many bytes a stdio pipe of a child buffers, and how many a child may hand its stdout or
+/// stderr before it waits for the pipe to drain.
+pub const PIPE_CAPACITY: usize = 64 * 1024;
+
+/// What a cell runs with.
+pub struct CellSpec {
     /// How the component is named in messages, e.g. `bin/main.wasm (from layer /x)`.
-    pub name: &'a str,
-    pub bytes: &'a [u8],
-    /// Host directory preopened read-only at `/`.
-    pub root: &'a Path,
+    pub name: String,
     /// `argv`, including the program name at index 0.
-    pub args: &'a [String],
+    pub args: Vec<String>,
+    /// The environment variables, in order.
+    pub env: Vec<(String, String)>,
+    /// Host directory preopened read-only at `/`, if any.
+    pub root: Option<PathBuf>,
+    pub stdio: Stdio,
 }
 
-struct Host {
+/// Where a cell's stdin, stdout and stderr go.
+pub enum Stdio {
+    /// ww's own.
+    Inherit,
+    /// The child's ends of three in-memory pipes (see [`PIPE_CAPACITY`]): it reads `stdin`,
+    /// writes `stdout` and `stderr`. Dropping an end closes it for the other side.
+    Pipes {
+        stdin: DuplexStream,
+        stdout: DuplexStream,
+        stderr: DuplexStream,
+    },
+}
+
+/// The host state of one cell's store.
+pub struct CellState {
     ctx: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    pub(crate) connections: ConnectionSink,
 }
 
-impl WasiView for Host {
+impl WasiView for CellState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.ctx,
@@ -35,46 +65,90 @@ impl WasiView for Host {
     }
 }
 
-/// Runs the command to completion and returns its exit status.
-pub async fn run(engine: &Engine, spec: CellSpec<'_>) -> Result<u8, BootError> {
+/// Checks that `bytes` are a WASI command component and compiles them. CPU-bound: callers on the
+/// RPC thread run it on a blocking thread.
+pub fn compile(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Component, BootError> {
     let unbootable = |reason: String| BootError::Unbootable {
-        file: spec.name.to_string(),
+        file: name.to_string(),
         reason,
     };
-    wwpack::wasm::check_command(spec.bytes).map_err(unbootable)?;
-    let component = Component::new(engine, spec.bytes).map_err(|e| unbootable(one_line(&e)))?;
+    wwpack::wasm::check_command(bytes).map_err(unbootable)?;
+    Component::new(engine, bytes).map_err(|e| unbootable(one_line(&e)))
+}
 
-    let mut linker = Linker::<Host>::new(engine);
+/// Resolves the imports of `component` against WASI 0.2 and `wetware:rpc/connection`.
+pub fn link(engine: &Engine, name: &str, component: &Component) -> Result<Command, BootError> {
+    let unbootable = |reason: String| BootError::Unbootable {
+        file: name.to_string(),
+        reason,
+    };
+    let mut linker = Linker::<CellState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(|e| BootError::Host(format!("cannot set up WASI: {}", one_line(&e))))?;
+    connection::add_to_linker(&mut linker).map_err(|e| {
+        BootError::Host(format!(
+            "cannot set up {}: {}",
+            connection::INTERFACE,
+            one_line(&e)
+        ))
+    })?;
     let pre = linker
-        .instantiate_pre(&component)
+        .instantiate_pre(component)
         .map_err(|e| unbootable(format!("cannot be linked: {}", one_line(&e))))?;
-    let pre = CommandPre::new(pre)
-        .map_err(|e| unbootable(format!("is not a WASI command: {}", one_line(&e))))?;
+    CommandPre::new(pre).map_err(|e| unbootable(format!("is not a WASI command: {}", one_line(&e))))
+}
 
+/// Runs the command to completion and returns its exit status. The connections it opens are
+/// handed to `connections`. The store, and with it every stream the cell held, is dropped
+/// before this returns, so the other ends of its pipes see the end of their streams.
+pub async fn run(
+    engine: &Engine,
+    command: &Command,
+    spec: CellSpec,
+    connections: ConnectionSink,
+) -> Result<u8, BootError> {
     let mut wasi = WasiCtx::builder();
-    wasi.inherit_stdio().args(spec.args);
-    wasi.preopened_dir(spec.root, "/", FsPerms::ReadOnly)
-        .map_err(|e| {
-            BootError::Host(format!(
-                "cannot preopen the union root {}: {}",
-                spec.root.display(),
-                one_line(&e)
-            ))
-        })?;
+    wasi.args(&spec.args).envs(&spec.env);
+    match spec.stdio {
+        Stdio::Inherit => {
+            wasi.inherit_stdio();
+        }
+        Stdio::Pipes {
+            stdin,
+            stdout,
+            stderr,
+        } => {
+            wasi.stdin(AsyncStdinStream::new(stdin))
+                .stdout(AsyncStdoutStream::new(PIPE_CAPACITY, stdout))
+                .stderr(AsyncStdoutStream::new(PIPE_CAPACITY, stderr));
+        }
+    }
+    if let Some(root) = &spec.root {
+        wasi.preopened_dir(root, "/", FsPerms::ReadOnly)
+            .map_err(|e| {
+                BootError::Host(format!(
+                    "cannot preopen the union root {}: {}",
+                    root.display(),
+                    one_line(&e)
+                ))
+            })?;
+    }
     let mut store = Store::new(
         engine,
-        Host {
+        CellState {
             ctx: wasi.build(),
             table: ResourceTable::new(),
+            connections,
         },
     );
+    // Give the other cells a turn at every epoch tick (see `engine`).
+    store.epoch_deadline_async_yield_and_update(1);
 
-    let outcome = match pre.instantiate_async(&mut store).await {
+    let outcome = match command.instantiate_async(&mut store).await {
         Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
         Err(e) => Err(e),
     };
+    drop(store);
     match outcome {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),
@@ -86,12 +160,12 @@ pub async fn run(engine: &Engine, spec: CellSpec<'_>) -> Result<u8, BootError> {
             if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
                 tracing::debug!("trap details: {e:?}");
                 return Err(BootError::Trap {
-                    file: spec.name.to_string(),
+                    file: spec.name,
                     trap: trap.to_string(),
                 });
             }
             Err(BootError::Aborted {
-                file: spec.name.to_string(),
+                file: spec.name,
                 reason: one_line(&e),
             })
         }
@@ -99,7 +173,7 @@ pub async fn run(engine: &Engine, spec: CellSpec<'_>) -> Result<u8, BootError> {
 }
 
 /// An error chain on one line: messages joined by `: `, newlines folded.
-fn one_line(e: &wasmtime::Error) -> String {
+pub(crate) fn one_line(e: &wasmtime::Error) -> String {
     format!("{e:#}")
         .lines()
         .map(str::trim)

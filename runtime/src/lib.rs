@@ -1,12 +1,19 @@
 //! The Wetware runtime behind `ww`.
 //!
 //! [`run`] boots an image: the per-file union of layer directories ([`root`]), whose
-//! `bin/main.wasm` runs as a WASI 0.2 command in a [`cell`] under wasmtime. Failures are
-//! [`error::BootError`]s: one line naming the file and the reason, with their own exit status.
+//! `bin/main.wasm` runs as a WASI 0.2 command in a [`cell`] under wasmtime. Its authority beyond
+//! its stdio, arguments and the read-only root comes as Cap'n Proto capabilities ([`rpc`]):
+//! the Host it runs on ([`identity`], [`boot`] peers) and an Executor for child processes.
+//! Failures are [`error::BootError`]s: one line naming the file and the reason, with their own
+//! exit status.
 
+pub mod boot;
 pub mod cache;
 pub mod cell;
+pub mod engine;
 pub mod error;
+pub mod identity;
 pub mod loader;
 pub mod root;
+pub mod rpc;
 pub mod run;

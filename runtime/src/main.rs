@@ -47,6 +47,21 @@ enum Command {
         /// Seconds to wait for each request to the IPFS node
         #[arg(long, value_name = "SECS", default_value_t = 30)]
         timeout: u64,
+        /// The node's ed25519 key (libp2p protobuf or raw 32-byte seed); it must exist
+        /// [default: $XDG_DATA_HOME/ww/identity, or ~/.local/share/ww/identity, created when
+        /// first needed]
+        #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
+        identity: Option<PathBuf>,
+    },
+    /// Print the node's libp2p peer ID
+    ///
+    /// The peer ID of the key `ww run` uses: --identity FILE, else the default key file, which
+    /// is created (mode 0600) when missing.
+    Identity {
+        /// The node's key file; it must exist [default: $XDG_DATA_HOME/ww/identity, or
+        /// ~/.local/share/ww/identity]
+        #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
+        identity: Option<PathBuf>,
     },
 }
 
@@ -62,6 +77,7 @@ fn main() -> ExitCode {
             cache,
             api,
             timeout,
+            identity,
         } => {
             let mut layers = vec![image];
             layers.extend(overlays);
@@ -77,6 +93,7 @@ fn main() -> ExitCode {
                 args,
                 store,
                 cache,
+                identity,
             };
             let url = wwpack::ipfs::api_url(api.as_deref());
             let node =
@@ -86,6 +103,18 @@ fn main() -> ExitCode {
                 Err(err) => {
                     eprintln!("ww: error: {err}");
                     ExitCode::from(err.exit_status())
+                }
+            }
+        }
+        Command::Identity { identity } => {
+            match ww_runtime::identity::Identity::resolve(identity.as_deref()) {
+                Ok(key) => {
+                    println!("{}", key.peer_id());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("ww: error: {err}");
+                    ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR)
                 }
             }
         }

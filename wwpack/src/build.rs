@@ -66,6 +66,11 @@ pub struct BuildReport {
 #[derive(Serialize, Deserialize)]
 struct Stamp {
     fingerprint: String,
+    /// Inputs outside the guests workspace, as the last full build found them: the directories
+    /// of path dependencies (`cargo metadata`) and the files the guests' dep-info lists (e.g. WIT
+    /// read by `wit-bindgen`). Finding them takes cargo, which a no-op build avoids.
+    #[serde(default)]
+    inputs: Vec<PathBuf>,
     lock: String,
     report: BuildReport,
 }
@@ -87,28 +92,55 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     let lock_path = config.root.join(LOCK_FILE);
     let stamp_path = out.join("stamp.json");
 
-    let fingerprint = inputs_fingerprint(config, &images, opts, &out);
-    if let Some(report) = up_to_date(&stamp_path, &fingerprint, &lock_path, store) {
+    let stamp = read_stamp(&stamp_path);
+    let known_inputs = stamp.as_ref().map(|s| s.inputs.clone()).unwrap_or_default();
+    let mut fingerprint = inputs_fingerprint(config, &images, opts, &out, &known_inputs);
+    if let Some(report) = stamp.and_then(|s| up_to_date(s, &fingerprint, &lock_path, store)) {
         return Ok(report);
     }
 
-    let workspace = Workspace::load(&config.guests_workspace)?;
-    let mut roots = BTreeSet::new();
+    let mut roots = BTreeMap::new();
     for image in &images {
         for layer in config.layers_of(image) {
             for guest in layer.install.values() {
-                workspace.check(guest, &format!("layer `{}`", layer.name))?;
-                roots.insert(guest.clone());
+                roots
+                    .entry(guest.clone())
+                    .or_insert_with(|| layer.name.clone());
             }
         }
     }
-    let plan = plan::plan(&workspace, &roots)?;
-    let target_dir = config.root.join("target").join("guests");
-    let artifacts = workspace.build_plan(&plan, &target_dir, opts.quiet)?;
+    // Images made only of static layers need no cargo (nor a guests workspace) at all.
+    let (workspace, artifacts, inputs) = if roots.is_empty() {
+        (None, BTreeMap::new(), Vec::new())
+    } else {
+        let workspace = Workspace::load(&config.guests_workspace)?;
+        for (guest, layer) in &roots {
+            workspace.check(guest, &format!("layer `{layer}`"))?;
+        }
+        let roots: BTreeSet<String> = roots.into_keys().collect();
+        let plan = plan::plan(&workspace, &roots)?;
+        let target_dir = config.root.join("target").join("guests");
+        let artifacts = workspace.build_plan(&plan, &target_dir, opts.quiet)?;
+        let inputs = outside_inputs(&workspace, &target_dir, artifacts.values());
+        (Some(workspace), artifacts, inputs)
+    };
+    if inputs != known_inputs {
+        // New inputs are known only now; an edit to one of them during this very build is the
+        // one change the next no-op check could miss.
+        fingerprint = inputs_fingerprint(config, &images, opts, &out, &inputs);
+    }
 
     let old_lock = Lock::read(&lock_path)?;
     let mut lock = old_lock.clone().unwrap_or_default();
     let mut warnings = Vec::new();
+    for (name, dir) in workspace.iter().flat_map(|w| &w.path_deps) {
+        warnings.push(format!(
+            "the guests depend on `{name}` at {}, outside the guests workspace: cargo names such \
+             a package by its absolute path, so the wasm changes with the checkout location; \
+             link it into the workspace directory and exclude it there (as guests/stem is)",
+            dir.display()
+        ));
+    }
     let cache_path = out.join("stat-cache.json");
     let mut stat_cache = StatCache::load(&cache_path);
     // File nodes per profile (guest wasm CIDs use the default profile), primed from the cache.
@@ -161,7 +193,9 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
                 guest: name.clone(),
                 message: e.to_string(),
             })?;
-        let guest = &workspace.guests[name];
+        let Some(guest) = workspace.as_ref().and_then(|w| w.guests.get(name)) else {
+            continue;
+        };
         lock.guests.insert(
             name.clone(),
             GuestRecord {
@@ -173,7 +207,7 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     }
     // Every guest an image needs: installed ones and all they embed, at any depth.
     lock.guests.retain(|name, _| {
-        artifacts.contains_key(name) || still_installed(config, &workspace, name)
+        artifacts.contains_key(name) || still_installed(config, workspace.as_ref(), name)
     });
 
     for w in &warnings {
@@ -227,7 +261,7 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         hashed_files: hashed,
         warnings,
     };
-    save_stamp(&stamp_path, fingerprint, &lock_path, &report);
+    save_stamp(&stamp_path, fingerprint, inputs, &lock_path, &report);
     Ok(report)
 }
 
@@ -266,12 +300,17 @@ fn store_blocks(
 
 /// Whether `name` is installed by a declared layer or embedded (at any depth) by such a guest:
 /// a guest of an image that was not rebuilt this time keeps its lock entry.
-fn still_installed(config: &Config, workspace: &Workspace, name: &str) -> bool {
+fn still_installed(config: &Config, workspace: Option<&Workspace>, name: &str) -> bool {
     let mut todo: Vec<&str> = config
         .layers
         .values()
         .flat_map(|l| l.install.values().map(String::as_str))
         .collect();
+    let Some(workspace) = workspace else {
+        // This build read no guests (its images install none), so what the others embed is
+        // unknown: keep their records while any layer installs a guest.
+        return !todo.is_empty();
+    };
     let mut seen = BTreeSet::new();
     while let Some(g) = todo.pop() {
         if g == name {
@@ -419,6 +458,7 @@ fn inputs_fingerprint(
     images: &[&Image],
     opts: &BuildOptions,
     out: &Path,
+    outside: &[PathBuf],
 ) -> String {
     let mut fp = Fingerprint::new();
     fp.add("wwpack", env!("CARGO_PKG_VERSION").as_bytes());
@@ -443,6 +483,9 @@ fn inputs_fingerprint(
         format!("{} {} {}", opts.locked, opts.deny_shadowing, out.display()).as_bytes(),
     );
     fp.add_tree(&config.guests_workspace, &["target"]);
+    for input in outside {
+        fp.add_tree(input, &["target"]);
+    }
     for layer in config.layers.values() {
         if let Some(path) = &layer.path {
             fp.add_tree(path, &[]);
@@ -454,12 +497,11 @@ fn inputs_fingerprint(
 /// The last report, if the inputs, the lock, the images and their pins are as that build left
 /// them.
 fn up_to_date(
-    stamp_path: &Path,
+    stamp: Stamp,
     fingerprint: &str,
     lock_path: &Path,
     store: &Store,
 ) -> Option<BuildReport> {
-    let stamp: Stamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
     if stamp.fingerprint != fingerprint || stamp.lock != lock_digest(lock_path) {
         return None;
     }
@@ -476,6 +518,39 @@ fn up_to_date(
     Some(report)
 }
 
+/// The inputs of the guests outside their workspace: path dependencies' directories, and the
+/// files listed in the dep-info (`<artifact>.d`) of each artifact that lie outside the workspace
+/// (followed through its symlinks when it is walked), those directories, the target directory
+/// and the cargo home (whose registry sources never change).
+fn outside_inputs<'a>(
+    workspace: &Workspace,
+    target_dir: &Path,
+    artifacts: impl Iterator<Item = &'a PathBuf>,
+) -> Vec<PathBuf> {
+    let mut inputs: BTreeSet<PathBuf> = workspace.path_deps.values().cloned().collect();
+    let dirs: Vec<PathBuf> = inputs.iter().cloned().collect();
+    let home = crate::guests::cargo_home();
+    let workspace_dir = std::path::absolute(&workspace.dir).unwrap_or(workspace.dir.clone());
+    for artifact in artifacts {
+        for file in fingerprint::dep_info(&artifact.with_extension("d")) {
+            // Files in the target directory are outputs of other inputs (generated code,
+            // embedded artifacts).
+            let covered = file.starts_with(&workspace_dir)
+                || file.starts_with(target_dir)
+                || dirs.iter().any(|d| file.starts_with(d))
+                || home.as_ref().is_some_and(|h| file.starts_with(h));
+            if !covered {
+                inputs.insert(file);
+            }
+        }
+    }
+    inputs.into_iter().collect()
+}
+
+fn read_stamp(stamp_path: &Path) -> Option<Stamp> {
+    serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()
+}
+
 fn lock_digest(lock_path: &Path) -> String {
     let mut fp = Fingerprint::new();
     fp.add("lock", &std::fs::read(lock_path).unwrap_or_default());
@@ -483,9 +558,16 @@ fn lock_digest(lock_path: &Path) -> String {
 }
 
 /// Best effort: without a stamp the next build is simply a full one.
-fn save_stamp(stamp_path: &Path, fingerprint: String, lock_path: &Path, report: &BuildReport) {
+fn save_stamp(
+    stamp_path: &Path,
+    fingerprint: String,
+    inputs: Vec<PathBuf>,
+    lock_path: &Path,
+    report: &BuildReport,
+) {
     let stamp = Stamp {
         fingerprint,
+        inputs,
         lock: lock_digest(lock_path),
         report: report.clone(),
     };

@@ -4,7 +4,8 @@
 //! Inputs: the wwpack binary (version, size, mtime), `wwpack.toml`, the toolchain (`rustc -vV`
 //! in the guests workspace, which honours `rust-toolchain` files), `SOURCE_DATE_EPOCH`, the
 //! build options, and the metadata (size, mtime, inode, mode) of every file of the guests
-//! workspace (its `target/` excluded) and of every layer directory. A file whose metadata is
+//! workspace (its `target/` excluded), of the guests' path dependencies outside it (as the last
+//! build found them with `cargo metadata`) and of every layer directory. A file whose metadata is
 //! unchanged is taken as unchanged, as cargo and make do.
 
 use std::path::{Path, PathBuf};
@@ -47,10 +48,11 @@ impl Fingerprint {
         self.add(&path.display().to_string(), line.as_bytes());
     }
 
-    /// Adds the metadata of every entry below `dir`, skipping directories named in `skip` at
-    /// the top level (e.g. `target`).
+    /// Adds the metadata of every entry below `dir`, following symlinks to directories, skipping
+    /// directories named in `skip` at the top level (e.g. `target`).
     pub fn add_tree(&mut self, dir: &Path, skip: &[&str]) {
         let mut stack = vec![(dir.to_path_buf(), true)];
+        let mut followed = std::collections::BTreeSet::new();
         while let Some((d, top)) = stack.pop() {
             self.add_stat(&d);
             let Ok(rd) = std::fs::read_dir(&d) else {
@@ -65,6 +67,14 @@ impl Fingerprint {
                 }
                 match std::fs::symlink_metadata(&p) {
                     Ok(m) if m.is_dir() => stack.push((p, false)),
+                    // A symlink to a directory (e.g. guests/stem -> ../stem) is followed: what
+                    // it reaches is an input too. Each real directory is walked once.
+                    Ok(m) if m.is_symlink() && p.is_dir() => {
+                        self.add_stat(&p);
+                        if p.canonicalize().is_ok_and(|real| followed.insert(real)) {
+                            stack.push((p, false));
+                        }
+                    }
                     _ => self.add_stat(&p),
                 }
             }
@@ -88,6 +98,40 @@ pub fn toolchain(dir: &Path) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// The files a cargo dep-info file (`<artifact>.d`: `target: dep dep ...`, spaces in paths
+/// escaped as `\ `) lists as the artifact's dependencies; empty if it cannot be read.
+pub fn dep_info(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for line in text.lines() {
+        let Some((_, deps)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut current = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    current.push(' ');
+                    chars.next();
+                }
+                ' ' => {
+                    if !current.is_empty() {
+                        files.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                c => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            files.push(PathBuf::from(current));
+        }
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +153,25 @@ mod tests {
         assert_eq!(fp(), first, "target/ is not an input");
         std::fs::write(dir.path().join("src/main.rs"), "ab").unwrap();
         assert_ne!(fp(), first);
+    }
+
+    #[test]
+    fn dep_info_lists_the_files_with_escaped_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("a.d");
+        std::fs::write(
+            &d,
+            "/t/a.wasm: /src/main.rs /wit/my\\ file.wit /x.rs\n\n/src/main.rs:\n",
+        )
+        .unwrap();
+        assert_eq!(
+            dep_info(&d),
+            [
+                PathBuf::from("/src/main.rs"),
+                PathBuf::from("/wit/my file.wit"),
+                PathBuf::from("/x.rs")
+            ]
+        );
+        assert!(dep_info(&dir.path().join("missing.d")).is_empty());
     }
 }

@@ -16,8 +16,9 @@
 //!
 //! The build is made independent of the caller's environment and checkout location:
 //! `RUSTFLAGS` from the environment are replaced (so host flags never leak into guests), the
-//! absolute paths of the workspace, of the target directory and of the cargo home are remapped
-//! (`--remap-path-prefix`), cargo runs with `--locked` and `CARGO_INCREMENTAL=0`, and debug info
+//! absolute paths of the workspace, of the target directory, of the cargo home and of every path
+//! dependency outside the workspace (e.g. `stem/`, `capnp/` of the host workspace, as
+//! `/deps/<package>`) are remapped (`--remap-path-prefix`), cargo runs with `--locked` and `CARGO_INCREMENTAL=0`, and debug info
 //! comes from the workspace's release profile (none). `SOURCE_DATE_EPOCH` is passed through to
 //! cargo and rustc unchanged when the caller sets it. So the same sources give the same bytes
 //! wherever they are checked out and however often they are built.
@@ -57,6 +58,10 @@ pub struct Workspace {
     pub dir: PathBuf,
     /// Package name -> guest.
     pub guests: BTreeMap<String, Guest>,
+    /// Package name -> directory of every path dependency (direct or not) that lives outside
+    /// the workspace directory, e.g. the host workspace's schema crates. They are inputs of the
+    /// build like the workspace itself: their paths are remapped and their files fingerprinted.
+    pub path_deps: BTreeMap<String, PathBuf>,
 }
 
 impl Workspace {
@@ -72,14 +77,20 @@ impl Workspace {
                 message: format!("no Cargo.toml at {}", manifest.display()),
             });
         }
-        let metadata = MetadataCommand::new()
-            .manifest_path(&manifest)
-            .no_deps()
-            .exec()
-            .map_err(|e| Error::Cargo {
-                workspace: dir.to_path_buf(),
-                message: format!("cargo metadata failed: {e}"),
-            })?;
+        // With dependencies (resolved from the committed lock, never updating it), so that
+        // path dependencies outside the workspace are seen, however deep. Without a lock there
+        // is nothing to resolve from (and the `--locked` build will say so): members only.
+        let mut command = MetadataCommand::new();
+        command.manifest_path(&manifest);
+        if dir.join("Cargo.lock").is_file() {
+            command.other_options(vec!["--locked".to_string()]);
+        } else {
+            command.no_deps();
+        }
+        let metadata = command.exec().map_err(|e| Error::Cargo {
+            workspace: dir.to_path_buf(),
+            message: format!("cargo metadata failed: {e}"),
+        })?;
         let mut guests = BTreeMap::new();
         for package in metadata.workspace_packages() {
             let bins: Vec<&str> = package
@@ -117,9 +128,20 @@ impl Workspace {
                 },
             );
         }
+        let dir_abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let path_deps = metadata
+            .packages
+            .iter()
+            .filter(|p| p.source.is_none())
+            .filter_map(|p| {
+                let pkg_dir = p.manifest_path.parent()?.as_std_path().to_path_buf();
+                (!pkg_dir.starts_with(&dir_abs)).then(|| (p.name.to_string(), pkg_dir))
+            })
+            .collect();
         Ok(Workspace {
             dir: dir.to_path_buf(),
             guests,
+            path_deps,
         })
     }
 
@@ -308,11 +330,14 @@ impl Workspace {
     /// so the longest (most specific) prefix comes last.
     fn rustflags(&self, target_dir: &Path) -> String {
         let mut remaps = vec![
-            (self.dir.clone(), "/guests"),
-            (target_dir.to_path_buf(), "/target"),
+            (self.dir.clone(), "/guests".to_string()),
+            (target_dir.to_path_buf(), "/target".to_string()),
         ];
         if let Some(home) = cargo_home() {
-            remaps.push((home, "/cargo"));
+            remaps.push((home, "/cargo".to_string()));
+        }
+        for (name, dir) in &self.path_deps {
+            remaps.push((dir.clone(), format!("/deps/{name}")));
         }
         remaps.sort_by_key(|(from, _)| from.as_os_str().len());
         remaps
@@ -376,7 +401,7 @@ fn embeds_of(package: &Package) -> Result<Vec<String>> {
     Ok(embeds)
 }
 
-fn cargo_home() -> Option<PathBuf> {
+pub(crate) fn cargo_home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))

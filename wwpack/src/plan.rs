@@ -199,6 +199,7 @@ mod tests {
         Workspace {
             dir: PathBuf::from("/ws"),
             guests,
+            path_deps: BTreeMap::new(),
         }
     }
 

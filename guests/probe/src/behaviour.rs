@@ -1,0 +1,82 @@
+//! The probe's behaviours, as selected by its arguments.
+
+/// The usage line printed (on stderr) for arguments the probe does not know.
+pub const USAGE: &str =
+    "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N";
+
+/// What the probe was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Exit with this status.
+    Exit(u8),
+    /// Write this many bytes (`x`) to stdout, then exit 0.
+    Stdout(u64),
+    /// Write this many bytes (`x`) to stderr, then exit 0.
+    Stderr(u64),
+    /// Copy stdin to stdout until end of stream, then exit 0.
+    Cat,
+    /// Run the embedded child-echo as a child and relay its output.
+    Nest,
+    /// Print what the host reports about itself.
+    Host,
+    /// Execute `unreachable`.
+    Trap,
+    /// Make this many concurrent echo calls and count the replies that match.
+    EchoMany(u32),
+}
+
+/// Parses the probe's arguments (without the program name).
+pub fn parse(args: &[String]) -> Result<Behaviour, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["exit", n] => number(n, "exit").map(Behaviour::Exit),
+        ["stdout", n] => number(n, "stdout").map(Behaviour::Stdout),
+        ["stderr", n] => number(n, "stderr").map(Behaviour::Stderr),
+        ["cat"] => Ok(Behaviour::Cat),
+        ["nest"] => Ok(Behaviour::Nest),
+        ["host"] => Ok(Behaviour::Host),
+        ["trap"] => Ok(Behaviour::Trap),
+        ["echo-many", n] => number(n, "echo-many").map(Behaviour::EchoMany),
+        [] => Err("no behaviour given".to_string()),
+        [first, ..] => Err(format!(
+            "unknown behaviour or wrong arguments: `{}`",
+            std::iter::once(*first)
+                .chain(words[1..].iter().copied())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
+}
+
+fn number<T: std::str::FromStr>(word: &str, behaviour: &str) -> Result<T, String> {
+    word.parse()
+        .map_err(|_| format!("{behaviour}: `{word}` is not a number in range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn known_behaviours_parse() {
+        assert_eq!(parse(&args(&["exit", "3"])), Ok(Behaviour::Exit(3)));
+        assert_eq!(parse(&args(&["stderr", "100"])), Ok(Behaviour::Stderr(100)));
+        assert_eq!(
+            parse(&args(&["echo-many", "8"])),
+            Ok(Behaviour::EchoMany(8))
+        );
+        assert_eq!(parse(&args(&["nest"])), Ok(Behaviour::Nest));
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert!(parse(&args(&[])).is_err());
+        assert!(parse(&args(&["exit", "256"])).is_err());
+        assert!(parse(&args(&["cat", "extra"])).is_err());
+        assert!(parse(&args(&["frob"])).unwrap_err().contains("`frob`"));
+    }
+}

@@ -1,0 +1,63 @@
+//! `probe`: the end-to-end tests' guest. Its first argument selects one behaviour:
+//!
+//! | arguments     | behaviour                                                             |
+//! | ------------- | --------------------------------------------------------------------- |
+//! | `exit N`      | exit with status N                                                    |
+//! | `stdout N`    | write N bytes `x` to stdout, exit 0                                   |
+//! | `stderr N`    | write N bytes `x` to stderr, exit 0                                   |
+//! | `cat`         | copy stdin to stdout until end of stream, exit 0                      |
+//! | `nest`        | run the embedded child-echo, relay its output, print `child exited with status N` |
+//! | `host`        | print `id <peer-id>`, `addrs <n>`, `peer <id> <addr,...>` per boot peer, `connect: <error>` |
+//! | `trap`        | execute `unreachable`                                                 |
+//! | `echo-many N` | make N concurrent echo calls, print `matched M/N`                     |
+//!
+//! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host` and
+//! `echo-many` open the RPC connection; used as a child itself, `nest` is the nested-RPC test.
+
+mod behaviour;
+mod rpc;
+mod stdio;
+
+use std::process::ExitCode;
+
+use wetware_guest::Error;
+
+use crate::behaviour::{Behaviour, USAGE};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let behaviour = match behaviour::parse(&args) {
+        Ok(behaviour) => behaviour,
+        Err(message) => {
+            eprintln!("probe: {message}\n{USAGE}");
+            return wetware_guest::exit::exit(2);
+        }
+    };
+    if behaviour == Behaviour::Trap {
+        trap();
+    }
+    wetware_guest::run("probe", run(behaviour))
+}
+
+async fn run(behaviour: Behaviour) -> Result<u8, Error> {
+    match behaviour {
+        Behaviour::Exit(status) => Ok(status),
+        Behaviour::Stdout(count) => stdio::flood(wetware_guest::stdio::stdout(), count).await,
+        Behaviour::Stderr(count) => stdio::flood(wetware_guest::stdio::stderr(), count).await,
+        Behaviour::Cat => stdio::cat().await,
+        Behaviour::Nest => rpc::nest().await,
+        Behaviour::Host => rpc::host().await,
+        Behaviour::EchoMany(count) => rpc::echo_many(count).await,
+        Behaviour::Trap => {
+            trap();
+        }
+    }
+}
+
+/// Executes the wasm `unreachable` instruction.
+fn trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort();
+}

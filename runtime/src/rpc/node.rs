@@ -1,0 +1,174 @@
+//! [`Node`]: what every process of one `ww run` shares (engine, epochs, identity, boot peers),
+//! and the code that serves a process's membrane on a connection.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use capnp_rpc::rpc_twoparty_capnp::Side;
+use capnp_rpc::{twoparty, RpcSystem};
+use stem::{Epochs, MembraneServer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+use wasmtime::Engine;
+use wetware_capnp::WetwareMembrane;
+
+use crate::boot::BootPeer;
+use crate::cell::{self, CellSpec, Command};
+use crate::error::BootError;
+use crate::identity::{Identity, IdentityError};
+use crate::rpc::connection::{self, Incoming};
+use crate::rpc::session::WetwareSessionBuilder;
+
+/// Where a node's key comes from.
+#[derive(Debug, Clone)]
+pub enum NodeIdentity {
+    /// A key already loaded (`ww run --identity FILE`, or a test's key).
+    Key(Identity),
+    /// The key file at this path, read (or created) the first time a process asks for the
+    /// peer ID, so that a run that never asks writes nothing; `None` when there is no home for
+    /// it, which makes `Host.id` fail.
+    CreateOnUse(Option<PathBuf>),
+}
+
+/// The largest Cap'n Proto message ww reads from a process (64 MiB, capnp's default, stated
+/// here so guests can check it): a bigger one, e.g. `runBytes` of a larger component, ends the
+/// connection, since the two-party protocol cannot skip a message it did not read.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// What all processes of one `ww run` share. Cheap to clone (shared); lives on one thread.
+///
+/// Serving a membrane needs a [`tokio::task::LocalSet`] on a tokio runtime with time and I/O
+/// enabled: every RPC connection and every child process is a local task.
+///
+/// ```no_run
+/// # fn doc(stream: tokio::io::DuplexStream) -> Result<(), Box<dyn std::error::Error>> {
+/// use ww_runtime::rpc::{Node, NodeIdentity};
+/// let node = Node::new(
+///     ww_runtime::engine::engine()?,
+///     stem::Epochs::new(stem::Epoch::genesis()),
+///     NodeIdentity::Key(ww_runtime::identity::Identity::generate()?),
+///     Vec::new(),
+/// );
+/// // Inside a LocalSet: the other end of `stream` bootstraps a Membrane(WetwareSession).
+/// node.serve(stream);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Node {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    epochs: Epochs,
+    identity: RefCell<NodeIdentity>,
+    boot_peers: Vec<BootPeer>,
+}
+
+impl Node {
+    /// A node running components on `engine` (use [`crate::engine::engine`] so that busy cells
+    /// yield), issuing sessions in `epochs`, answering `Host.id` with `identity` and
+    /// `Host.peers` with `boot_peers`.
+    pub fn new(
+        engine: Engine,
+        epochs: Epochs,
+        identity: NodeIdentity,
+        boot_peers: Vec<BootPeer>,
+    ) -> Node {
+        Node {
+            inner: Rc::new(Inner {
+                engine,
+                epochs,
+                identity: RefCell::new(identity),
+                boot_peers,
+            }),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The epochs every session of this node is guarded by; advancing them makes every session
+    /// and membrane issued before stale.
+    pub fn epochs(&self) -> &Epochs {
+        &self.inner.epochs
+    }
+
+    /// The peers of the image's `boot/` directory, sorted by peer ID.
+    pub fn boot_peers(&self) -> &[BootPeer] {
+        &self.inner.boot_peers
+    }
+
+    /// The node's libp2p peer ID, reading or creating the default key file on first use.
+    pub fn peer_id(&self) -> Result<String, IdentityError> {
+        let mut identity = self.inner.identity.borrow_mut();
+        let key = match &*identity {
+            NodeIdentity::Key(key) => return Ok(key.peer_id()),
+            NodeIdentity::CreateOnUse(None) => return Err(IdentityError::NoHome),
+            NodeIdentity::CreateOnUse(Some(path)) => Identity::load_or_create(path)?,
+        };
+        let peer_id = key.peer_id();
+        *identity = NodeIdentity::Key(key);
+        Ok(peer_id)
+    }
+
+    /// A new membrane, issued in the current epoch: `graft` on it gives a session with this
+    /// node's Host and Executor. Each connection gets its own, so a process that finds its
+    /// membrane stale opens a new connection to graft again.
+    pub fn membrane(&self) -> WetwareMembrane {
+        MembraneServer::new(self.epochs(), WetwareSessionBuilder::new(self.clone())).into_client()
+    }
+
+    /// Serves a fresh [`Node::membrane`] as the bootstrap capability of a Cap'n Proto two-party
+    /// connection (this side is the server) over `stream`, as a local task that ends when the
+    /// connection does. Must be called inside a [`tokio::task::LocalSet`].
+    pub fn serve<S>(&self, stream: S) -> tokio::task::JoinHandle<()>
+    where
+        S: AsyncRead + AsyncWrite + 'static,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let network = twoparty::VatNetwork::new(
+            futures::io::BufReader::new(read.compat()),
+            futures::io::BufWriter::new(write.compat_write()),
+            Side::Server,
+            *capnp::message::ReaderOptions::new()
+                .traversal_limit_in_words(Some(MAX_MESSAGE_BYTES / 8)),
+        );
+        let rpc = RpcSystem::new(Box::new(network), Some(self.membrane().client));
+        tokio::task::spawn_local(async move {
+            match rpc.await {
+                Ok(()) => {}
+                // A process that ends mid-conversation; nothing to report.
+                Err(e) if e.kind == capnp::ErrorKind::Disconnected => {
+                    tracing::debug!("an RPC connection ended: {e}");
+                }
+                Err(e) => tracing::warn!("an RPC connection failed and was closed: {e}"),
+            }
+        })
+    }
+
+    /// Serves every connection `incoming` yields until the process that opens them ends.
+    async fn accept(self, mut incoming: Incoming) {
+        while let Some(stream) = incoming.next().await {
+            self.serve(stream);
+        }
+    }
+
+    /// Runs a process: its connections are served by this node while it runs. Must be called
+    /// inside a [`tokio::task::LocalSet`].
+    pub(crate) async fn run_process(
+        &self,
+        command: &Command,
+        spec: CellSpec,
+    ) -> Result<u8, BootError> {
+        let (sink, incoming) = connection::channel();
+        let acceptor = tokio::task::spawn_local(self.clone().accept(incoming));
+        let outcome = cell::run(self.engine(), command, spec, sink).await;
+        // The sink died with the store, so the acceptor is finishing; connections already
+        // accepted end when their streams do.
+        drop(acceptor);
+        outcome
+    }
+}
