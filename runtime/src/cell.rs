@@ -8,12 +8,13 @@ use std::path::PathBuf;
 
 use tokio::io::DuplexStream;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{AsyncStdinStream, AsyncStdoutStream};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::BootError;
+use crate::limits::{LimitExceeded, Limiter, Limits};
 use crate::rpc::connection::{self, ConnectionSink};
 
 /// A compiled and linked command, ready to run (any number of times).
@@ -54,6 +55,7 @@ pub struct CellState {
     ctx: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) connections: ConnectionSink,
+    limiter: Limiter,
 }
 
 impl WasiView for CellState {
@@ -98,14 +100,16 @@ pub fn link(engine: &Engine, name: &str, component: &Component) -> Result<Comman
     CommandPre::new(pre).map_err(|e| unbootable(format!("is not a WASI command: {}", one_line(&e))))
 }
 
-/// Runs the command to completion and returns its exit status. The connections it opens are
-/// handed to `connections`. The store, and with it every stream the cell held, is dropped
-/// before this returns, so the other ends of its pipes see the end of their streams.
+/// Runs the command to completion, within `limits`, and returns its exit status. The
+/// connections it opens are handed to `connections`. The store, and with it every stream the
+/// cell held, is dropped before this returns, so the other ends of its pipes see the end of
+/// their streams.
 pub async fn run(
     engine: &Engine,
     command: &Command,
     spec: CellSpec,
     connections: ConnectionSink,
+    limits: Limits,
 ) -> Result<u8, BootError> {
     let mut wasi = WasiCtx::builder();
     wasi.args(&spec.args).envs(&spec.env);
@@ -139,14 +143,34 @@ pub async fn run(
             ctx: wasi.build(),
             table: ResourceTable::new(),
             connections,
+            limiter: Limiter::new(limits),
         },
     );
-    // Give the other cells a turn at every epoch tick (see `engine`).
-    store.epoch_deadline_async_yield_and_update(1);
+    store.limiter(|state| &mut state.limiter);
+    // Give the other cells a turn at every epoch tick (see `engine`), and stop a cell that
+    // computes past its timeout there.
+    let deadline = limits.timeout.map(|t| (tokio::time::Instant::now() + t, t));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| match deadline {
+        Some((at, timeout)) if tokio::time::Instant::now() >= at => {
+            Err(LimitExceeded::Timeout(timeout).into())
+        }
+        _ => Ok(UpdateDeadline::Yield(1)),
+    });
 
-    let outcome = match command.instantiate_async(&mut store).await {
-        Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
-        Err(e) => Err(e),
+    let running = async {
+        match command.instantiate_async(&mut store).await {
+            Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
+            Err(e) => Err(e),
+        }
+    };
+    // A cell waiting in a host call (e.g. for input) runs no wasm, so no epoch stops it: the
+    // timer does, dropping the call.
+    let outcome = match deadline {
+        Some((at, timeout)) => tokio::time::timeout_at(at, running)
+            .await
+            .unwrap_or_else(|_| Err(LimitExceeded::Timeout(timeout).into())),
+        None => running.await,
     };
     drop(store);
     match outcome {
@@ -156,6 +180,13 @@ pub async fn run(
             if let Some(exit) = e.downcast_ref::<I32Exit>() {
                 // WASI exit codes are u8 on the wire; clamp anything else to a failure.
                 return Ok(u8::try_from(exit.0).unwrap_or(1));
+            }
+            if let Some(exceeded) = LimitExceeded::of(&e, &limits) {
+                tracing::debug!("limit details: {e:?}");
+                return Err(BootError::Limit {
+                    file: spec.name,
+                    exceeded,
+                });
             }
             if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
                 tracing::debug!("trap details: {e:?}");

@@ -10,6 +10,19 @@ pub const EXIT_HOST_ERROR: u8 = 125;
 /// The status when the guest traps or aborts: 128 + SIGABRT, as a native program that aborts.
 pub const EXIT_TRAP: u8 = 134;
 
+/// The status when pid0 goes past its memory, table or instance limit: 128 + SIGKILL, as a
+/// native program killed for using too much memory.
+pub const EXIT_LIMIT: u8 = 137;
+
+/// The status when pid0 runs past its `--timeout`, as GNU `timeout` exits.
+pub const EXIT_TIMEOUT: u8 = 124;
+
+/// The status when ww is stopped by SIGINT (128 + 2).
+pub const EXIT_SIGINT: u8 = 130;
+
+/// The status when ww is stopped by SIGTERM (128 + 15).
+pub const EXIT_SIGTERM: u8 = 143;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
     #[error("layer {dir}: {reason}")]
@@ -33,8 +46,35 @@ pub enum BootError {
     #[error("{file}: aborted: {reason}")]
     Aborted { file: String, reason: String },
 
+    /// A process went past one of its limits and was stopped.
+    #[error("{file}: {exceeded}")]
+    Limit {
+        file: String,
+        exceeded: crate::limits::LimitExceeded,
+    },
+
+    /// ww received SIGINT or SIGTERM and stopped pid0 and every child.
+    #[error("stopped by {signal}: ended {file} and its children")]
+    Stopped { signal: Signal, file: String },
+
     #[error("{0}")]
     Host(String),
+}
+
+/// The signals that stop ww cleanly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        })
+    }
 }
 
 impl BootError {
@@ -42,6 +82,19 @@ impl BootError {
     pub fn exit_status(&self) -> u8 {
         match self {
             BootError::Trap { .. } | BootError::Aborted { .. } => EXIT_TRAP,
+            BootError::Limit {
+                exceeded: crate::limits::LimitExceeded::Timeout(_),
+                ..
+            } => EXIT_TIMEOUT,
+            BootError::Limit { .. } => EXIT_LIMIT,
+            BootError::Stopped {
+                signal: Signal::Interrupt,
+                ..
+            } => EXIT_SIGINT,
+            BootError::Stopped {
+                signal: Signal::Terminate,
+                ..
+            } => EXIT_SIGTERM,
             _ => EXIT_HOST_ERROR,
         }
     }

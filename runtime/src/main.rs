@@ -12,6 +12,11 @@ use ww_runtime::run::RunOptions;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Write ww's log (stderr) as one JSON object per line. The level filter comes from
+    /// WW_LOG, else RUST_LOG (tracing's EnvFilter syntax, e.g. `info,ww::compile=debug`),
+    /// else `warn`
+    #[arg(long, global = true)]
+    json_log: bool,
 }
 
 #[derive(Subcommand)]
@@ -23,7 +28,9 @@ enum Command {
     /// directories merge. It is materialized once in the cache under the union's CID. pid0 runs
     /// as a WASI 0.2 command with stdio inherited and the union preopened read-only at `/`. ww
     /// exits with pid0's exit status; 125 when ww itself fails (bad layer, no or unbootable
-    /// pid0), 134 when pid0 traps.
+    /// pid0), 134 when pid0 traps, 137 when it goes past a memory, table or instance limit,
+    /// 124 past its --timeout, 130 on SIGINT and 143 on SIGTERM (pid0 and its children are
+    /// stopped). Children have the same limits; a child past one fails its Process.wait.
     #[command(
         after_help = "Example: ww run target/wwpack/images/default examples/motd-overlay -- a b"
     )]
@@ -46,12 +53,27 @@ enum Command {
         api: Option<String>,
         /// Seconds to wait for each request to the IPFS node
         #[arg(long, value_name = "SECS", default_value_t = 30)]
-        timeout: u64,
+        api_timeout: u64,
+        /// Linear memory of each process (pid0 and every child), e.g. 64MiB, 1GiB or bytes
+        #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = ww_runtime::units::parse_size)]
+        max_memory: u64,
+        /// Elements of each table of each process
+        #[arg(long, value_name = "N", default_value_t = ww_runtime::limits::DEFAULT_MAX_TABLE_ELEMENTS)]
+        max_table_elements: usize,
+        /// Core wasm instances of each process (a component instantiates several)
+        #[arg(long, value_name = "N", default_value_t = ww_runtime::limits::DEFAULT_MAX_INSTANCES)]
+        max_instances: usize,
+        /// Wall-clock time each process may run, e.g. 30s, 2m, 500ms [default: none]
+        #[arg(long, value_name = "DURATION", value_parser = ww_runtime::units::parse_duration)]
+        timeout: Option<std::time::Duration>,
         /// The node's ed25519 key (libp2p protobuf or raw 32-byte seed); it must exist
         /// [default: $XDG_DATA_HOME/ww/identity, or ~/.local/share/ww/identity, created when
         /// first needed]
         #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
         identity: Option<PathBuf>,
+        /// Compile every component; neither read nor write the compiled cache (<cache>/compiled)
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Print the node's libp2p peer ID
     ///
@@ -67,7 +89,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.json_log);
+    ww_runtime::logline::set_json(cli.json_log);
     match cli.command {
         Command::Run {
             image,
@@ -76,8 +99,13 @@ fn main() -> ExitCode {
             store,
             cache,
             api,
+            api_timeout,
+            max_memory,
+            max_table_elements,
+            max_instances,
             timeout,
             identity,
+            no_cache,
         } => {
             let mut layers = vec![image];
             layers.extend(overlays);
@@ -85,7 +113,9 @@ fn main() -> ExitCode {
                 store.or_else(wwpack::store::default_dir),
                 cache.or_else(ww_runtime::cache::Cache::default_dir),
             ) else {
-                eprintln!("ww: error: no home for the block store and cache: set --store and --cache, or HOME");
+                ww_runtime::logline::error(
+                    "no home for the block store and cache: set --store and --cache, or HOME",
+                );
                 return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
             };
             let opts = RunOptions {
@@ -94,14 +124,23 @@ fn main() -> ExitCode {
                 store,
                 cache,
                 identity,
+                limits: ww_runtime::limits::Limits {
+                    max_memory,
+                    max_table_elements,
+                    max_instances,
+                    timeout,
+                },
+                no_cache,
             };
             let url = wwpack::ipfs::api_url(api.as_deref());
-            let node =
-                wwpack::ipfs::LazyNode::new(&url, std::time::Duration::from_secs(timeout.max(1)));
+            let node = wwpack::ipfs::LazyNode::new(
+                &url,
+                std::time::Duration::from_secs(api_timeout.max(1)),
+            );
             match ww_runtime::run::run(&opts, Some((&node, url.clone()))) {
                 Ok(status) => ExitCode::from(status),
                 Err(err) => {
-                    eprintln!("ww: error: {err}");
+                    ww_runtime::logline::error(&err.to_string());
                     ExitCode::from(err.exit_status())
                 }
             }
@@ -113,7 +152,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(err) => {
-                    eprintln!("ww: error: {err}");
+                    ww_runtime::logline::error(&err.to_string());
                     ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR)
                 }
             }
@@ -121,14 +160,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("WW_LOG")
+        .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        log.json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
+    } else {
+        log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .without_time()
+            .init();
+    }
 }

@@ -68,6 +68,11 @@ impl UnionRoot {
         self.union.get(path).map(|item| item.entry.kind())
     }
 
+    /// Every path of the union (files, directories, symlinks), sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.union.iter().map(|(path, _)| path.as_str())
+    }
+
     /// The layers, earliest first, as given.
     pub fn layers(&self) -> &[String] {
         self.union.layers()

@@ -10,11 +10,19 @@ use wwpack::store::Store;
 use crate::boot::read_boot_peers;
 use crate::cache::Cache;
 use crate::cell::{self, CellSpec, Stdio};
+use crate::compile_cache::CompileCache;
 use crate::error::BootError;
 use crate::identity::Identity;
+use crate::limits::Limits;
 use crate::loader::ChainLoader;
 use crate::root::UnionRoot;
 use crate::rpc::{Node, NodeIdentity};
+use crate::services;
+use crate::signals::StopSignals;
+
+/// How long ww waits, when it ends, for blocking work its processes started (compiles of
+/// `runBytes` components and the cache entries they write).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What `ww run` boots.
 #[derive(Debug, Clone)]
@@ -31,15 +39,32 @@ pub struct RunOptions {
     /// The node's key file (`--identity`); it must exist. `None`: the default key, created the
     /// first time a process asks for the peer ID.
     pub identity: Option<PathBuf>,
+    /// The limits of every process, pid0 and children alike.
+    pub limits: Limits,
+    /// `--no-cache`: compile every component, neither reading nor writing the compiled cache
+    /// (`<cache>/compiled`, see [`crate::compile_cache`]).
+    pub no_cache: bool,
 }
 
 /// Boots pid0 of the union of `opts.layers` and returns its exit status. `node` is the IPFS
 /// node to fetch missing blocks from, with its URL for messages.
 ///
 /// pid0 runs with ww's stdio, the union root read-only at `/`, and its RPC connections served
-/// by a [`Node`]; its children run beside it on the same thread. When pid0 ends, so does the
-/// run, whatever its children are doing.
+/// by a [`Node`]; its children, and the union's `svc/` services ([`services`], started once
+/// pid0 has started), run beside it on the same thread. When pid0 ends, so does the run,
+/// whatever its children and services are doing. SIGINT and SIGTERM are caught from the start:
+/// one that arrives while the layers load lets the current step finish (its files are written
+/// atomically) and stops ww before pid0 runs; once pid0 runs, it stops pid0, every child and
+/// every service at once ([`BootError::Stopped`]).
 pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Result<u8, BootError> {
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BootError::Host(format!("cannot start the async runtime: {e}")))?;
+    let mut signals = {
+        let _runtime = tokio.enter();
+        StopSignals::install()?
+    };
     let store = Store::open(&opts.store).map_err(|e| BootError::Host(e.to_string()))?;
     let cache = Cache::open(&opts.cache)?;
     let loader = ChainLoader {
@@ -74,30 +99,52 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     argv.extend(opts.args.iter().cloned());
 
     let engine = crate::engine::engine()?;
-    let component = cell::compile(&engine, &name, &bytes)?;
+    let compile_cache = if opts.no_cache {
+        CompileCache::disabled()
+    } else {
+        CompileCache::new(&opts.cache)
+    };
+    let component = compile_cache.component(&engine, &name, &bytes)?;
     let command = cell::link(&engine, &name, &component)?;
     let identity = node_identity(opts.identity.as_deref())?;
     let root_path = root.path();
     let boot_peers = read_boot_peers(&root_path)
         .map_err(|e| BootError::Host(format!("cannot read the boot peers: {e}")))?;
 
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BootError::Host(format!("cannot start the async runtime: {e}")))?;
     let local = tokio::task::LocalSet::new();
-    let node = Node::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers);
+    let node = Node::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers)
+        .with_compile_cache(compile_cache)
+        .with_limits(opts.limits);
     let spec = CellSpec {
-        name,
+        name: name.clone(),
         args: argv,
         env: Vec::new(),
         root: Some(root_path),
         stdio: Stdio::Inherit,
     };
-    let status = local.block_on(&tokio, node.run_process(&command, spec));
-    // Children still running end here, with pid0; nothing waits for them.
+    let services = services::find(&root);
+    let (status, running) = local.block_on(&tokio, async {
+        let pid0 = node.run_process(&command, spec);
+        tokio::pin!(pid0);
+        // pid0 starts first (the select polls it before any local task runs), then the services.
+        let running = services::start(&node, services);
+        let status = tokio::select! {
+            biased;
+            signal = signals.recv() => Err(BootError::Stopped { signal, file: name }),
+            status = &mut pid0 => status,
+        };
+        (status, running)
+    });
+    // Children and services still running end here, with pid0; nothing waits for them. A
+    // component still being compiled on a blocking thread (`runBytes`, a service) is let finish,
+    // so that its compiled-cache entry is written whole, within a grace period (a compile takes
+    // seconds).
     drop(local);
-    tokio.shutdown_background();
+    running.stopped(&match &status {
+        Err(BootError::Stopped { signal, .. }) => signal.to_string(),
+        _ => "pid0 ended".to_string(),
+    });
+    tokio.shutdown_timeout(SHUTDOWN_GRACE);
     status
 }
 

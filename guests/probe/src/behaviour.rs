@@ -2,7 +2,7 @@
 
 /// The usage line printed (on stderr) for arguments the probe does not know.
 pub const USAGE: &str =
-    "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N";
+    "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N | alloc MIB | spin";
 
 /// What the probe was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub enum Behaviour {
     Trap,
     /// Make this many concurrent echo calls and count the replies that match.
     EchoMany(u32),
+    /// Allocate and touch this many MiB, then exit 0.
+    Alloc(u32),
+    /// Print `spinning`, then compute forever.
+    Spin,
 }
 
 /// Parses the probe's arguments (without the program name).
@@ -37,6 +41,8 @@ pub fn parse(args: &[String]) -> Result<Behaviour, String> {
         ["host"] => Ok(Behaviour::Host),
         ["trap"] => Ok(Behaviour::Trap),
         ["echo-many", n] => number(n, "echo-many").map(Behaviour::EchoMany),
+        ["alloc", n] => number(n, "alloc").map(Behaviour::Alloc),
+        ["spin"] => Ok(Behaviour::Spin),
         [] => Err("no behaviour given".to_string()),
         [first, ..] => Err(format!(
             "unknown behaviour or wrong arguments: `{}`",
@@ -70,6 +76,8 @@ mod tests {
             Ok(Behaviour::EchoMany(8))
         );
         assert_eq!(parse(&args(&["nest"])), Ok(Behaviour::Nest));
+        assert_eq!(parse(&args(&["alloc", "64"])), Ok(Behaviour::Alloc(64)));
+        assert_eq!(parse(&args(&["spin"])), Ok(Behaviour::Spin));
     }
 
     #[test]

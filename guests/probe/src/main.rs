@@ -10,11 +10,14 @@
 //! | `host`        | print `id <peer-id>`, `addrs <n>`, `peer <id> <addr,...>` per boot peer, `connect: <error>` |
 //! | `trap`        | execute `unreachable`                                                 |
 //! | `echo-many N` | make N concurrent echo calls, print `matched M/N`                     |
+//! | `alloc MIB`   | allocate and touch MIB MiB, print `allocated MIB MiB (...)`, exit 0     |
+//! | `spin`        | print `spinning`, then compute forever without calling the host       |
 //!
 //! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host` and
 //! `echo-many` open the RPC connection; used as a child itself, `nest` is the nested-RPC test.
 
 mod behaviour;
+mod limits;
 mod rpc;
 mod stdio;
 
@@ -48,6 +51,8 @@ async fn run(behaviour: Behaviour) -> Result<u8, Error> {
         Behaviour::Nest => rpc::nest().await,
         Behaviour::Host => rpc::host().await,
         Behaviour::EchoMany(count) => rpc::echo_many(count).await,
+        Behaviour::Alloc(mib) => limits::alloc(mib).await,
+        Behaviour::Spin => limits::spin().await,
         Behaviour::Trap => {
             trap();
         }

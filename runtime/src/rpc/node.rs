@@ -15,8 +15,10 @@ use wetware_capnp::WetwareMembrane;
 
 use crate::boot::BootPeer;
 use crate::cell::{self, CellSpec, Command};
+use crate::compile_cache::CompileCache;
 use crate::error::BootError;
 use crate::identity::{Identity, IdentityError};
+use crate::limits::Limits;
 use crate::rpc::connection::{self, Incoming};
 use crate::rpc::session::WetwareSessionBuilder;
 
@@ -57,6 +59,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 #[derive(Clone)]
 pub struct Node {
     inner: Rc<Inner>,
+    compile_cache: CompileCache,
+    limits: Limits,
 }
 
 struct Inner {
@@ -83,7 +87,33 @@ impl Node {
                 identity: RefCell::new(identity),
                 boot_peers,
             }),
+            compile_cache: CompileCache::disabled(),
+            limits: Limits::default(),
         }
+    }
+
+    /// This node with `limits` for every process it runs, pid0 and children alike (a new node
+    /// has [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Node {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits each process of this node runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// This node with `cache` for the components its processes start (`runBytes`); a new
+    /// node compiles every one (see [`CompileCache::disabled`]).
+    pub fn with_compile_cache(mut self, cache: CompileCache) -> Node {
+        self.compile_cache = cache;
+        self
+    }
+
+    /// Where the components of this node's children are compiled, or loaded from.
+    pub fn compile_cache(&self) -> &CompileCache {
+        &self.compile_cache
     }
 
     pub fn engine(&self) -> &Engine {
@@ -165,7 +195,7 @@ impl Node {
     ) -> Result<u8, BootError> {
         let (sink, incoming) = connection::channel();
         let acceptor = tokio::task::spawn_local(self.clone().accept(incoming));
-        let outcome = cell::run(self.engine(), command, spec, sink).await;
+        let outcome = cell::run(self.engine(), command, spec, sink, self.limits).await;
         // The sink died with the store, so the acceptor is finishing; connections already
         // accepted end when their streams do.
         drop(acceptor);

@@ -34,7 +34,8 @@ pub(crate) async fn spawn(
     env: Vec<(String, String)>,
 ) -> capnp::Result<process::Client> {
     let engine = node.engine().clone();
-    let compiled = tokio::task::spawn_blocking(move || cell::compile(&engine, CHILD_NAME, &wasm))
+    let cache = node.compile_cache().clone();
+    let compiled = tokio::task::spawn_blocking(move || cache.component(&engine, CHILD_NAME, &wasm))
         .await
         .map_err(|e| failed(format!("runBytes: the compiler stopped: {e}")))?;
     let command = compiled

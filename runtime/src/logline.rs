@@ -1,0 +1,77 @@
+//! Lines ww writes to its stderr outside `tracing`: its own final error and the output of `svc/`
+//! services. With `--json-log` they are JSON objects shaped like tracing's JSON events
+//! (`level`, `target`, `fields`), so that every line of the log parses.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Makes the lines JSON (`ww --json-log`).
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::Relaxed);
+}
+
+/// ww's final error: `ww: error: …`, or an `ERROR` event of target `ww`.
+pub fn error(message: &str) {
+    write(&format_error(message, JSON.load(Ordering::Relaxed)));
+}
+
+/// One line of a service's output: `[svc/a] …`, or an `INFO` event of target `ww::services`
+/// with the service in `fields.service`.
+pub fn service(name: &str, line: &str) {
+    write(&format_service(name, line, JSON.load(Ordering::Relaxed)));
+}
+
+fn format_error(message: &str, json: bool) -> String {
+    if json {
+        serde_json::json!({
+            "level": "ERROR",
+            "target": "ww",
+            "fields": {"message": message},
+        })
+        .to_string()
+    } else {
+        format!("ww: error: {message}")
+    }
+}
+
+fn format_service(name: &str, line: &str, json: bool) -> String {
+    if json {
+        serde_json::json!({
+            "level": "INFO",
+            "target": "ww::services",
+            "fields": {"service": name, "message": line},
+        })
+        .to_string()
+    } else {
+        format!("[{name}] {line}")
+    }
+}
+
+fn write(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    // Nothing sensible to do when ww's own stderr is gone.
+    let _ = writeln!(stderr, "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_json_lines() {
+        assert_eq!(format_service("svc/a", "hi", false), "[svc/a] hi");
+        assert_eq!(format_error("boom", false), "ww: error: boom");
+        let v: serde_json::Value =
+            serde_json::from_str(&format_service("svc/a", "say \"hi\"", true)).unwrap();
+        assert_eq!(v["fields"]["service"], "svc/a");
+        assert_eq!(v["fields"]["message"], "say \"hi\"");
+        assert_eq!(v["target"], "ww::services");
+        let v: serde_json::Value = serde_json::from_str(&format_error("boom", true)).unwrap();
+        assert_eq!(
+            (v["level"].as_str(), v["fields"]["message"].as_str()),
+            (Some("ERROR"), Some("boom"))
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! The compiled-component cache of the real `ww`: a cold boot of the `default` image compiles
+//! pid0 and child-echo, a warm one loads both, a damaged entry is rebuilt with a warning,
+//! `--no-cache` writes nothing, and a cache that cannot be written costs a warning, not the boot.
+//! What ww compiled or loaded is read from its `ww::compile` debug events.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use e2e::{bin, built_images, output};
+
+/// The output of pid0 of the default image.
+const EXPECTED: &str = "child-echo exited with status 0";
+
+/// A `ww` with a store, cache and data directory of its own, and no IPFS node.
+struct Ww {
+    home: tempfile::TempDir,
+}
+
+/// What one boot compiled and loaded, by component name.
+struct Boot {
+    out: Output,
+    compiled: Vec<String>,
+    loaded: Vec<String>,
+}
+
+impl Boot {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    fn assert_ok(&self) {
+        assert!(
+            self.out.status.success() && self.stdout().contains(EXPECTED),
+            "ww run failed ({:?}): stdout {:?} stderr {:?}",
+            self.out.status,
+            self.stdout(),
+            self.stderr()
+        );
+    }
+}
+
+impl Ww {
+    fn new() -> Ww {
+        Ww {
+            home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.home.path().join("cache")
+    }
+
+    fn boot(&self, extra: &[&str]) -> Boot {
+        self.boot_with(Command::new(bin("ww")), extra)
+    }
+
+    fn boot_with(&self, mut cmd: Command, extra: &[&str]) -> Boot {
+        cmd.env("WW_STORE", self.home.path().join("store"))
+            .env("WW_CACHE", self.cache())
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env("WW_LOG", "ww::compile=debug")
+            .env_remove("WW_IDENTITY")
+            .env("IPFS_API", "http://127.0.0.1:9")
+            .arg("run")
+            .arg(built_images().join("images").join("default"))
+            .args(extra);
+        let out = output(&mut cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let names = |prefix: &str, suffix: &str| {
+            stderr
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix("DEBUG "))
+                .filter_map(|l| l.trim_start().strip_prefix(prefix))
+                .filter_map(|rest| rest.split_once(suffix).map(|(name, _)| name.to_string()))
+                .collect::<Vec<_>>()
+        };
+        Boot {
+            compiled: names("compiled ", " ("),
+            loaded: names("loaded ", " from the compiled cache"),
+            out,
+        }
+    }
+
+    /// The entries of the compiled cache, sorted.
+    fn entries(&self) -> Vec<PathBuf> {
+        let mut entries = Vec::new();
+        let Ok(engines) = std::fs::read_dir(self.cache().join("compiled")) else {
+            return entries;
+        };
+        for engine in engines {
+            let engine = engine.expect("engine dir entry").path();
+            for entry in std::fs::read_dir(&engine).expect("read engine dir") {
+                entries.push(entry.expect("entry").path());
+            }
+        }
+        entries.sort();
+        entries
+    }
+}
+
+fn is_pid0(name: &str) -> bool {
+    name.ends_with("bin/main.wasm")
+}
+
+/// Exactly pid0 and one child, in any order.
+fn pid0_and_child(names: &[String]) -> bool {
+    names.len() == 2
+        && names.iter().filter(|n| is_pid0(n)).count() == 1
+        && names.iter().any(|n| n == "child.wasm")
+}
+
+#[test]
+fn a_cold_boot_compiles_pid0_and_child_echo_and_a_warm_one_loads_both() {
+    let ww = Ww::new();
+    let cold = ww.boot(&[]);
+    cold.assert_ok();
+    assert!(
+        pid0_and_child(&cold.compiled) && cold.loaded.is_empty(),
+        "cold: compiled {:?}, loaded {:?}",
+        cold.compiled,
+        cold.loaded
+    );
+    assert_eq!(ww.entries().len(), 2, "{:?}", ww.entries());
+
+    let warm = ww.boot(&[]);
+    warm.assert_ok();
+    assert!(
+        warm.compiled.is_empty() && pid0_and_child(&warm.loaded),
+        "warm: compiled {:?}, loaded {:?}",
+        warm.compiled,
+        warm.loaded
+    );
+    assert_eq!(warm.stdout(), cold.stdout());
+    assert!(!warm.stderr().contains("WARN"), "{}", warm.stderr());
+}
+
+#[test]
+fn flipped_truncated_and_foreign_entries_are_rebuilt_with_a_warning() {
+    let ww = Ww::new();
+    ww.boot(&[]).assert_ok();
+    let entries = ww.entries();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let originals: Vec<Vec<u8>> = entries
+        .iter()
+        .map(|e| std::fs::read(e).expect("read entry"))
+        .collect();
+
+    // A byte flipped in the middle of the code of one, the other cut short.
+    let mut flipped = originals[0].clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    std::fs::write(&entries[0], &flipped).expect("write flipped entry");
+    std::fs::write(&entries[1], &originals[1][..originals[1].len() / 3])
+        .expect("write truncated entry");
+    let repaired = ww.boot(&[]);
+    repaired.assert_ok();
+    assert!(
+        pid0_and_child(&repaired.compiled) && repaired.loaded.is_empty(),
+        "compiled {:?}, loaded {:?}",
+        repaired.compiled,
+        repaired.loaded
+    );
+    let stderr = repaired.stderr();
+    assert_eq!(
+        stderr
+            .matches("discarding the compiled-cache entry")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(stderr.contains("does not match the SHA-256"), "{stderr}");
+    assert!(stderr.contains("payload length"), "{stderr}");
+    for (entry, original) in entries.iter().zip(&originals) {
+        assert_eq!(&std::fs::read(entry).expect("read rebuilt entry"), original);
+    }
+
+    // One entry's file in the other's place: a valid entry, of another component.
+    std::fs::copy(&entries[0], &entries[1]).expect("copy entry");
+    let foreign = ww.boot(&[]);
+    foreign.assert_ok();
+    assert_eq!(foreign.compiled.len(), 1, "{:?}", foreign.compiled);
+    assert_eq!(foreign.loaded.len(), 1, "{:?}", foreign.loaded);
+    assert!(
+        foreign
+            .stderr()
+            .contains("names another component or engine"),
+        "{}",
+        foreign.stderr()
+    );
+
+    let warm = ww.boot(&[]);
+    warm.assert_ok();
+    assert!(warm.compiled.is_empty() && pid0_and_child(&warm.loaded));
+}
+
+#[test]
+fn no_cache_compiles_everything_and_writes_no_entry() {
+    let ww = Ww::new();
+    for _ in 0..2 {
+        let boot = ww.boot(&["--no-cache"]);
+        boot.assert_ok();
+        assert!(
+            pid0_and_child(&boot.compiled) && boot.loaded.is_empty(),
+            "compiled {:?}, loaded {:?}",
+            boot.compiled,
+            boot.loaded
+        );
+    }
+    assert!(!ww.cache().join("compiled").exists());
+
+    // Entries written without --no-cache are not read with it either.
+    ww.boot(&[]).assert_ok();
+    let entries = ww.entries();
+    assert_eq!(entries.len(), 2);
+    let bypassed = ww.boot(&["--no-cache"]);
+    bypassed.assert_ok();
+    assert!(pid0_and_child(&bypassed.compiled) && bypassed.loaded.is_empty());
+    assert_eq!(ww.entries(), entries);
+}
+
+/// Lets `nobody` reach `dir` (and read everything below it) and the ww binary.
+fn reachable_for_nobody(dir: &Path) {
+    let exe = bin("ww");
+    let ran = Command::new("chmod").args(["-R", "o+rX"]).arg(dir).status();
+    assert!(
+        ran.is_ok_and(|s| s.success()),
+        "chmod -R o+rX {}",
+        dir.display()
+    );
+    for start in [dir, exe.parent().expect("bin dir"), built_images()] {
+        let mut d = Some(start);
+        while let Some(p) = d {
+            let _ = Command::new("chmod").arg("o+rx").arg(p).status();
+            d = p.parent();
+        }
+    }
+}
+
+#[test]
+fn a_cache_nobody_can_write_still_boots_compiling_with_a_warning() {
+    let ww = Ww::new();
+    // The union root is materialized (by root, as CI runs) with the compiled cache bypassed, so
+    // that `compiled/` does not exist and `nobody` cannot create it.
+    ww.boot(&["--no-cache"]).assert_ok();
+    reachable_for_nobody(ww.home.path());
+    // The block store is nobody's own (ww locks it); only the cache is someone else's.
+    let store = ww.home.path().join("store");
+    let chowned = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&store)
+        .status();
+    assert!(
+        chowned.is_ok_and(|s| s.success()),
+        "chown -R nobody {}",
+        store.display()
+    );
+
+    let mut as_nobody = Command::new("setpriv");
+    as_nobody
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin("ww"));
+    let boot = ww.boot_with(as_nobody, &[]);
+    boot.assert_ok();
+    assert!(
+        pid0_and_child(&boot.compiled) && boot.loaded.is_empty(),
+        "compiled {:?}, loaded {:?}",
+        boot.compiled,
+        boot.loaded
+    );
+    let stderr = boot.stderr();
+    assert_eq!(
+        stderr
+            .matches("to the compiled cache (cannot create")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(ww.entries().is_empty());
+}
+
+/// `--json-log` writes ww's log as one JSON object per line, and `RUST_LOG` filters it when
+/// `WW_LOG` is not set.
+#[test]
+fn the_log_is_json_with_json_log_and_filtered_by_rust_log() {
+    let ww = Ww::new();
+    let mut cmd = Command::new(bin("ww"));
+    cmd.env("WW_STORE", ww.home.path().join("store"))
+        .env("WW_CACHE", ww.cache())
+        .env("XDG_DATA_HOME", ww.home.path().join("data"))
+        .env_remove("WW_LOG")
+        .env("RUST_LOG", "ww::compile=debug")
+        .env("IPFS_API", "http://127.0.0.1:9")
+        .args(["--json-log", "run"])
+        .arg(built_images().join("images").join("default"));
+    let out = output(&mut cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let compiled: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["target"] == "ww::compile" && e["level"] == "DEBUG")
+        .collect();
+    assert_eq!(compiled.len(), 2, "pid0 and child-echo compiled: {stderr}");
+    for event in compiled {
+        let message = event["fields"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("compiled "), "{event}");
+    }
+}

@@ -1,0 +1,418 @@
+//! Limits per process and clean stops, with the real `ww`: memory, tables, instances and the
+//! wall-clock timeout for pid0, a child over its memory limit reported through `wait` while
+//! pid0 goes on, and SIGTERM / SIGINT ending pid0 and its children with 143 / 130, leaving no
+//! temporary file in the cache.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::{bin, built_images, image_file, wat, write_tree};
+
+/// A `ww` with a block store, cache and data directory of its own, and no IPFS node.
+struct Ww {
+    home: tempfile::TempDir,
+}
+
+/// What a finished `ww` left: its status and output.
+struct Ended {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// A running `ww`: its stdin is held open (so a guest reading it blocks), its stdout is read
+/// line by line.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+    seen: String,
+}
+
+/// How long a test lets `ww` run before it kills it, so that a broken limit fails the test
+/// instead of hanging it. Nothing is asserted about how fast anything is.
+const HANG_GUARD: Duration = Duration::from_secs(300);
+
+impl Ww {
+    fn new() -> Ww {
+        Ww {
+            home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.home.path().join("cache")
+    }
+
+    fn command(&self, layers: &[&Path], flags: &[&str], args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin("ww"));
+        cmd.env("WW_STORE", self.home.path().join("store"))
+            .env("WW_CACHE", self.cache())
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env_remove("WW_IDENTITY")
+            .env("IPFS_API", "http://127.0.0.1:9")
+            .arg("run")
+            .args(layers)
+            .args(flags);
+        if !args.is_empty() {
+            cmd.arg("--").args(args);
+        }
+        cmd
+    }
+
+    /// Starts `ww run` with piped stdio.
+    fn start(&self, layers: &[&Path], flags: &[&str], args: &[&str]) -> Running {
+        let mut child = self
+            .command(layers, flags, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ww");
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Running {
+            child,
+            stdin,
+            stdout,
+            seen: String::new(),
+        }
+    }
+
+    /// Runs `ww run` to its end with `input` on stdin (then closed).
+    fn run(&self, layers: &[&Path], flags: &[&str], args: &[&str], input: &[u8]) -> Ended {
+        let mut running = self.start(layers, flags, args);
+        running.write(input);
+        drop(running.stdin.take());
+        running.end()
+    }
+}
+
+impl Running {
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(stdin) = &mut self.stdin {
+            // The guest may have ended already; the status tells.
+            let _ = stdin.write_all(bytes).and_then(|()| stdin.flush());
+        }
+    }
+
+    /// Reads stdout until a line equal to `line` (panics if stdout ends first).
+    fn wait_for_line(&mut self, line: &str) {
+        loop {
+            let mut next = String::new();
+            let n = self.stdout.read_line(&mut next).expect("read ww's stdout");
+            assert!(n > 0, "ww's stdout ended before `{line}`: {}", self.seen);
+            self.seen.push_str(&next);
+            if next.trim_end() == line {
+                return;
+            }
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) on the pid of our own child, which has not been waited for yet.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal})");
+    }
+
+    /// Waits for `ww` to end (stdin stays open until then), killing it after [`HANG_GUARD`].
+    fn end(mut self) -> Ended {
+        let mut stderr_pipe = self.child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr_pipe.read_to_string(&mut s);
+            s
+        });
+        let mut rest = String::new();
+        let mut stdout = self.stdout;
+        let reader = std::thread::spawn(move || {
+            let _ = stdout.read_to_string(&mut rest);
+            rest
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for ww") {
+                break status;
+            }
+            if started.elapsed() > HANG_GUARD {
+                let _ = self.child.kill();
+                panic!("ww did not end within {HANG_GUARD:?}; killed");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        drop(self.stdin.take());
+        let rest = reader.join().expect("stdout reader");
+        Ended {
+            status,
+            stdout: self.seen + &rest,
+            stderr: stderr.join().expect("stderr reader"),
+        }
+    }
+}
+
+fn image(name: &str) -> PathBuf {
+    built_images().join("images").join(name)
+}
+
+/// An overlay directory that adds the probe guest at `bin/probe.wasm`.
+fn probe_overlay(dir: &Path) -> PathBuf {
+    let overlay = dir.join("probe-overlay");
+    write_tree(
+        &overlay,
+        &[("bin/probe.wasm", &image_file("probe", "bin/main.wasm"))],
+    );
+    overlay
+}
+
+/// An image `dir/name` whose pid0 is the WASI command whose core module holds `module_body`,
+/// instantiated `instances` times; its `run` returns success.
+fn wat_image(dir: &Path, name: &str, module_body: &str, instances: usize) -> PathBuf {
+    let mut extra = String::new();
+    for i in 1..instances {
+        extra.push_str(&format!("(core instance $extra{i} (instantiate $m))\n"));
+    }
+    let text = format!(
+        r#"(component
+  (core module $m
+    {module_body}
+    (func (export "run") (result i32) i32.const 0))
+  (core instance $i (instantiate $m))
+  {extra}
+  (type $run-type (func (result (result))))
+  (func $run (type $run-type) (canon lift (core func $i "run")))
+  (instance $run-instance (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-instance)))"#
+    );
+    let image = dir.join(name);
+    write_tree(&image, &[("bin/main.wasm", &wat(&text))]);
+    image
+}
+
+fn assert_status(o: &Ended, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        o.stdout,
+        o.stderr
+    );
+}
+
+/// Asserts that there is no temporary file anywhere below the cache: `tmp/` is empty and no
+/// entry is named like a file being written (`.tmp-*`).
+fn assert_no_temp_files(cache: &Path) {
+    let tmp: Vec<_> = std::fs::read_dir(cache.join("tmp"))
+        .expect("the cache's tmp/")
+        .collect();
+    assert!(tmp.is_empty(), "left in {}/tmp: {tmp:?}", cache.display());
+    let mut stack = vec![cache.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a cache directory") {
+            let entry = entry.expect("a cache entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with(".tmp") && !name.contains(".tmp-"),
+                "a temporary file was left: {}",
+                entry.path().display()
+            );
+            let kind = entry.file_type().expect("file type");
+            if kind.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+}
+
+#[test]
+fn pid0_over_its_memory_limit_is_stopped_with_137_and_under_it_runs() {
+    let ww = Ww::new();
+    let probe = image("probe");
+    let o = ww.run(&[&probe], &["--max-memory", "64MiB"], &["alloc", "16"], b"");
+    assert_status(&o, 0);
+    assert!(o.stdout.starts_with("allocated 16 MiB"), "{}", o.stdout);
+
+    let o = ww.run(
+        &[&probe],
+        &["--max-memory", "64MiB"],
+        &["alloc", "100"],
+        b"",
+    );
+    assert_status(&o, 137);
+    assert!(
+        o.stderr
+            .contains("bin/main.wasm: memory limit of 64 MiB exceeded"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.lines().count(), 1, "one line: {}", o.stderr);
+}
+
+#[test]
+fn the_default_memory_limit_is_256_mib() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let ww = Ww::new();
+    // Exactly 256 MiB of linear memory (4096 pages of 64 KiB) boots; one page more does not.
+    let fits = wat_image(work.path(), "fits", "(memory 4096)", 1);
+    let o = ww.run(&[&fits], &[], &[], b"");
+    assert_status(&o, 0);
+    let over = wat_image(work.path(), "over", "(memory 4097)", 1);
+    let o = ww.run(&[&over], &[], &[], b"");
+    assert_status(&o, 137);
+    assert!(
+        o.stderr.contains("memory limit of 256 MiB exceeded"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_table_over_its_limit_stops_pid0_with_137() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let ww = Ww::new();
+    let image = wat_image(work.path(), "table", "(table 200 funcref)", 1);
+    let o = ww.run(&[&image], &["--max-table-elements", "200"], &[], b"");
+    assert_status(&o, 0);
+    let o = ww.run(&[&image], &["--max-table-elements", "100"], &[], b"");
+    assert_status(&o, 137);
+    assert!(
+        o.stderr
+            .contains("bin/main.wasm: table limit of 100 elements exceeded"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn too_many_instances_stop_pid0_with_137() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let ww = Ww::new();
+    let image = wat_image(work.path(), "instances", "", 3);
+    let o = ww.run(&[&image], &["--max-instances", "3"], &[], b"");
+    assert_status(&o, 0);
+    let o = ww.run(&[&image], &["--max-instances", "2"], &[], b"");
+    assert_status(&o, 137);
+    assert!(
+        o.stderr
+            .contains("bin/main.wasm: instance limit of 2 exceeded"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn pid0_computing_past_its_timeout_is_stopped_with_124() {
+    let ww = Ww::new();
+    let o = ww.run(&[&image("probe")], &["--timeout", "1s"], &["spin"], b"");
+    assert_status(&o, 124);
+    assert_eq!(o.stdout, "spinning\n");
+    assert!(
+        o.stderr.contains("bin/main.wasm: timeout of 1s exceeded"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn pid0_waiting_for_input_past_its_timeout_is_stopped_with_124() {
+    let ww = Ww::new();
+    // `cat` with stdin held open waits in a host call, where no epoch tick reaches it.
+    let running = ww.start(&[&image("probe")], &["--timeout", "1s"], &["cat"]);
+    let o = running.end();
+    assert_status(&o, 124);
+    assert!(o.stderr.contains("timeout of 1s exceeded"), "{}", o.stderr);
+}
+
+#[test]
+fn bad_limit_values_are_usage_errors() {
+    let ww = Ww::new();
+    let o = ww.run(
+        &[&image("probe")],
+        &["--max-memory", "64MB"],
+        &["exit", "0"],
+        b"",
+    );
+    assert_status(&o, 2);
+    assert!(o.stderr.contains("`64MB` is not a size"), "{}", o.stderr);
+    let o = ww.run(
+        &[&image("probe")],
+        &["--timeout", "soon"],
+        &["exit", "0"],
+        b"",
+    );
+    assert_status(&o, 2);
+    assert!(
+        o.stderr.contains("`soon` is not a duration"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_child_over_its_memory_limit_fails_its_wait_and_pid0_goes_on() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let overlay = probe_overlay(work.path());
+    let ww = Ww::new();
+    let script = "run /bin/probe.wasm alloc 100\nrun /bin/probe.wasm alloc 8\necho still here\n";
+    let o = ww.run(
+        &[&image("shell"), &overlay],
+        &["--max-memory", "64MiB"],
+        &[],
+        script.as_bytes(),
+    );
+    assert_status(&o, 0);
+    assert!(
+        o.stderr
+            .contains("child.wasm: memory limit of 64 MiB exceeded"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stdout.contains("allocated 8 MiB") && o.stdout.ends_with("still here\n"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn sigterm_stops_pid0_with_143() {
+    let ww = Ww::new();
+    let mut running = ww.start(&[&image("probe")], &[], &["spin"]);
+    running.wait_for_line("spinning");
+    running.signal(libc::SIGTERM);
+    let o = running.end();
+    assert_status(&o, 143);
+    assert!(o.stderr.contains("stopped by SIGTERM"), "{}", o.stderr);
+    assert_no_temp_files(&ww.cache());
+}
+
+#[test]
+fn sigterm_stops_pid0_and_its_spinning_child_with_143() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let overlay = probe_overlay(work.path());
+    let ww = Ww::new();
+    let mut running = ww.start(&[&image("shell"), &overlay], &[], &[]);
+    running.write(b"run /bin/probe.wasm spin\n");
+    // The shell relays the child's output: the child is running.
+    running.wait_for_line("spinning");
+    running.signal(libc::SIGTERM);
+    let o = running.end();
+    assert_status(&o, 143);
+    assert!(o.stderr.contains("stopped by SIGTERM"), "{}", o.stderr);
+    assert_no_temp_files(&ww.cache());
+}
+
+#[test]
+fn sigint_stops_pid0_waiting_for_input_with_130() {
+    let ww = Ww::new();
+    let mut running = ww.start(&[&image("probe")], &[], &["cat"]);
+    running.write(b"ready\n");
+    running.wait_for_line("ready");
+    running.signal(libc::SIGINT);
+    let o = running.end();
+    assert_status(&o, 130);
+    assert!(o.stderr.contains("stopped by SIGINT"), "{}", o.stderr);
+    assert_no_temp_files(&ww.cache());
+}
