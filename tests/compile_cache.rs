@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{bin, built_images, output};
+use e2e::{bin, built_images, output, ww_in};
 
 /// The output of pid0 of the default image.
 const EXPECTED: &str = "child-echo exited with status 0";
@@ -59,12 +59,8 @@ impl Ww {
     }
 
     fn boot_with(&self, mut cmd: Command, extra: &[&str]) -> Boot {
-        cmd.env("WW_STORE", self.home.path().join("store"))
-            .env("WW_CACHE", self.cache())
-            .env("XDG_DATA_HOME", self.home.path().join("data"))
+        e2e::hermetic(&mut cmd, self.home.path())
             .env("WW_LOG", "ww::compile=debug")
-            .env_remove("WW_IDENTITY")
-            .env("IPFS_API", "http://127.0.0.1:9")
             .arg("run")
             .arg(built_images().join("images").join("default"))
             .args(extra);
@@ -287,13 +283,8 @@ fn a_cache_nobody_can_write_still_boots_compiling_with_a_warning() {
 #[test]
 fn the_log_is_json_with_json_log_and_filtered_by_rust_log() {
     let ww = Ww::new();
-    let mut cmd = Command::new(bin("ww"));
-    cmd.env("WW_STORE", ww.home.path().join("store"))
-        .env("WW_CACHE", ww.cache())
-        .env("XDG_DATA_HOME", ww.home.path().join("data"))
-        .env_remove("WW_LOG")
-        .env("RUST_LOG", "ww::compile=debug")
-        .env("IPFS_API", "http://127.0.0.1:9")
+    let mut cmd = ww_in(ww.home.path());
+    cmd.env("RUST_LOG", "ww::compile=debug")
         .args(["--json-log", "run"])
         .arg(built_images().join("images").join("default"));
     let out = output(&mut cmd);

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use e2e::{bin, built_images, image_file, output, write_tree};
+use e2e::{built_images, image_file, output, write_tree};
 
 /// A `ww` with a block store, cache and data directory (the node identity) of its own, and no
 /// IPFS node (port 9 refuses at once on loopback).
@@ -22,13 +22,7 @@ impl Ww {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(bin("ww"));
-        cmd.env("WW_STORE", self.home.path().join("store"))
-            .env("WW_CACHE", self.home.path().join("cache"))
-            .env("XDG_DATA_HOME", self.home.path().join("data"))
-            .env_remove("WW_IDENTITY")
-            .env("IPFS_API", "http://127.0.0.1:9");
-        cmd
+        e2e::ww_in(self.home.path())
     }
 
     /// `ww run <layers> -- <args>` with `stdin` as its standard input.

@@ -37,6 +37,27 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// The real `ww`, kept away from the user's files and network: its block store, cache and data
+/// directory (the node identity) under `home`, no identity file, log filters or IPFS node from
+/// the environment (`IPFS_API` is port 9, discard, which refuses at once on loopback).
+pub fn ww_in(home: &Path) -> Command {
+    let mut cmd = Command::new(bin("ww"));
+    hermetic(&mut cmd, home);
+    cmd
+}
+
+/// Gives `cmd` (`ww`, or a command that runs it, e.g. under `setpriv`) the environment of
+/// [`ww_in`].
+pub fn hermetic<'c>(cmd: &'c mut Command, home: &Path) -> &'c mut Command {
+    cmd.env("WW_STORE", home.join("store"))
+        .env("WW_CACHE", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("IPFS_API", "http://127.0.0.1:9")
+        .env_remove("WW_IDENTITY")
+        .env_remove("WW_LOG")
+        .env_remove("RUST_LOG")
+}
+
 /// Runs `cmd`, returning its output; panics only if it cannot be started.
 pub fn output(cmd: &mut Command) -> Output {
     cmd.output()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{bin, built_images, image_file, wat, write_tree};
+use e2e::{built_images, image_file, wat, write_tree};
 
 /// A `ww` with a block store, cache and data directory of its own, and no IPFS node.
 struct Ww {
@@ -47,15 +47,8 @@ impl Ww {
     }
 
     fn command(&self, layers: &[&Path], flags: &[&str], args: &[&str]) -> Command {
-        let mut cmd = Command::new(bin("ww"));
-        cmd.env("WW_STORE", self.home.path().join("store"))
-            .env("WW_CACHE", self.cache())
-            .env("XDG_DATA_HOME", self.home.path().join("data"))
-            .env_remove("WW_IDENTITY")
-            .env("IPFS_API", "http://127.0.0.1:9")
-            .arg("run")
-            .args(layers)
-            .args(flags);
+        let mut cmd = e2e::ww_in(self.home.path());
+        cmd.arg("run").args(layers).args(flags);
         if !args.is_empty() {
             cmd.arg("--").args(args);
         }

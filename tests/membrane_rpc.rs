@@ -253,14 +253,11 @@ fn a_missing_or_corrupt_identity_is_an_error_naming_the_file() {
     std::fs::write(&corrupt, b"not a key").expect("write");
     let image = e2e::built_images().join("images/probe");
     let o = e2e::output(
-        Command::new(e2e::bin("ww"))
+        e2e::ww_in(dir.path())
             .arg("run")
             .arg(&image)
             .arg("--identity")
             .arg(&corrupt)
-            .env("WW_STORE", dir.path().join("store"))
-            .env("WW_CACHE", dir.path().join("cache"))
-            .env("IPFS_API", "http://127.0.0.1:9")
             .args(["--", "exit", "0"]),
     );
     assert_eq!(o.status.code(), Some(125));
@@ -677,13 +674,10 @@ fn pid0_reaches_the_host_over_its_connection() {
 
 fn ww_run(layers: &[&Path], home: &Path, key: &Path, args: &[&str]) -> std::process::Output {
     e2e::output(
-        Command::new(e2e::bin("ww"))
+        e2e::ww_in(home)
             .arg("run")
             .args(layers)
-            .env("WW_STORE", home.join("store"))
-            .env("WW_CACHE", home.join("cache"))
             .env("WW_IDENTITY", key)
-            .env("IPFS_API", "http://127.0.0.1:9")
             .arg("--")
             .args(args),
     )

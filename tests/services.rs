@@ -5,9 +5,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-use e2e::{bin, built_images, image_file, wat, write_tree, TRAPPING_COMMAND};
+use e2e::{built_images, image_file, wat, write_tree, TRAPPING_COMMAND};
 
 /// A WASI 0.2 command component whose `run` never returns (an endless loop, interrupted only by
 /// the engine's epochs).
@@ -40,17 +40,10 @@ impl Boot {
     /// As [`Boot::start`], with `global` options before `run` (e.g. `--json-log`).
     fn start_with(overlay: &Path, log: Option<&str>, global: &[&str]) -> Boot {
         let home = tempfile::tempdir().expect("temp dir");
-        let mut cmd = Command::new(bin("ww"));
-        cmd.env("WW_STORE", home.path().join("store"))
-            .env("WW_CACHE", home.path().join("cache"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env_remove("WW_IDENTITY")
-            .env_remove("RUST_LOG")
-            .env("IPFS_API", "http://127.0.0.1:9");
-        match log {
-            Some(filter) => cmd.env("WW_LOG", filter),
-            None => cmd.env_remove("WW_LOG"),
-        };
+        let mut cmd = e2e::ww_in(home.path());
+        if let Some(filter) = log {
+            cmd.env("WW_LOG", filter);
+        }
         let mut child = cmd
             .args(global)
             .arg("run")

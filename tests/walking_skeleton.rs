@@ -36,13 +36,8 @@ fn ww_run(layers: &[&std::path::Path], args: &[&str]) -> Output {
 }
 
 fn ww_run_args(layers: &[String], args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin("ww"));
-    // No IPFS node: port 9 (discard) refuses at once on loopback.
-    cmd.env("WW_STORE", ww_home().join("store"))
-        .env("WW_CACHE", ww_home().join("cache"))
-        .env("IPFS_API", "http://127.0.0.1:9")
-        .arg("run")
-        .args(layers);
+    let mut cmd = e2e::ww_in(ww_home());
+    cmd.arg("run").args(layers);
     if !args.is_empty() {
         cmd.arg("--").args(args);
     }
