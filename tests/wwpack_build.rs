@@ -87,6 +87,29 @@ fn two_clones_at_different_paths_give_identical_locks_and_wasm() {
     let main =
         |p: &Path| std::fs::read(p.join("target/wwpack/images/default/bin/main.wasm")).unwrap();
     assert_eq!(main(&pa), main(&pb), "byte-identical pid0");
+    // `wwpack diff` says so too: the two locks, the two image directories, and (in the second
+    // clone) its lock against a fresh build of its working tree.
+    let diff = |args: &[&Path], cwd: &Path| {
+        let o = output(
+            Command::new(bin("wwpack"))
+                .current_dir(cwd)
+                .arg("--store")
+                .arg(cwd.join("store"))
+                .arg("diff")
+                .args(args),
+        );
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, out) = diff(&[&pa.join("wwpack.lock"), &pb.join("wwpack.lock")], &pa);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.ends_with("identical (4 images)\n"), "{out}");
+    let images = |p: &Path| p.join("target/wwpack/images/default");
+    assert_eq!(diff(&[&images(&pa), &images(&pb)], &pa).0, Some(0));
+    let (code, out) = diff(&[], &pb);
+    assert_eq!(code, Some(0), "{out}");
     // The committed lock is what these sources give.
     let committed = std::fs::read_to_string(repo().join("wwpack.lock")).unwrap();
     assert_eq!(

@@ -7,11 +7,11 @@
 //! are hashed and copied there once per CID (never linked: a host file edited in place must not
 //! change a cached root).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use wwpack::block::{self, BlockError, BlockSink, BlockSource, NullSink};
+use wwpack::block::{BlockSource, NullSink};
+pub use wwpack::chain::ChainSource;
 use wwpack::cid::Cid;
 use wwpack::content::ContentPath;
 use wwpack::store::Store;
@@ -21,42 +21,6 @@ use wwpack::unixfs::{self, FileNodes, Node, Profile};
 
 use crate::cache::Cache;
 use crate::error::BootError;
-
-/// Blocks from the store, else from the node (verified, then kept in the store).
-pub struct ChainSource<'a> {
-    store: &'a Store,
-    node: Option<&'a dyn BlockSource>,
-    /// Blocks fetched from the node.
-    pub fetched: Cell<u64>,
-}
-
-impl<'a> ChainSource<'a> {
-    pub fn new(store: &'a Store, node: Option<&'a dyn BlockSource>) -> ChainSource<'a> {
-        ChainSource {
-            store,
-            node,
-            fetched: Cell::new(0),
-        }
-    }
-}
-
-impl BlockSource for ChainSource<'_> {
-    fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
-        if let Some(bytes) = self.store.get_unverified(cid)? {
-            return Ok(Some(bytes));
-        }
-        let Some(node) = self.node else {
-            return Ok(None);
-        };
-        let Some(bytes) = node.get_unverified(cid)? else {
-            return Ok(None);
-        };
-        block::verify(cid, &bytes)?;
-        self.store.put(cid, &bytes)?;
-        self.fetched.set(self.fetched.get() + 1);
-        Ok(Some(bytes))
-    }
-}
 
 /// A layer ready for the union: its tree (files in the cache), where each file came from, and
 /// the nodes of its files (so the union's CID needs no re-hashing).

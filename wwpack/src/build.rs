@@ -35,6 +35,9 @@ pub struct BuildOptions {
     pub locked: bool,
     /// Make a later layer shadowing a pid0 (`bin/main.wasm`, `svc/*/bin/main.wasm`) an error.
     pub deny_shadowing: bool,
+    /// The lock to read and write; `<project>/wwpack.lock` when `None`. `wwpack diff` builds
+    /// the working tree into its own output directory and lock, leaving the project's alone.
+    pub lock_file: Option<PathBuf>,
 }
 
 /// One image written by [`build`].
@@ -89,7 +92,10 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         .out_dir
         .clone()
         .unwrap_or_else(|| config.root.join("target").join("wwpack"));
-    let lock_path = config.root.join(LOCK_FILE);
+    let lock_path = opts
+        .lock_file
+        .clone()
+        .unwrap_or_else(|| config.root.join(LOCK_FILE));
     let stamp_path = out.join("stamp.json");
 
     let stamp = read_stamp(&stamp_path);

@@ -48,6 +48,9 @@ pub enum Error {
     #[error("image `{image}`: {message}")]
     Image { image: String, message: String },
 
+    #[error("wwpack diff: {side}: {message}")]
+    Diff { side: String, message: String },
+
     #[error(transparent)]
     Block(#[from] crate::block::BlockError),
 

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use wwpack::build::BuildOptions;
 use wwpack::cid::Cid;
 use wwpack::config::Config;
 use wwpack::content::{self, ContentPath};
+use wwpack::diff::SideSpec;
 use wwpack::store::Store;
 use wwpack::unixfs::Profile;
 
@@ -126,18 +127,140 @@ enum Command {
     },
     /// Fetch a DAG from the IPFS node into the block store (every block verified) and pin it
     Pull { cid: Cid },
+    /// Show what changed between two versions of images, path by path and inside files
+    ///
+    /// Each side is a wwpack.lock (FILE, or FILE:IMAGE for one image of it), a directory with
+    /// wwpack.toml and wwpack.lock (that lock), an image directory, a CID[/path] (block store,
+    /// then IPFS node), or --git REV[:IMAGE] (the lock committed at REV). Sides are taken in the
+    /// order given. With one side, B is a fresh build of the working tree (into
+    /// target/wwpack/worktree; wwpack.lock is left alone); with none, A is wwpack.lock too.
+    ///
+    /// Exit status as diff(1): 0 identical, 1 different, 2 trouble.
+    Diff {
+        /// A and B
+        #[arg(value_name = "SIDE")]
+        sides: Vec<String>,
+        /// A side: the wwpack.lock committed at REV (or one image of it)
+        #[arg(long, value_name = "REV[:IMAGE]")]
+        git: Vec<String>,
+        /// text, markdown (a pull-request comment) or json (schema in docs/diff.md)
+        #[arg(long, default_value = "text")]
+        format: wwpack::diff::render::Format,
+        /// Colour text output: auto (on a terminal, unless NO_COLOR is set), always or never
+        #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+        color: String,
+        /// Largest text file shown as a unified diff, in bytes
+        #[arg(long, value_name = "BYTES", default_value_t = wwpack::diff::content::DEFAULT_TEXT_LIMIT)]
+        text_limit: u64,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_logging(cli.quiet);
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    // `wwpack diff` reports trouble as diff(1) does: 2, since 1 means "different".
+    let failure = match cli.command {
+        Command::Diff { .. } => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    };
+    let result = match matches.subcommand() {
+        Some(("diff", sub)) => diff_command(&cli, side_specs(sub)),
+        _ => run(cli).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(err) => {
             eprintln!("wwpack: error: {}", one_message(&err));
-            ExitCode::FAILURE
+            failure
         }
     }
+}
+
+/// The sides of `wwpack diff` in the order given, positional and `--git` alike.
+fn side_specs(sub: &clap::ArgMatches) -> Vec<(usize, SideSpec)> {
+    let mut specs = Vec::new();
+    for (id, make) in [
+        ("sides", SideSpec::Arg as fn(String) -> SideSpec),
+        ("git", |v: String| SideSpec::git(&v)),
+    ] {
+        let values = sub.get_many::<String>(id).into_iter().flatten();
+        let indices = sub.indices_of(id).into_iter().flatten();
+        for (value, index) in values.zip(indices) {
+            specs.push((index, make(value.clone())));
+        }
+    }
+    specs.sort_by_key(|(index, _)| *index);
+    specs
+}
+
+fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<ExitCode> {
+    let Command::Diff {
+        format,
+        color,
+        text_limit,
+        ..
+    } = &cli.command
+    else {
+        unreachable!("called for diff only")
+    };
+    let specs: Vec<SideSpec> = specs.into_iter().map(|(_, s)| s).collect();
+    if specs.len() > 2 {
+        anyhow::bail!(
+            "wwpack diff takes at most two sides (A and B), not {}",
+            specs.len()
+        );
+    }
+    // The project is needed only by some sides (and lends its lock's provenance to others).
+    let config = match (&cli.manifest_path, load_config(cli)) {
+        (_, Ok(config)) => Some(config),
+        (Some(_), Err(e)) => return Err(e),
+        (None, Err(_)) => None,
+    };
+    // Reading content may fetch blocks from the node into the store; a read-only store still
+    // serves what it has.
+    let store = store_dir(cli).ok().and_then(|dir| {
+        Store::open(&dir)
+            .or_else(|_| Store::open_read_only(&dir))
+            .ok()
+    });
+    let url = wwpack::ipfs::api_url(cli.api.as_deref());
+    let node =
+        wwpack::ipfs::LazyNode::new(&url, std::time::Duration::from_secs(cli.timeout.max(1)));
+    let env = wwpack::diff::Env {
+        project: config.as_ref(),
+        store: store.as_ref(),
+        node: Some(&node),
+        node_label: Some(url.clone()),
+        quiet: cli.quiet,
+    };
+    let reader = wwpack::diff::ContentReader {
+        store: store.as_ref(),
+        node: Some(&node),
+        text_limit: *text_limit,
+    };
+    let report = wwpack::diff::run(&env, &specs, &reader)?;
+    let color = match color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => {
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text = wwpack::diff::render::render(&report, *format, color);
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = std::io::Write::write_all(&mut stdout, text.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e).context("writing to stdout");
+        }
+    }
+    Ok(ExitCode::from(if report.identical { 0 } else { 1 }))
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -338,6 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Diff { .. } => unreachable!("`wwpack diff` is run by diff_command"),
         Command::Pull { cid } => {
             let store = open_store(&cli)?;
             let node = connect(&cli)?;
@@ -385,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 quiet: cli.quiet,
                 locked: *locked,
                 deny_shadowing: *deny_shadowing,
+                lock_file: None,
             };
             let report = wwpack::build::build(&config, &opts, &store)?;
             if *json {

@@ -116,20 +116,25 @@ impl Lock {
                 })
             }
         };
-        let lock: Lock = serde_json::from_str(&text).map_err(|e| Error::Config {
-            file: path.to_path_buf(),
+        Lock::parse(&text, path).map(Some)
+    }
+
+    /// Parses the text of a lock; `origin` names it in errors (a path, or `REV:wwpack.lock`).
+    pub fn parse(text: &str, origin: &Path) -> Result<Lock> {
+        let lock: Lock = serde_json::from_str(text).map_err(|e| Error::Config {
+            file: origin.to_path_buf(),
             message: format!("not a valid wwpack.lock: {e}"),
         })?;
         if lock.version != VERSION {
             return Err(Error::Config {
-                file: path.to_path_buf(),
+                file: origin.to_path_buf(),
                 message: format!(
                     "lock version {} is not supported (this wwpack writes {VERSION})",
                     lock.version
                 ),
             });
         }
-        Ok(Some(lock))
+        Ok(lock)
     }
 
     /// Writes the lock atomically (temp file, fsync, rename) if its text changed; returns

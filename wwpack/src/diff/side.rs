@@ -1,0 +1,433 @@
+//! The two sides of `wwpack diff`: what each argument names, read into [`Snapshot`]s.
+//!
+//! An argument is, in this order: an existing file (a `wwpack.lock`), an existing directory
+//! holding `wwpack.toml` and `wwpack.lock` (that project's lock), another existing directory (an
+//! image, hashed here), or a CID (`CID[/path]`, `/ipfs/CID[/path]`) read through the chain `ww
+//! run` uses: the embedded block store, then the IPFS node. `FILE:IMAGE` and `--git REV:IMAGE`
+//! pick one image of a lock. Without a second argument the other side is a fresh build of the
+//! working tree, written to `target/wwpack/worktree/` so that `wwpack.lock` is left alone.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::block::{BlockSource, NullSink};
+use crate::build::{self, BuildOptions};
+use crate::chain::ChainSource;
+use crate::config::Config;
+use crate::content::ContentPath;
+use crate::error::{Error, Result};
+use crate::manifest::{GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
+use crate::store::Store;
+use crate::tree::{Entry, Tree};
+use crate::unixfs::read::{Kind, Reader};
+use crate::unixfs::{self, FileNodes, Profile};
+
+/// A side as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SideSpec {
+    /// A path or CID, optionally `:IMAGE` after a lock file.
+    Arg(String),
+    /// `--git REV[:IMAGE]`: the lock committed at `REV`.
+    Git { rev: String, image: Option<String> },
+    /// A fresh build of the working tree.
+    WorkTree,
+}
+
+impl SideSpec {
+    /// Parses the value of `--git`: `REV` or `REV:IMAGE`.
+    pub fn git(value: &str) -> SideSpec {
+        match value.rsplit_once(':') {
+            Some((rev, image)) if !rev.is_empty() && !image.is_empty() => SideSpec::Git {
+                rev: rev.to_string(),
+                image: Some(image.to_string()),
+            },
+            _ => SideSpec::Git {
+                rev: value.to_string(),
+                image: None,
+            },
+        }
+    }
+}
+
+/// One file (or symlink) of an image, as a side knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileView {
+    pub cid: String,
+    pub size: u64,
+    /// The layer that provides it; `None` when the side does not know (a directory, a CID).
+    pub layer: Option<String>,
+    /// The layers whose file at this path it hides; `None` when unknown.
+    pub shadows: Option<Vec<String>>,
+    /// A symlink's target.
+    pub target: Option<String>,
+    /// Where its bytes are on this machine, when they are (an image directory).
+    pub host: Option<PathBuf>,
+}
+
+/// One image of a side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageView {
+    pub root: String,
+    pub profile: String,
+    /// `None` when the side does not know the layers.
+    pub layers: Option<Vec<LayerRecord>>,
+    pub files: BTreeMap<String, FileView>,
+}
+
+/// What one side holds.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// How the side is named in the output, e.g. `wwpack.lock`, `git main`, a CID.
+    pub label: String,
+    /// `lock`, `git`, `directory`, `cid` or `worktree`.
+    pub kind: &'static str,
+    pub images: BTreeMap<String, ImageView>,
+    /// The side names one image (a directory, a CID, `LOCK:IMAGE`), whatever its name.
+    pub single: bool,
+    /// The guests of a lock; `None` for sides without them.
+    pub guests: Option<BTreeMap<String, GuestRecord>>,
+}
+
+/// What resolving a side may use: the project (for `--git`, the working tree and provenance),
+/// the block store and the IPFS node.
+pub struct Env<'a> {
+    pub project: Option<&'a Config>,
+    pub store: Option<&'a Store>,
+    pub node: Option<&'a dyn BlockSource>,
+    /// The node's API URL, for messages.
+    pub node_label: Option<String>,
+    /// Silence cargo during a working-tree build.
+    pub quiet: bool,
+}
+
+impl Env<'_> {
+    /// Reads `spec` into a snapshot.
+    pub fn resolve(&self, spec: &SideSpec) -> Result<Snapshot> {
+        match spec {
+            SideSpec::Arg(arg) => self.resolve_arg(arg),
+            SideSpec::Git { rev, image } => self.git(rev, image.as_deref()),
+            SideSpec::WorkTree => self.worktree(),
+        }
+    }
+
+    fn project(&self, side: &str) -> Result<&Config> {
+        self.project.ok_or_else(|| Error::Diff {
+            side: side.to_string(),
+            message: "needs a project: no wwpack.toml here or in a parent directory (use \
+                      --manifest-path)"
+                .into(),
+        })
+    }
+
+    /// The lock of the project as it is on disk (what `wwpack build --locked` checks).
+    pub fn committed_lock(&self) -> Result<Snapshot> {
+        let config = self.project(LOCK_FILE)?;
+        let path = config.root.join(LOCK_FILE);
+        lock_file(&path, LOCK_FILE, None)
+    }
+
+    fn resolve_arg(&self, arg: &str) -> Result<Snapshot> {
+        let path = Path::new(arg);
+        if path.is_file() {
+            return lock_file(path, arg, None);
+        }
+        if path.is_dir() {
+            if path.join(LOCK_FILE).is_file() && path.join(crate::config::FILE_NAME).is_file() {
+                return lock_file(&path.join(LOCK_FILE), arg, None);
+            }
+            return self.directory(path, arg);
+        }
+        if let Some((file, image)) = arg.rsplit_once(':') {
+            if Path::new(file).is_file() && !image.is_empty() {
+                return lock_file(Path::new(file), arg, Some(image));
+            }
+        }
+        match arg.parse::<ContentPath>() {
+            Ok(target) => self.content(&target, arg),
+            Err(_) => Err(Error::Diff {
+                side: arg.to_string(),
+                message: "is not a file, a directory or a CID".into(),
+            }),
+        }
+    }
+
+    /// An image directory, hashed as `wwpack build` hashes images.
+    fn directory(&self, dir: &Path, arg: &str) -> Result<Snapshot> {
+        let profile = Profile::default();
+        let tree = Tree::scan(dir)?;
+        let mut nodes = FileNodes::default();
+        let err = |e: unixfs::ImportError| Error::Diff {
+            side: arg.to_string(),
+            message: e.to_string(),
+        };
+        let root = unixfs::import_tree_with(&tree, &profile, &NullSink, &mut nodes).map_err(err)?;
+        let mut files = BTreeMap::new();
+        for (path, entry) in tree.iter() {
+            let view = match entry {
+                Entry::Dir => continue,
+                Entry::File { source } => {
+                    let node = &nodes.by_source[source];
+                    FileView {
+                        cid: node.cid.to_string(),
+                        size: node.filesize,
+                        layer: None,
+                        shadows: None,
+                        target: None,
+                        host: Some(source.clone()),
+                    }
+                }
+                Entry::Symlink { target } => FileView {
+                    cid: unixfs::symlink(target, &profile, &NullSink)
+                        .map_err(err)?
+                        .cid
+                        .to_string(),
+                    size: target.len() as u64,
+                    layer: None,
+                    shadows: None,
+                    target: Some(target.clone()),
+                    host: None,
+                },
+            };
+            files.insert(path.to_string(), view);
+        }
+        let name = std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| arg.to_string());
+        let image = ImageView {
+            root: root.cid.to_string(),
+            profile: profile.name.to_string(),
+            layers: None,
+            files,
+        };
+        Ok(self.single(arg, "directory", name, image))
+    }
+
+    /// A tree named by a CID: from the block store, else the IPFS node.
+    fn content(&self, target: &ContentPath, arg: &str) -> Result<Snapshot> {
+        let bad = |message: String| Error::Diff {
+            side: arg.to_string(),
+            message,
+        };
+        let store = self
+            .store
+            .ok_or_else(|| bad("no block store to read it from".into()))?;
+        let chain = ChainSource::new(store, self.node);
+        match chain.get_unverified(&target.root) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let node = match &self.node_label {
+                    Some(url) => format!("the IPFS node at {url}"),
+                    None => "no IPFS node is configured".to_string(),
+                };
+                return Err(bad(format!(
+                    "{} is not in the block store {} nor on {node}",
+                    target.root,
+                    store.dir().display()
+                )));
+            }
+            Err(e) => {
+                return Err(bad(format!(
+                    "{} is not in the block store {}, and {e}",
+                    target.root,
+                    store.dir().display()
+                )))
+            }
+        }
+        let reader = Reader::new(&chain);
+        let root = reader
+            .resolve(&target.root, &target.path)
+            .map_err(|e| bad(e.to_string()))?;
+        let mut files = BTreeMap::new();
+        for entry in reader.walk(&root).map_err(|e| bad(e.to_string()))? {
+            let (size, target) = match entry.kind {
+                Kind::Directory => continue,
+                Kind::File { size } => (size, None),
+                Kind::Symlink { target } => (target.len() as u64, Some(target)),
+            };
+            if entry.path.is_empty() {
+                return Err(bad(format!("{root} is a file, not an image (a directory)")));
+            }
+            files.insert(
+                entry.path,
+                FileView {
+                    cid: entry.cid.to_string(),
+                    size,
+                    layer: None,
+                    shadows: None,
+                    target,
+                    host: None,
+                },
+            );
+        }
+        let image = ImageView {
+            root: root.to_string(),
+            profile: Profile::default().name.to_string(),
+            layers: None,
+            files,
+        };
+        Ok(self.single(arg, "cid", arg.to_string(), image))
+    }
+
+    /// A one-image side. When the project's lock has an image with the same root, the image
+    /// takes that name and its provenance (layers, and which layer gives each file).
+    fn single(&self, arg: &str, kind: &'static str, name: String, image: ImageView) -> Snapshot {
+        let known = self
+            .project
+            .and_then(|c| Lock::read(&c.root.join(LOCK_FILE)).ok().flatten())
+            .and_then(|lock| lock.images.into_iter().find(|(_, m)| m.root == image.root));
+        let (name, image) = match known {
+            Some((known_name, manifest)) => {
+                let mut view = view_of(&manifest);
+                for (path, file) in &mut view.files {
+                    file.host = image.files.get(path).and_then(|f| f.host.clone());
+                }
+                (known_name, view)
+            }
+            None => (name, image),
+        };
+        Snapshot {
+            label: arg.to_string(),
+            kind,
+            images: BTreeMap::from([(name, image)]),
+            single: true,
+            guests: None,
+        }
+    }
+
+    /// The lock committed at `rev`, read with `git show`.
+    fn git(&self, rev: &str, image: Option<&str>) -> Result<Snapshot> {
+        let label = format!("git {rev}");
+        let config = self.project(&label)?;
+        let spec = format!("{rev}:./{LOCK_FILE}");
+        let bad = |message: String| Error::Diff {
+            side: format!("--git {rev}"),
+            message,
+        };
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(&config.root)
+            .args(["show", "--no-textconv", &spec])
+            .output()
+            .map_err(|e| bad(format!("cannot run git: {e}")))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(bad(format!(
+                "git show {spec} failed in {}: {}",
+                config.root.display(),
+                stderr.trim()
+            )));
+        }
+        let text =
+            String::from_utf8(output.stdout).map_err(|_| bad(format!("{spec} is not UTF-8")))?;
+        let lock = Lock::parse(&text, Path::new(&format!("{rev}:{LOCK_FILE}")))?;
+        let label = match image {
+            Some(i) => format!("git {rev}:{i}"),
+            None => label,
+        };
+        from_lock(lock, label, "git", image)
+    }
+
+    /// A fresh build of the working tree, into `target/wwpack/worktree/` and its own lock.
+    fn worktree(&self) -> Result<Snapshot> {
+        let config = self.project("the working tree")?;
+        let store = self.store.ok_or_else(|| Error::Diff {
+            side: "the working tree".into(),
+            message: "building it needs a block store".into(),
+        })?;
+        let out = config.root.join("target").join("wwpack").join("worktree");
+        let lock_path = out.join(LOCK_FILE);
+        let opts = BuildOptions {
+            out_dir: Some(out.clone()),
+            quiet: self.quiet,
+            lock_file: Some(lock_path.clone()),
+            ..BuildOptions::default()
+        };
+        let report = build::build(config, &opts, store)?;
+        for w in &report.warnings {
+            tracing::warn!("{w}");
+        }
+        let lock = Lock::read(&lock_path)?.ok_or_else(|| Error::Diff {
+            side: "the working tree".into(),
+            message: format!("the build wrote no {}", lock_path.display()),
+        })?;
+        let mut snapshot = from_lock(lock, "working tree".into(), "worktree", None)?;
+        for built in &report.images {
+            if let Some(image) = snapshot.images.get_mut(&built.name) {
+                for (path, file) in &mut image.files {
+                    if file.target.is_none() {
+                        file.host = Some(built.dir.join(path));
+                    }
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+}
+
+/// A lock file, all its images or (`image`) one of them.
+fn lock_file(path: &Path, label: &str, image: Option<&str>) -> Result<Snapshot> {
+    let lock = Lock::read(path)?.ok_or_else(|| Error::Diff {
+        side: label.to_string(),
+        message: format!("{} does not exist", path.display()),
+    })?;
+    from_lock(lock, label.to_string(), "lock", image)
+}
+
+fn from_lock(
+    lock: Lock,
+    label: String,
+    kind: &'static str,
+    image: Option<&str>,
+) -> Result<Snapshot> {
+    let mut images: BTreeMap<String, ImageView> = lock
+        .images
+        .iter()
+        .map(|(name, m)| (name.clone(), view_of(m)))
+        .collect();
+    if let Some(name) = image {
+        let Some(view) = images.remove(name) else {
+            return Err(Error::Diff {
+                side: label,
+                message: format!(
+                    "has no image `{name}` (images: {})",
+                    lock.images.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        };
+        images = BTreeMap::from([(name.to_string(), view)]);
+    }
+    Ok(Snapshot {
+        label,
+        kind,
+        images,
+        single: image.is_some(),
+        guests: image.is_none().then_some(lock.guests),
+    })
+}
+
+fn view_of(m: &ImageManifest) -> ImageView {
+    ImageView {
+        root: m.root.clone(),
+        profile: m.profile.clone(),
+        layers: Some(m.layers.clone()),
+        files: m
+            .files
+            .iter()
+            .map(|(path, f)| {
+                (
+                    path.clone(),
+                    FileView {
+                        cid: f.cid.clone(),
+                        size: f.size,
+                        layer: Some(f.layer.clone()),
+                        shadows: Some(f.shadows.clone()),
+                        target: f.target.clone(),
+                        host: None,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
