@@ -57,22 +57,22 @@ impl ChainLoader<'_> {
                     tracing::debug!("{arg}: not from the node ({e}); using the directory");
                 }
                 Err(e) => {
-                    return Err(bad(format!(
-                        "{} is not in the block store {}, and {e}",
-                        target.root,
-                        self.store.dir().display()
-                    )))
+                    let label = self.node_label.as_deref();
+                    return Err(bad(wwpack::chain::missing(
+                        &target.root,
+                        self.store,
+                        label,
+                        Some(&e),
+                    )));
                 }
             }
             if !Path::new(arg).is_dir() {
-                let node = match &self.node_label {
-                    Some(url) => format!("the IPFS node at {url}"),
-                    None => "no IPFS node is configured".to_string(),
-                };
-                return Err(bad(format!(
-                    "{} is not in the block store {} nor on {node}",
-                    target.root,
-                    self.store.dir().display()
+                let label = self.node_label.as_deref();
+                return Err(bad(wwpack::chain::missing(
+                    &target.root,
+                    self.store,
+                    label,
+                    None,
                 )));
             }
         }

@@ -43,3 +43,23 @@ impl BlockSource for ChainSource<'_> {
         Ok(Some(bytes))
     }
 }
+
+/// Why `cid` is not to be had through the chain: not in `store`, and the node (named by its URL)
+/// does not have it, or failed with `error`, or there is none.
+pub fn missing(
+    cid: &Cid,
+    store: &Store,
+    node_label: Option<&str>,
+    error: Option<&BlockError>,
+) -> String {
+    let store = store.dir().display();
+    match (error, node_label) {
+        (Some(e), _) => format!("{cid} is not in the block store {store}, and {e}"),
+        (None, Some(url)) => {
+            format!("{cid} is not in the block store {store} nor on the IPFS node at {url}")
+        }
+        (None, None) => {
+            format!("{cid} is not in the block store {store}, and no IPFS node is configured")
+        }
+    }
+}

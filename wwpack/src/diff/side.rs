@@ -13,7 +13,7 @@ use std::process::Command;
 
 use crate::block::{BlockSource, NullSink};
 use crate::build::{self, BuildOptions};
-use crate::chain::ChainSource;
+use crate::chain::{self, ChainSource};
 use crate::config::Config;
 use crate::content::ContentPath;
 use crate::error::{Error, Result};
@@ -217,22 +217,12 @@ impl Env<'_> {
         match chain.get_unverified(&target.root) {
             Ok(Some(_)) => {}
             Ok(None) => {
-                let node = match &self.node_label {
-                    Some(url) => format!("the IPFS node at {url}"),
-                    None => "no IPFS node is configured".to_string(),
-                };
-                return Err(bad(format!(
-                    "{} is not in the block store {} nor on {node}",
-                    target.root,
-                    store.dir().display()
-                )));
+                let label = self.node_label.as_deref();
+                return Err(bad(chain::missing(&target.root, store, label, None)));
             }
             Err(e) => {
-                return Err(bad(format!(
-                    "{} is not in the block store {}, and {e}",
-                    target.root,
-                    store.dir().display()
-                )))
+                let label = self.node_label.as_deref();
+                return Err(bad(chain::missing(&target.root, store, label, Some(&e))));
             }
         }
         let reader = Reader::new(&chain);
@@ -344,10 +334,8 @@ impl Env<'_> {
             lock_file: Some(lock_path.clone()),
             ..BuildOptions::default()
         };
+        // Its warnings are logged by the build itself.
         let report = build::build(config, &opts, store)?;
-        for w in &report.warnings {
-            tracing::warn!("{w}");
-        }
         let lock = Lock::read(&lock_path)?.ok_or_else(|| Error::Diff {
             side: "the working tree".into(),
             message: format!("the build wrote no {}", lock_path.display()),

@@ -234,23 +234,18 @@ fn write_wasm(out: &mut String, w: &WasmDiff, p: &Paint) {
 }
 
 fn write_items(out: &mut String, what: &str, items: &ItemsDiff, p: &Paint) {
-    for i in &items.added {
-        let f = functions_text(&i.functions);
-        let f = if f.is_empty() { f } else { format!(", {f}") };
-        let _ = writeln!(
-            out,
-            "      {}",
-            p.green(&format!("{what} + {} ({}{f})", i.name, i.kind))
-        );
-    }
-    for i in &items.removed {
-        let f = functions_text(&i.functions);
-        let f = if f.is_empty() { f } else { format!(", {f}") };
-        let _ = writeln!(
-            out,
-            "      {}",
-            p.red(&format!("{what} - {} ({}{f})", i.name, i.kind))
-        );
+    for (sign, list) in [("+", &items.added), ("-", &items.removed)] {
+        for i in list {
+            let f = functions_text(&i.functions);
+            let f = if f.is_empty() { f } else { format!(", {f}") };
+            let line = format!("{what} {sign} {} ({}{f})", i.name, i.kind);
+            let line = if sign == "+" {
+                p.green(&line)
+            } else {
+                p.red(&line)
+            };
+            let _ = writeln!(out, "      {line}");
+        }
     }
     for c in &items.changed {
         let mut parts = Vec::new();
