@@ -54,6 +54,10 @@ layers = ["base", "app"]
 
 [images.tools]
 layers = ["app"]
+
+# Shares base and app with default: their changes show here too, their content once.
+[images.tiny]
+layers = ["base", "app"]
 "#;
 
 const TOML_V2: &str = r#"
@@ -71,6 +75,10 @@ layers = ["base", "app", "extra"]
 
 [images.more]
 layers = ["app", "extra"]
+
+# Shares base and app with default: their changes show here too, their content once.
+[images.tiny]
+layers = ["base", "app"]
 "#;
 
 /// A config file of 40 lines, with the lines numbered in `changed` edited: a diff long enough
@@ -337,9 +345,11 @@ fn every_kind_of_change_in_every_format() {
         [
             ("default", "modified"),
             ("more", "added"),
+            ("tiny", "modified"),
             ("tools", "removed")
         ]
     );
+    // default and tiny both move etc/a.conf; only default gains the extra layer.
     let s = &report["summary"];
     assert_eq!(
         (
@@ -348,7 +358,7 @@ fn every_kind_of_change_in_every_format() {
             &s["images_added"],
             &s["images_removed"]
         ),
-        (&1.into(), &1.into(), &1.into(), &1.into())
+        (&2.into(), &1.into(), &1.into(), &1.into())
     );
 
     // The same change seen from the other side is the mirror image.
@@ -378,7 +388,7 @@ fn exit_status_is_0_identical_1_different_2_trouble() {
     let (code, out) = p.diff(&["wwpack.lock", "v1.lock"]);
     assert_eq!(
         (code, out.trim_end().lines().last()),
-        (0, Some("identical (2 images)"))
+        (0, Some("identical (3 images)"))
     );
     // The committed lock against a fresh build of the same working tree.
     let (code, out) = p.diff(&[]);
@@ -595,4 +605,143 @@ fn a_cid_missing_here_is_fetched_from_the_ipfs_node() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains(&old) && e.contains(&node.url), "{e}");
+}
+
+/// Runs `wwpack diff ARGS` in `dir` (with the project's store) and returns status and stderr.
+fn diff_in(p: &Project, dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = output(
+        Command::new(bin("wwpack"))
+            .current_dir(dir)
+            .env("WW_STORE", p.root.join("store"))
+            .env("IPFS_API", "http://127.0.0.1:9")
+            .arg("diff")
+            .args(args),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    (o.status.code(), stdout, stderr(&o))
+}
+
+#[test]
+fn revisions_cids_and_directories_that_are_not_what_they_seem() {
+    let p = Project::new();
+    // A revision with a `:` in it is a revision first (`:/v1` finds the commit by message).
+    let (code, _, e) = diff_in(&p, &p.root, &["--git", ":/v1", "v1.lock"]);
+    assert_eq!(code, Some(0), "{e}");
+    // Not options, not empty.
+    let e = p.diff_error(&["--git=--output=/tmp/x", "v1.lock"]);
+    assert!(e.contains("is not a revision"), "{e}");
+    // A CID that names a file or a symlink inside an image is not an image.
+    let root = p.json(&["v1.lock", "wwpack.lock"])["images"][0]["root"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = p.diff_error(&[&format!("{root}/etc/motd"), "v1.lock:default"]);
+    assert!(e.contains("is a file, not an image"), "{e}");
+    let e = p.diff_error(&[&format!("/ipfs/{root}/etc/greeting"), "v1.lock:default"]);
+    assert!(e.contains("is a symlink, not an image"), "{e}");
+    // A project directory without a lock is named as such, not hashed as an image.
+    let bare = tempfile::tempdir().unwrap();
+    write_tree(bare.path(), &[("wwpack.toml", TOML_V1.as_bytes())]);
+    let e = p.diff_error(&[bare.path().to_str().unwrap(), "v1.lock"]);
+    assert!(e.contains("without a wwpack.lock"), "{e}");
+
+    // Outside any git repository, --git says so; a broken wwpack.toml is reported as itself.
+    let (code, _, e) = diff_in(&p, bare.path(), &["--git", "HEAD"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("is not in a git repository"), "{e}");
+    std::fs::write(bare.path().join("wwpack.toml"), "layers = = 1").unwrap();
+    let (code, _, e) = diff_in(&p, bare.path(), &["--git", "HEAD"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(
+        e.contains("wwpack.toml") && !e.contains("needs a project"),
+        "{e}"
+    );
+
+    // A file that becomes a symlink is modified; its content is the target.
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(a.path(), &[("etc/x", b"a file\n"), ("etc/y", b"y\n")]);
+    write_tree(b.path(), &[("etc/y", b"y\n")]);
+    std::os::unix::fs::symlink("y", b.path().join("etc/x")).unwrap();
+    let (code, out, e) = diff_in(
+        &p,
+        &p.root,
+        &[
+            a.path().to_str().unwrap(),
+            b.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(1), "{e}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let x = &report["images"][0]["changes"][0];
+    assert_eq!(
+        (&x["path"], &x["change"]),
+        (&"etc/x".into(), &"modified".into())
+    );
+    assert_eq!(
+        (&x["a"]["target"], &x["b"]["target"]),
+        (&serde_json::Value::Null, &"y".into())
+    );
+    assert_eq!(x["content"], serde_json::Value::Null);
+}
+
+#[test]
+fn images_are_chosen_by_name_and_directories_hashed_under_their_profile() {
+    let p = Project::new();
+    // An image under the older profile: its directory is hashed under it, so it matches.
+    let toml = format!(
+        "{TOML_V1}\n[images.legacy]\nlayers = [\"base\", \"app\"]\nprofile = \"unixfs-v0-2015\"\n"
+    );
+    std::fs::write(p.root.join("wwpack.toml"), toml).unwrap();
+    p.ok(&["build"]);
+    let (code, out) = p.diff(&["wwpack.lock:legacy", "target/wwpack/images/legacy"]);
+    assert_eq!(code, 0, "{out}");
+    let copy = tempfile::tempdir().unwrap();
+    let edited = copy.path().join("legacy");
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(p.root.join("target/wwpack/images/legacy"))
+        .arg(&edited)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(edited.join("etc/motd"), "edited\n").unwrap();
+    let report = p.json(&["wwpack.lock:legacy", edited.to_str().unwrap()]);
+    let changes = report["images"][0]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "only the edited file differs: {report:#}");
+    assert_eq!(changes[0]["path"], "etc/motd");
+    assert!(changes[0]["a"]["cid"].as_str().unwrap().starts_with("Qm"));
+    assert_eq!(
+        report["images"][0]["profile"],
+        serde_json::json!(["unixfs-v0-2015", "unixfs-v0-2015"])
+    );
+
+    // --image picks one image of whole locks, the working tree included; an old image CID that
+    // the current lock no longer names pairs with it.
+    let old_root = p.json(&["v1.lock", "wwpack.lock", "--image", "default"])["images"][0]["root"]
+        [0]
+    .as_str()
+    .unwrap()
+    .to_string();
+    p.change();
+    let report = p.json(&["--git", "HEAD", "--image", "tiny"]);
+    let names: Vec<&str> = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tiny"]);
+    let e = p.diff_error(&[&old_root]);
+    assert!(e.contains("--image NAME"), "{e}");
+    let report = p.json(&[&old_root, "--image", "default"]);
+    assert_eq!(report["images"][0]["name"], "default");
+    assert_eq!(
+        report["images"][0]["profile"][0],
+        serde_json::Value::Null,
+        "unknown"
+    );
+    let e = p.diff_error(&["--git", "HEAD", "--image", "nope"]);
+    assert!(e.contains("has no image `nope`"), "{e}");
 }

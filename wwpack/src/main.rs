@@ -133,7 +133,8 @@ enum Command {
     /// wwpack.toml and wwpack.lock (that lock), an image directory, a CID[/path] (block store,
     /// then IPFS node), or --git REV[:IMAGE] (the lock committed at REV). Sides are taken in the
     /// order given. With one side, B is a fresh build of the working tree (into
-    /// target/wwpack/worktree; wwpack.lock is left alone); with none, A is wwpack.lock too.
+    /// target/wwpack/worktree; wwpack.lock is left alone); with none, A is the committed
+    /// wwpack.lock (at git HEAD, or the file outside a repository). Details: docs/diff.md.
     ///
     /// Exit status as diff(1): 0 identical, 1 different, 2 trouble.
     Diff {
@@ -149,6 +150,9 @@ enum Command {
         /// Colour text output: auto (on a terminal, unless NO_COLOR is set), always or never
         #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
         color: String,
+        /// Compare only this image of sides that have several (locks, --git, the working tree)
+        #[arg(long, value_name = "NAME")]
+        image: Option<String>,
         /// Largest text file shown as a unified diff, in bytes
         #[arg(long, value_name = "BYTES", default_value_t = wwpack::diff::content::DEFAULT_TEXT_LIMIT)]
         text_limit: u64,
@@ -185,7 +189,7 @@ fn side_specs(sub: &clap::ArgMatches) -> Vec<(usize, SideSpec)> {
     let mut specs = Vec::new();
     for (id, make) in [
         ("sides", SideSpec::Arg as fn(String) -> SideSpec),
-        ("git", |v: String| SideSpec::git(&v)),
+        ("git", SideSpec::Git),
     ] {
         let values = sub.get_many::<String>(id).into_iter().flatten();
         let indices = sub.indices_of(id).into_iter().flatten();
@@ -202,6 +206,7 @@ fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<Exit
         format,
         color,
         text_limit,
+        image,
         ..
     } = &cli.command
     else {
@@ -215,10 +220,18 @@ fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<Exit
         );
     }
     // The project is needed only by some sides (and lends its lock's provenance to others).
-    let config = match (&cli.manifest_path, load_config(cli)) {
-        (_, Ok(config)) => Some(config),
-        (Some(_), Err(e)) => return Err(e),
-        (None, Err(_)) => None,
+    let config = match load_config(cli) {
+        Ok(config) => Some(config),
+        Err(e)
+            if cli.manifest_path.is_none()
+                && matches!(
+                    e.downcast_ref::<wwpack::Error>(),
+                    Some(wwpack::Error::ConfigNotFound { .. })
+                ) =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
     };
     // Reading content may fetch blocks from the node into the store; a read-only store still
     // serves what it has.
@@ -242,7 +255,7 @@ fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<Exit
         node: Some(&node),
         text_limit: *text_limit,
     };
-    let report = wwpack::diff::run(&env, &specs, &reader)?;
+    let report = wwpack::diff::run(&env, &specs, image.as_deref(), &reader)?;
     let color = match color.as_str() {
         "always" => true,
         "never" => false,

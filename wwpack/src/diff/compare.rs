@@ -175,15 +175,7 @@ fn pair<'a>(a: &'a Snapshot, b: &'a Snapshot) -> Result<Vec<Paired<'a>>> {
                 (b, a, false)
             };
             let (name, image) = only(one).expect("one");
-            let other = many.images.get(name).ok_or_else(|| Error::Diff {
-                side: many.label.clone(),
-                message: format!(
-                    "has no image `{name}` to compare with {} (images: {}); name one as \
-                     LOCK:IMAGE or --git REV:IMAGE",
-                    one.label,
-                    many.images.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            })?;
+            let other = partner(name, one, many)?;
             Ok(vec![if one_is_a {
                 (name.clone(), None, Some(image), Some(other))
             } else {
@@ -198,6 +190,25 @@ fn pair<'a>(a: &'a Snapshot, b: &'a Snapshot) -> Result<Vec<Paired<'a>>> {
                 .collect())
         }
     }
+}
+
+/// The image of `many` to compare with the single image `name` of `one`: the one of that name,
+/// or the only one.
+pub fn partner<'a>(name: &str, one: &Snapshot, many: &'a Snapshot) -> Result<&'a ImageView> {
+    if let Some(image) = many.images.get(name) {
+        return Ok(image);
+    }
+    if many.images.len() == 1 {
+        return Ok(many.images.values().next().expect("one"));
+    }
+    Err(Error::Diff {
+        side: many.label.clone(),
+        message: format!(
+            "has no image `{name}` to compare with {} (images: {}); choose one with --image NAME",
+            one.label,
+            many.images.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    })
 }
 
 fn compare_image(
@@ -284,7 +295,10 @@ fn compare_image(
         _ => None,
     };
     let root = [a.map(|i| i.root.clone()), b.map(|i| i.root.clone())];
-    let profile = [a.map(|i| i.profile.clone()), b.map(|i| i.profile.clone())];
+    let profile = [
+        a.and_then(|i| i.profile.clone()),
+        b.and_then(|i| i.profile.clone()),
+    ];
     let status = match (a, b) {
         (None, _) => {
             summary.images_added += 1;
@@ -391,7 +405,7 @@ mod tests {
                         .collect();
                     let image = ImageView {
                         root: format!("root-{}", files.len()),
-                        profile: "unixfs-v1-2025".into(),
+                        profile: Some("unixfs-v1-2025".into()),
                         layers: None,
                         files,
                     };
@@ -400,6 +414,7 @@ mod tests {
                 .collect(),
             single,
             guests: None,
+            dir: None,
         }
     }
 
@@ -482,6 +497,12 @@ mod tests {
         assert!(
             err.contains("no image `bafy`") && err.contains("images: a, b"),
             "{err}"
+        );
+        let lone = snapshot("lock", false, &[("only", &[])]);
+        let report = compare(&stranger, &lone, &no_content()).unwrap();
+        assert_eq!(
+            report.images[0].name, "bafy",
+            "a lock's only image pairs with any"
         );
         let other = snapshot("dir2", true, &[("c", &[])]);
         let report = compare(&one, &other, &no_content()).unwrap();

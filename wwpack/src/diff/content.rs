@@ -70,7 +70,8 @@ impl ContentReader<'_> {
         if !is_wasm && largest > self.text_limit {
             // Too big to show whatever it is; a peek at the head says which words to use.
             return Some(match self.head(b.or(a)?) {
-                Ok(head) if head.starts_with(b"\0asm") => self.wasm(a, b),
+                Ok(head) if head.starts_with(b"\0asm") && largest <= WASM_LIMIT => self.wasm(a, b),
+                Ok(head) if head.starts_with(b"\0asm") => Content::TooLarge { limit: WASM_LIMIT },
                 Ok(head) if looks_text(&head) => Content::TooLarge {
                     limit: self.text_limit,
                 },

@@ -28,26 +28,11 @@ use crate::unixfs::{self, FileNodes, Profile};
 pub enum SideSpec {
     /// A path or CID, optionally `:IMAGE` after a lock file.
     Arg(String),
-    /// `--git REV[:IMAGE]`: the lock committed at `REV`.
-    Git { rev: String, image: Option<String> },
+    /// `--git REV[:IMAGE]`: the lock committed at `REV` (the whole value is tried as a
+    /// revision first, so revisions with a `:` work).
+    Git(String),
     /// A fresh build of the working tree.
     WorkTree,
-}
-
-impl SideSpec {
-    /// Parses the value of `--git`: `REV` or `REV:IMAGE`.
-    pub fn git(value: &str) -> SideSpec {
-        match value.rsplit_once(':') {
-            Some((rev, image)) if !rev.is_empty() && !image.is_empty() => SideSpec::Git {
-                rev: rev.to_string(),
-                image: Some(image.to_string()),
-            },
-            _ => SideSpec::Git {
-                rev: value.to_string(),
-                image: None,
-            },
-        }
-    }
 }
 
 /// One file (or symlink) of an image, as a side knows it.
@@ -69,7 +54,8 @@ pub struct FileView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageView {
     pub root: String,
-    pub profile: String,
+    /// The UnixFS profile of its CIDs; `None` when unknown (a CID not in the project's lock).
+    pub profile: Option<String>,
     /// `None` when the side does not know the layers.
     pub layers: Option<Vec<LayerRecord>>,
     pub files: BTreeMap<String, FileView>,
@@ -87,6 +73,8 @@ pub struct Snapshot {
     pub single: bool,
     /// The guests of a lock; `None` for sides without them.
     pub guests: Option<BTreeMap<String, GuestRecord>>,
+    /// For an image directory: where it is, to hash it again under another profile.
+    pub dir: Option<PathBuf>,
 }
 
 /// What resolving a side may use: the project (for `--git`, the working tree and provenance),
@@ -106,7 +94,7 @@ impl Env<'_> {
     pub fn resolve(&self, spec: &SideSpec) -> Result<Snapshot> {
         match spec {
             SideSpec::Arg(arg) => self.resolve_arg(arg),
-            SideSpec::Git { rev, image } => self.git(rev, image.as_deref()),
+            SideSpec::Git(value) => self.git(value),
             SideSpec::WorkTree => self.worktree(),
         }
     }
@@ -120,9 +108,14 @@ impl Env<'_> {
         })
     }
 
-    /// The lock of the project as it is on disk (what `wwpack build --locked` checks).
+    /// The committed lock: `wwpack.lock` at git's `HEAD` when the project is in a repository
+    /// whose `HEAD` has one, else the file on disk.
     pub fn committed_lock(&self) -> Result<Snapshot> {
         let config = self.project(LOCK_FILE)?;
+        if let Ok(Some(text)) = git_show(&config.root, "HEAD") {
+            let lock = Lock::parse(&text, Path::new(&format!("HEAD:{LOCK_FILE}")))?;
+            return from_lock(lock, "git HEAD".into(), "git", None);
+        }
         let path = config.root.join(LOCK_FILE);
         lock_file(&path, LOCK_FILE, None)
     }
@@ -133,10 +126,18 @@ impl Env<'_> {
             return lock_file(path, arg, None);
         }
         if path.is_dir() {
-            if path.join(LOCK_FILE).is_file() && path.join(crate::config::FILE_NAME).is_file() {
+            if path.join(crate::config::FILE_NAME).is_file() {
+                if !path.join(LOCK_FILE).is_file() {
+                    return Err(Error::Diff {
+                        side: arg.to_string(),
+                        message: format!(
+                            "is a project without a {LOCK_FILE}: run `wwpack build` there first"
+                        ),
+                    });
+                }
                 return lock_file(&path.join(LOCK_FILE), arg, None);
             }
-            return self.directory(path, arg);
+            return self.directory(path, arg, None);
         }
         if let Some((file, image)) = arg.rsplit_once(':') {
             if Path::new(file).is_file() && !image.is_empty() {
@@ -152,56 +153,54 @@ impl Env<'_> {
         }
     }
 
-    /// An image directory, hashed as `wwpack build` hashes images.
-    fn directory(&self, dir: &Path, arg: &str) -> Result<Snapshot> {
-        let profile = Profile::default();
+    /// An image directory, hashed as `wwpack build` hashes images: under `profile`, or else
+    /// under the profile of the project's lock image whose root it matches, or else the default.
+    pub fn directory(&self, dir: &Path, arg: &str, profile: Option<&str>) -> Result<Snapshot> {
         let tree = Tree::scan(dir)?;
-        let mut nodes = FileNodes::default();
-        let err = |e: unixfs::ImportError| Error::Diff {
-            side: arg.to_string(),
-            message: e.to_string(),
+        let candidates: Vec<String> = match profile {
+            Some(p) => vec![p.to_string()],
+            None => {
+                let mut names: Vec<String> = self
+                    .project_lock()
+                    .map(|l| l.images.values().map(|m| m.profile.clone()).collect())
+                    .unwrap_or_default();
+                names.retain(|n| n != Profile::default().name);
+                names.sort();
+                names.dedup();
+                names.insert(0, Profile::default().name.to_string());
+                names
+            }
         };
-        let root = unixfs::import_tree_with(&tree, &profile, &NullSink, &mut nodes).map_err(err)?;
-        let mut files = BTreeMap::new();
-        for (path, entry) in tree.iter() {
-            let view = match entry {
-                Entry::Dir => continue,
-                Entry::File { source } => {
-                    let node = &nodes.by_source[source];
-                    FileView {
-                        cid: node.cid.to_string(),
-                        size: node.filesize,
-                        layer: None,
-                        shadows: None,
-                        target: None,
-                        host: Some(source.clone()),
-                    }
-                }
-                Entry::Symlink { target } => FileView {
-                    cid: unixfs::symlink(target, &profile, &NullSink)
-                        .map_err(err)?
-                        .cid
-                        .to_string(),
-                    size: target.len() as u64,
-                    layer: None,
-                    shadows: None,
-                    target: Some(target.clone()),
-                    host: None,
-                },
-            };
-            files.insert(path.to_string(), view);
+        let roots: Vec<String> = self
+            .project_lock()
+            .map(|l| l.images.values().map(|m| m.root.clone()).collect())
+            .unwrap_or_default();
+        let mut first = None;
+        for name in &candidates {
+            let profile: Profile = name.parse().map_err(|e: String| Error::Diff {
+                side: arg.to_string(),
+                message: e,
+            })?;
+            let image = hash_tree(&tree, &profile, arg)?;
+            if roots.contains(&image.root) || candidates.len() == 1 {
+                first = Some(image);
+                break;
+            }
+            first.get_or_insert(image);
         }
+        let image = first.expect("at least one profile");
         let name = std::fs::canonicalize(dir)
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| arg.to_string());
-        let image = ImageView {
-            root: root.cid.to_string(),
-            profile: profile.name.to_string(),
-            layers: None,
-            files,
-        };
-        Ok(self.single(arg, "directory", name, image))
+        let mut snapshot = self.single(arg, "directory", name, image);
+        snapshot.dir = Some(dir.to_path_buf());
+        Ok(snapshot)
+    }
+
+    fn project_lock(&self) -> Option<Lock> {
+        self.project
+            .and_then(|c| Lock::read(&c.root.join(LOCK_FILE)).ok().flatten())
     }
 
     /// A tree named by a CID: from the block store, else the IPFS node.
@@ -229,6 +228,15 @@ impl Env<'_> {
         let root = reader
             .resolve(&target.root, &target.path)
             .map_err(|e| bad(e.to_string()))?;
+        match reader.stat(&root).map_err(|e| bad(e.to_string()))? {
+            Kind::Directory => {}
+            other => {
+                return Err(bad(format!(
+                    "{root} is a {}, not an image (a directory)",
+                    other.word()
+                )))
+            }
+        }
         let mut files = BTreeMap::new();
         for entry in reader.walk(&root).map_err(|e| bad(e.to_string()))? {
             let (size, target) = match entry.kind {
@@ -236,9 +244,6 @@ impl Env<'_> {
                 Kind::File { size } => (size, None),
                 Kind::Symlink { target } => (target.len() as u64, Some(target)),
             };
-            if entry.path.is_empty() {
-                return Err(bad(format!("{root} is a file, not an image (a directory)")));
-            }
             files.insert(
                 entry.path,
                 FileView {
@@ -253,7 +258,7 @@ impl Env<'_> {
         }
         let image = ImageView {
             root: root.to_string(),
-            profile: Profile::default().name.to_string(),
+            profile: None,
             layers: None,
             files,
         };
@@ -264,8 +269,7 @@ impl Env<'_> {
     /// takes that name and its provenance (layers, and which layer gives each file).
     fn single(&self, arg: &str, kind: &'static str, name: String, image: ImageView) -> Snapshot {
         let known = self
-            .project
-            .and_then(|c| Lock::read(&c.root.join(LOCK_FILE)).ok().flatten())
+            .project_lock()
             .and_then(|lock| lock.images.into_iter().find(|(_, m)| m.root == image.root));
         let (name, image) = match known {
             Some((known_name, manifest)) => {
@@ -283,40 +287,34 @@ impl Env<'_> {
             images: BTreeMap::from([(name, image)]),
             single: true,
             guests: None,
+            dir: None,
         }
     }
 
-    /// The lock committed at `rev`, read with `git show`.
-    fn git(&self, rev: &str, image: Option<&str>) -> Result<Snapshot> {
-        let label = format!("git {rev}");
-        let config = self.project(&label)?;
-        let spec = format!("{rev}:./{LOCK_FILE}");
+    /// `--git VALUE`: the lock committed at revision `VALUE`, or at `REV` of `REV:IMAGE`.
+    fn git(&self, value: &str) -> Result<Snapshot> {
+        let side = format!("--git {value}");
         let bad = |message: String| Error::Diff {
-            side: format!("--git {rev}"),
+            side: side.clone(),
             message,
         };
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(&config.root)
-            .args(["show", "--no-textconv", &spec])
-            .output()
-            .map_err(|e| bad(format!("cannot run git: {e}")))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(bad(format!(
-                "git show {spec} failed in {}: {}",
-                config.root.display(),
-                stderr.trim()
-            )));
+        if value.is_empty() || value.starts_with('-') {
+            return Err(bad("is not a revision".into()));
         }
-        let text =
-            String::from_utf8(output.stdout).map_err(|_| bad(format!("{spec} is not UTF-8")))?;
-        let lock = Lock::parse(&text, Path::new(&format!("{rev}:{LOCK_FILE}")))?;
-        let label = match image {
-            Some(i) => format!("git {rev}:{i}"),
-            None => label,
+        let config = self.project(&side)?;
+        let (rev, image) = match value.rsplit_once(':') {
+            Some((rev, image))
+                if !rev.is_empty() && !image.is_empty() && !is_revision(&config.root, value) =>
+            {
+                (rev, Some(image))
+            }
+            _ => (value, None),
         };
-        from_lock(lock, label, "git", image)
+        let text = git_show(&config.root, rev)
+            .map_err(bad)?
+            .ok_or_else(|| bad(format!("revision {rev} has no {LOCK_FILE} in this project")))?;
+        let lock = Lock::parse(&text, Path::new(&format!("{rev}:{LOCK_FILE}")))?;
+        from_lock(lock, format!("git {value}"), "git", image)
     }
 
     /// A fresh build of the working tree, into `target/wwpack/worktree/` and its own lock.
@@ -392,13 +390,14 @@ fn from_lock(
         images,
         single: image.is_some(),
         guests: image.is_none().then_some(lock.guests),
+        dir: None,
     })
 }
 
 fn view_of(m: &ImageManifest) -> ImageView {
     ImageView {
         root: m.root.clone(),
-        profile: m.profile.clone(),
+        profile: Some(m.profile.clone()),
         layers: Some(m.layers.clone()),
         files: m
             .files
@@ -418,4 +417,105 @@ fn view_of(m: &ImageManifest) -> ImageView {
             })
             .collect(),
     }
+}
+
+/// The commit git knows as `rev` in the repository of `dir`, if any.
+fn commit_of(dir: &Path, rev: &str) -> Option<String> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let object = git(&["rev-parse", "--verify", "--quiet", "--end-of-options", rev])?;
+    git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{object}^{{commit}}"),
+    ])
+}
+
+/// Whether git knows `rev` as a commit in the repository of `dir`.
+fn is_revision(dir: &Path, rev: &str) -> bool {
+    commit_of(dir, rev).is_some()
+}
+
+/// The text of the project's `wwpack.lock` at revision `rev`: `Ok(None)` when the revision has
+/// no such file, `Err` when git cannot run or does not know the revision.
+fn git_show(dir: &Path, rev: &str) -> std::result::Result<Option<String>, String> {
+    let Some(commit) = commit_of(dir, rev) else {
+        let inside = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "--git-dir"])
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !inside.status.success() {
+            return Err(format!("{} is not in a git repository", dir.display()));
+        }
+        return Err(format!("git knows no commit `{rev}` here"));
+    };
+    let spec = format!("{commit}:./{LOCK_FILE}");
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["show", "--no-textconv", &spec])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !output.status.success() {
+        return Ok(None);
+    }
+    String::from_utf8(output.stdout)
+        .map(Some)
+        .map_err(|_| format!("{rev}:{LOCK_FILE} is not UTF-8"))
+}
+
+/// The files of `tree` hashed under `profile`, as an image without provenance.
+fn hash_tree(tree: &Tree, profile: &Profile, arg: &str) -> Result<ImageView> {
+    let mut nodes = FileNodes::default();
+    let err = |e: unixfs::ImportError| Error::Diff {
+        side: arg.to_string(),
+        message: e.to_string(),
+    };
+    let root = unixfs::import_tree_with(tree, profile, &NullSink, &mut nodes).map_err(err)?;
+    let mut files = BTreeMap::new();
+    for (path, entry) in tree.iter() {
+        let view = match entry {
+            Entry::Dir => continue,
+            Entry::File { source } => {
+                let node = &nodes.by_source[source];
+                FileView {
+                    cid: node.cid.to_string(),
+                    size: node.filesize,
+                    layer: None,
+                    shadows: None,
+                    target: None,
+                    host: Some(source.clone()),
+                }
+            }
+            Entry::Symlink { target } => FileView {
+                cid: unixfs::symlink(target, profile, &NullSink)
+                    .map_err(err)?
+                    .cid
+                    .to_string(),
+                size: target.len() as u64,
+                layer: None,
+                shadows: None,
+                target: Some(target.clone()),
+                host: None,
+            },
+        };
+        files.insert(path.to_string(), view);
+    }
+    Ok(ImageView {
+        root: root.cid.to_string(),
+        profile: Some(profile.name.to_string()),
+        layers: None,
+        files,
+    })
 }

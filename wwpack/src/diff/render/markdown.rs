@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{
     bytes, delta, functions_text, names_line, provenance_text, section_rows, summary_line,
-    whole_file,
+    whole_file, Shown,
 };
 use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
 use crate::diff::content::Content;
@@ -14,6 +14,14 @@ use crate::diff::wasm::{ItemsDiff, WasmDiff};
 
 /// Content diffs of more lines than this are folded.
 const FOLD_LINES: usize = 20;
+
+/// GitHub refuses comments over 65,536 characters: past this many bytes, content and then
+/// rows are left out, and the comment says so.
+const BUDGET: usize = 60_000;
+
+/// Where the rest is, when the budget is spent.
+const OVER_BUDGET: &str = "left out to keep this comment within GitHub's 65,536 characters; \
+                           `wwpack diff` prints everything";
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -25,8 +33,18 @@ pub(super) fn render(report: &Report) -> String {
         code(&report.b.label),
         summary_line(report)
     );
-    for image in report.images.iter().filter(|i| i.status != "identical") {
-        write_image(&mut out, image);
+    let mut shown = Shown::default();
+    let changed: Vec<&ImageDiff> = report
+        .images
+        .iter()
+        .filter(|i| i.status != "identical")
+        .collect();
+    for (i, image) in changed.iter().enumerate() {
+        if out.len() > BUDGET {
+            let _ = writeln!(out, "\n{} more images {OVER_BUDGET}.", changed.len() - i);
+            break;
+        }
+        write_image(&mut out, image, &mut shown);
     }
     if !report.guests.is_empty() {
         let _ = writeln!(out, "\n#### Guests\n");
@@ -53,7 +71,7 @@ pub(super) fn render(report: &Report) -> String {
     out
 }
 
-fn write_image(out: &mut String, image: &ImageDiff) {
+fn write_image(out: &mut String, image: &ImageDiff, shown: &mut Shown) {
     let renamed = image
         .renamed_from
         .as_ref()
@@ -90,7 +108,12 @@ fn write_image(out: &mut String, image: &ImageDiff) {
         out,
         "| Change | Path | Before | After |\n| --- | --- | --- | --- |"
     );
-    for c in &image.changes {
+    for (i, c) in image.changes.iter().enumerate() {
+        if out.len() > BUDGET {
+            let more = image.changes.len() - i;
+            let _ = writeln!(out, "| … | {more} more paths {OVER_BUDGET} | | |");
+            break;
+        }
         let (before, after) = match c.change {
             "moved" => (
                 format!(
@@ -127,8 +150,30 @@ fn write_image(out: &mut String, image: &ImageDiff) {
             cell(&after)
         );
     }
+    let mut omitted = 0;
     for c in &image.changes {
-        write_content(out, c);
+        let mut block = String::new();
+        match shown.earlier(&image.name, c) {
+            Some(first) => {
+                let _ = writeln!(
+                    block,
+                    "\n{}: the same change as for {first} above",
+                    code(&c.path)
+                );
+            }
+            None => write_content(&mut block, c),
+        }
+        if out.len() + block.len() > BUDGET {
+            omitted += 1;
+        } else {
+            out.push_str(&block);
+        }
+    }
+    if omitted > 0 {
+        let _ = writeln!(
+            out,
+            "\nThe content of {omitted} more paths is {OVER_BUDGET}."
+        );
     }
 }
 
@@ -202,7 +247,7 @@ fn write_content(out: &mut String, c: &PathChange) {
             if lines > FOLD_LINES {
                 let _ = writeln!(
                     out,
-                    "\n<details><summary><code>{}</code>: component changes</summary>\n\n{body}\n</details>",
+                    "\n<details><summary><code>{}</code>: WebAssembly changes</summary>\n\n{body}\n</details>",
                     html(&c.path)
                 );
             } else {
@@ -234,8 +279,8 @@ fn write_content(out: &mut String, c: &PathChange) {
 fn write_wasm(out: &mut String, w: &WasmDiff) {
     if whole_file(&w.sections) {
         for (what, items) in [("Imports", &w.imports), ("Exports", &w.exports)] {
-            if let Some(line) = names_line(what, items) {
-                let _ = writeln!(out, "- {}", text(&line));
+            if let Some(line) = names_line(what, items, code) {
+                let _ = writeln!(out, "- {line}");
             }
         }
     } else {
@@ -336,6 +381,58 @@ fn html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_diff_stays_within_a_github_comment() {
+        use crate::diff::compare::{FileInfo, ImageDiff, PathChange, SideInfo, Summary};
+        let file = |cid: &str| FileInfo {
+            cid: cid.into(),
+            size: 1,
+            layer: None,
+            shadows: None,
+            target: None,
+        };
+        let changes = (0..2000)
+            .map(|i| PathChange {
+                path: format!("etc/file-{i}"),
+                change: "modified",
+                from: None,
+                a: Some(file(&format!("old-{i}"))),
+                b: Some(file(&format!("new-{i}"))),
+                provenance: None,
+                content: Some(Content::Text {
+                    lines_added: 1,
+                    lines_removed: 1,
+                    diff: format!("-{}\n+{}\n", "a".repeat(400), "b".repeat(400)),
+                }),
+            })
+            .collect();
+        let side = |label: &str| SideInfo {
+            kind: "lock",
+            label: label.into(),
+        };
+        let report = Report {
+            version: 1,
+            a: side("a"),
+            b: side("b"),
+            identical: false,
+            summary: Summary::default(),
+            images: vec![ImageDiff {
+                name: "default".into(),
+                renamed_from: None,
+                status: "modified",
+                root: [Some("r1".into()), Some("r2".into())],
+                profile: [None, None],
+                layers: None,
+                changes,
+            }],
+            guests: vec![],
+        };
+        let out = render(&report);
+        assert!(out.len() < 65_536, "{} bytes", out.len());
+        assert!(out.contains("more paths left out"), "rows cut and said so");
+        assert!(out.contains("`etc/file-0`"), "the first rows are there");
+    }
 
     #[test]
     fn code_spans_and_fences_survive_backticks() {

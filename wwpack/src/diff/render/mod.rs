@@ -44,6 +44,31 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// The content changes already shown, by old and new CID: a change made to a shared layer
+/// appears in every image, and is shown once.
+#[derive(Default)]
+struct Shown(std::collections::HashMap<(Option<String>, Option<String>), (String, String)>);
+
+impl Shown {
+    /// Where `c`'s content was shown already (`path in image X`, or `image X` for the same
+    /// path); else records it as shown here.
+    fn earlier(&mut self, image: &str, c: &PathChange) -> Option<String> {
+        c.content.as_ref()?;
+        let key = (
+            c.a.as_ref().map(|f| f.cid.clone()),
+            c.b.as_ref().map(|f| f.cid.clone()),
+        );
+        match self.0.get(&key) {
+            Some((first, path)) if *path == c.path => Some(format!("image {first}")),
+            Some((first, path)) => Some(format!("{path} in image {first}")),
+            None => {
+                self.0.insert(key, (image.to_string(), c.path.clone()));
+                None
+            }
+        }
+    }
+}
+
 /// `1,234,567`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -110,7 +135,9 @@ fn summary_line(report: &Report) -> String {
         parts.push(plural(s.guests_changed, "guest changed", "guests changed"));
     }
     if parts.is_empty() {
-        parts.push("layers changed".into());
+        // Roots or layers differ while every file is the same: directories (e.g. an empty one)
+        // or the layer list changed.
+        parts.push("no file changed, but the root or the layers did".into());
     }
     format!(
         "{} in {images}; +{}, -{}",
@@ -154,15 +181,30 @@ fn whole_file(s: &SectionsDiff) -> bool {
     side(0) == 0 || side(1) == 0
 }
 
-/// `imports (3): a, b, c` for a file added or removed: its interfaces by name only.
-fn names_line(what: &str, items: &ItemsDiff) -> Option<String> {
-    let names: Vec<&str> = items
+/// `imports (3): a, b, c` for a file added or removed: its interfaces by name only, each
+/// passed through `show` (a code span in Markdown).
+fn names_line(what: &str, items: &ItemsDiff, show: impl Fn(&str) -> String) -> Option<String> {
+    let names: Vec<String> = items
         .added
         .iter()
         .chain(&items.removed)
-        .map(|i| i.name.as_str())
+        .map(|i| show(&i.name))
         .collect();
     (!names.is_empty()).then(|| format!("{what} ({}): {}", names.len(), names.join(", ")))
+}
+
+/// `s` with control characters (which could drive a terminal) shown as `\xNN`, as git quotes
+/// paths; names in images come from anyone who publishes one.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch.is_control() && ch != '\t' {
+            out.push_str(&format!("\\x{:02x}", ch as u32));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// `3 functions: a, b, c` (at most 8 named).

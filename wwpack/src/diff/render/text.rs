@@ -14,8 +14,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    bytes, delta, functions_text, names_line, provenance_text, section_rows, summary_line,
-    whole_file,
+    bytes, delta, functions_text, names_line, printable, provenance_text, section_rows,
+    summary_line, whole_file, Shown,
 };
 use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
 use crate::diff::content::Content;
@@ -59,8 +59,9 @@ pub(super) fn render(report: &Report, color: bool) -> String {
             report.a.label, report.b.label
         ))
     );
+    let mut shown = Shown::default();
     for image in report.images.iter().filter(|i| i.status != "identical") {
-        write_image(&mut out, image, &p);
+        write_image(&mut out, image, &p, &mut shown);
     }
     for g in &report.guests {
         let show = |r: &Option<crate::manifest::GuestRecord>| {
@@ -81,7 +82,7 @@ pub(super) fn render(report: &Report, color: bool) -> String {
     out
 }
 
-fn write_image(out: &mut String, image: &ImageDiff, p: &Paint) {
+fn write_image(out: &mut String, image: &ImageDiff, p: &Paint, shown: &mut Shown) {
     let renamed = image
         .renamed_from
         .as_ref()
@@ -124,18 +125,19 @@ fn write_image(out: &mut String, image: &ImageDiff, p: &Paint) {
     let width = image
         .changes
         .iter()
-        .map(|c| c.path.chars().count())
+        .map(|c| printable(&c.path).chars().count())
         .max()
         .unwrap_or(0);
     for c in &image.changes {
-        write_change(out, c, width, p);
+        let earlier = shown.earlier(&image.name, c);
+        write_change(out, c, width, p, earlier);
     }
 }
 
 fn file(f: &Option<FileInfo>) -> String {
     match f {
         Some(f) => match &f.target {
-            Some(t) => format!("{} -> {t}", f.cid),
+            Some(t) => format!("{} -> {}", f.cid, printable(t)),
             None => format!("{} {}", f.cid, bytes(f.size)),
         },
         None => String::new(),
@@ -149,8 +151,14 @@ fn layer(f: &Option<FileInfo>) -> String {
         .unwrap_or_default()
 }
 
-fn write_change(out: &mut String, c: &PathChange, width: usize, p: &Paint) {
-    let path = format!("{:width$}", c.path);
+fn write_change(
+    out: &mut String,
+    c: &PathChange,
+    width: usize,
+    p: &Paint,
+    earlier: Option<String>,
+) {
+    let path = format!("{:width$}", printable(&c.path));
     let line = match c.change {
         "added" => p.green(&format!("+ {path}  {}{}", file(&c.b), layer(&c.b))),
         "removed" => p.red(&format!("- {path}  {}{}", file(&c.a), layer(&c.a))),
@@ -165,7 +173,7 @@ fn write_change(out: &mut String, c: &PathChange, width: usize, p: &Paint) {
         }
         "moved" => p.cyan(&format!(
             "> {path}  moved from {} ({})",
-            c.from.as_deref().unwrap_or_default(),
+            printable(c.from.as_deref().unwrap_or_default()),
             file(&c.b)
         )),
         _ => p.cyan(&format!("^ {path}  {}", provenance_text(c))),
@@ -174,9 +182,14 @@ fn write_change(out: &mut String, c: &PathChange, width: usize, p: &Paint) {
     if c.change != "provenance" && c.provenance.is_some() {
         let _ = writeln!(out, "      {}", provenance_text(c));
     }
+    if let Some(place) = earlier {
+        let _ = writeln!(out, "      content: as for {place} above");
+        return;
+    }
     match &c.content {
         Some(Content::Text { diff, .. }) => {
             for l in diff.lines() {
+                let l = &printable(l);
                 let painted = if l.starts_with("+++") || l.starts_with("---") {
                     p.bold(l)
                 } else if l.starts_with('+') {
@@ -212,7 +225,7 @@ fn write_change(out: &mut String, c: &PathChange, width: usize, p: &Paint) {
 fn write_wasm(out: &mut String, w: &WasmDiff, p: &Paint) {
     if whole_file(&w.sections) {
         for (what, items) in [("imports", &w.imports), ("exports", &w.exports)] {
-            if let Some(line) = names_line(what, items) {
+            if let Some(line) = names_line(what, items, printable) {
                 let _ = writeln!(out, "      {line}");
             }
         }
