@@ -220,6 +220,12 @@ impl Project {
     }
 }
 
+/// `cp -a FROM TO`: symlinks and all.
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status();
+    assert!(status.unwrap().success(), "cp -a {from:?} {to:?}");
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -491,13 +497,7 @@ fn git_revisions_image_directories_cids_and_the_working_tree() {
     // An image directory outside any project: no provenance, still every content change.
     let copy = tempfile::tempdir().unwrap();
     let copied = copy.path().join("default");
-    assert!(Command::new("cp")
-        .arg("-a")
-        .arg(p.root.join("target/wwpack/images/default"))
-        .arg(&copied)
-        .status()
-        .unwrap()
-        .success());
+    copy_dir(&p.root.join("target/wwpack/images/default"), &copied);
     std::fs::write(copied.join("etc/motd"), "edited by hand\n").unwrap();
     let hand = p.json(&["target/wwpack/images/default", copied.to_str().unwrap()]);
     let motd = change(&hand, "default", "etc/motd");
@@ -636,9 +636,9 @@ fn revisions_cids_and_directories_that_are_not_what_they_seem() {
         .unwrap()
         .to_string();
     let e = p.diff_error(&[&format!("{root}/etc/motd"), "v1.lock:default"]);
-    assert!(e.contains("is a file, not an image"), "{e}");
+    assert!(e.contains("is a file, not a directory"), "{e}");
     let e = p.diff_error(&[&format!("/ipfs/{root}/etc/greeting"), "v1.lock:default"]);
-    assert!(e.contains("is a symlink, not an image"), "{e}");
+    assert!(e.contains("is a symlink, not a directory"), "{e}");
     // A project directory without a lock is named as such, not hashed as an image.
     let bare = tempfile::tempdir().unwrap();
     write_tree(bare.path(), &[("wwpack.toml", TOML_V1.as_bytes())]);
@@ -699,13 +699,7 @@ fn images_are_chosen_by_name_and_directories_hashed_under_their_profile() {
     assert_eq!(code, 0, "{out}");
     let copy = tempfile::tempdir().unwrap();
     let edited = copy.path().join("legacy");
-    assert!(Command::new("cp")
-        .arg("-a")
-        .arg(p.root.join("target/wwpack/images/legacy"))
-        .arg(&edited)
-        .status()
-        .unwrap()
-        .success());
+    copy_dir(&p.root.join("target/wwpack/images/legacy"), &edited);
     std::fs::write(edited.join("etc/motd"), "edited\n").unwrap();
     let report = p.json(&["wwpack.lock:legacy", edited.to_str().unwrap()]);
     let changes = report["images"][0]["changes"].as_array().unwrap();

@@ -91,17 +91,8 @@ impl ChainLoader<'_> {
         };
         let reader = Reader::new(chain);
         let root = reader
-            .resolve(&target.root, &target.path)
+            .resolve_dir(&target.root, &target.path)
             .map_err(|e| bad(e.to_string()))?;
-        match reader.stat(&root).map_err(|e| bad(e.to_string()))? {
-            Kind::Directory => {}
-            other => {
-                return Err(bad(format!(
-                    "{root} is a {}; a layer is a directory",
-                    other.word()
-                )))
-            }
-        }
         let mut layer = LoadedLayer {
             label: arg.to_string(),
             tree: Tree::default(),

@@ -226,17 +226,8 @@ impl Env<'_> {
         }
         let reader = Reader::new(&chain);
         let root = reader
-            .resolve(&target.root, &target.path)
+            .resolve_dir(&target.root, &target.path)
             .map_err(|e| bad(e.to_string()))?;
-        match reader.stat(&root).map_err(|e| bad(e.to_string()))? {
-            Kind::Directory => {}
-            other => {
-                return Err(bad(format!(
-                    "{root} is a {}, not an image (a directory)",
-                    other.word()
-                )))
-            }
-        }
         let mut files = BTreeMap::new();
         for entry in reader.walk(&root).map_err(|e| bad(e.to_string()))? {
             let (size, target) = match entry.kind {

@@ -219,6 +219,20 @@ impl<'a> Reader<'a> {
         Ok(cid)
     }
 
+    /// The directory at `path` below `root`: [`ReadError::WrongKind`] when it is a file or a
+    /// symlink (an image or a layer named by `CID/path` must be a directory).
+    pub fn resolve_dir(&self, root: &Cid, path: &str) -> Result<Cid, ReadError> {
+        let cid = self.resolve(root, path)?;
+        match self.stat(&cid)? {
+            Kind::Directory => Ok(cid),
+            other => Err(ReadError::WrongKind {
+                cid,
+                expected: "directory",
+                found: other.word(),
+            }),
+        }
+    }
+
     /// Writes the whole file `cid` to `out`; returns the bytes written.
     pub fn read_to(&self, cid: &Cid, out: &mut dyn Write) -> Result<u64, ReadError> {
         self.read_range(cid, 0, u64::MAX, out)
