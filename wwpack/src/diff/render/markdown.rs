@@ -219,40 +219,19 @@ fn write_content(out: &mut String, c: &PathChange) {
             lines_removed,
             diff,
         } => {
-            let lines = diff.lines().count();
             let fence = fence_for(diff);
             let block = format!(
                 "{fence}diff\n{}{}{fence}\n",
                 diff,
                 if diff.ends_with('\n') { "" } else { "\n" }
             );
-            if lines > FOLD_LINES {
-                let _ = writeln!(
-                    out,
-                    "\n<details><summary><code>{}</code>: +{lines_added} -{lines_removed} lines</summary>\n\n{block}\n</details>",
-                    html(&c.path)
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "\n{} (+{lines_added} -{lines_removed} lines):\n\n{block}",
-                    code(&c.path)
-                );
-            }
+            let what = format!("+{lines_added} -{lines_removed} lines");
+            titled(out, &c.path, &what, &block);
         }
         Content::Wasm(w) => {
             let mut body = String::new();
             write_wasm(&mut body, w);
-            let lines = body.lines().count();
-            if lines > FOLD_LINES {
-                let _ = writeln!(
-                    out,
-                    "\n<details><summary><code>{}</code>: WebAssembly changes</summary>\n\n{body}\n</details>",
-                    html(&c.path)
-                );
-            } else {
-                let _ = writeln!(out, "\n{}:\n\n{body}", code(&c.path));
-            }
+            titled(out, &c.path, "WebAssembly changes", &body);
         }
         Content::Binary => {
             let _ = writeln!(out, "\n{}: binary content", code(&c.path));
@@ -273,6 +252,19 @@ fn write_content(out: &mut String, c: &PathChange) {
                 text(reason)
             );
         }
+    }
+}
+
+/// `body` under a title naming `path` and `what`; folded in `<details>` when it is long.
+fn titled(out: &mut String, path: &str, what: &str, body: &str) {
+    if body.lines().count() > FOLD_LINES {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code>: {what}</summary>\n\n{body}\n</details>",
+            html(path)
+        );
+    } else {
+        let _ = writeln!(out, "\n{} ({what}):\n\n{body}", code(path));
     }
 }
 
