@@ -157,13 +157,19 @@ impl Env<'_> {
     /// under the profile of the project's lock image whose root it matches, or else the default.
     pub fn directory(&self, dir: &Path, arg: &str, profile: Option<&str>) -> Result<Snapshot> {
         let tree = Tree::scan(dir)?;
+        let known: Vec<(String, String)> = self
+            .project_lock()
+            .map(|l| {
+                l.images
+                    .into_values()
+                    .map(|m| (m.profile, m.root))
+                    .collect()
+            })
+            .unwrap_or_default();
         let candidates: Vec<String> = match profile {
             Some(p) => vec![p.to_string()],
             None => {
-                let mut names: Vec<String> = self
-                    .project_lock()
-                    .map(|l| l.images.values().map(|m| m.profile.clone()).collect())
-                    .unwrap_or_default();
+                let mut names: Vec<String> = known.iter().map(|(p, _)| p.clone()).collect();
                 names.retain(|n| n != Profile::default().name);
                 names.sort();
                 names.dedup();
@@ -171,10 +177,6 @@ impl Env<'_> {
                 names
             }
         };
-        let roots: Vec<String> = self
-            .project_lock()
-            .map(|l| l.images.values().map(|m| m.root.clone()).collect())
-            .unwrap_or_default();
         let mut first = None;
         for name in &candidates {
             let profile: Profile = name.parse().map_err(|e: String| Error::Diff {
@@ -182,7 +184,7 @@ impl Env<'_> {
                 message: e,
             })?;
             let image = hash_tree(&tree, &profile, arg)?;
-            if roots.contains(&image.root) || candidates.len() == 1 {
+            if known.iter().any(|(_, root)| *root == image.root) || candidates.len() == 1 {
                 first = Some(image);
                 break;
             }
