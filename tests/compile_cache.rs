@@ -1,8 +1,13 @@
 //! The compiled-component cache of the real `ww`: a cold boot of the `default` image compiles
 //! pid0 and child-echo, a warm one loads both, a damaged entry is rebuilt with a warning,
 //! `--no-cache` writes nothing, and a cache that cannot be written costs a warning, not the boot.
-//! What ww compiled or loaded is read from its `ww::compile` debug events.
+//! Entries are authenticated by the cache's own key (`compiled/key`, mode 0600): an entry
+//! planted as the attack on format 1 did (a well-formed header with the real SHA-256 of int3
+//! code), or copied from another cache, is refused, removed and rebuilt, never run. What ww
+//! compiled or loaded is read from its `ww::compile` debug events.
 
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -33,6 +38,12 @@ impl Boot {
     }
 
     fn assert_ok(&self) {
+        assert_eq!(
+            self.out.status.signal(),
+            None,
+            "ww was killed by a signal: stderr {:?}",
+            self.stderr()
+        );
         assert!(
             self.out.status.success() && self.stdout().contains(EXPECTED),
             "ww run failed ({:?}): stdout {:?} stderr {:?}",
@@ -81,7 +92,7 @@ impl Ww {
         }
     }
 
-    /// The entries of the compiled cache, sorted.
+    /// The entries of the compiled cache (`compiled/<engine>/<wasm>`), sorted.
     fn entries(&self) -> Vec<PathBuf> {
         let mut entries = Vec::new();
         let Ok(engines) = std::fs::read_dir(self.cache().join("compiled")) else {
@@ -89,6 +100,9 @@ impl Ww {
         };
         for engine in engines {
             let engine = engine.expect("engine dir entry").path();
+            if !engine.is_dir() {
+                continue; // the key
+            }
             for entry in std::fs::read_dir(&engine).expect("read engine dir") {
                 entries.push(entry.expect("entry").path());
             }
@@ -96,6 +110,76 @@ impl Ww {
         entries.sort();
         entries
     }
+
+    /// The entries' paths below the cache (`compiled/<engine>/<wasm>`), as [`Ww::entries`].
+    fn entry_names(&self) -> Vec<PathBuf> {
+        self.entries()
+            .iter()
+            .map(|e| {
+                e.strip_prefix(self.cache())
+                    .expect("below the cache")
+                    .to_path_buf()
+            })
+            .collect()
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.cache().join("compiled").join("key")
+    }
+}
+
+/// The magic of the current entry format (2) and of the format the attack used (1).
+const MAGIC_V2: &[u8; 8] = b"wwcc\x02\0\0\0";
+const MAGIC_V1: &[u8; 8] = b"wwcc\x01\0\0\0";
+
+/// 4096 int3 instructions (x86's breakpoint, `0xCC`): run as code, they kill ww with SIGTRAP.
+const INT3: [u8; 4096] = [0xCC; 4096];
+
+/// The SHA-256 of [`INT3`] (`head -c 4096 /dev/zero | tr '\0' '\314' | sha256sum`).
+const INT3_SHA256: &str = "3892007bcf2ef17138ec5e053998923ea1f9340362e2cd9787ea5e483fa78e98";
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// The two keys an entry's path names: `compiled/<engine>/<wasm>`, in hex.
+fn path_keys(entry: &Path) -> (Vec<u8>, Vec<u8>) {
+    let name = |p: &Path| {
+        p.file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned()
+    };
+    let engine = entry.parent().expect("the engine dir");
+    (unhex(&name(engine)), unhex(&name(entry)))
+}
+
+/// An entry as the attack on format 1 planted it: a header that names this engine and
+/// component, with the real SHA-256 and length of its int3 payload, then the payload.
+fn planted_v1(entry: &Path) -> Vec<u8> {
+    let (engine, wasm) = path_keys(entry);
+    let mut data = MAGIC_V1.to_vec();
+    data.extend_from_slice(&engine);
+    data.extend_from_slice(&wasm);
+    data.extend_from_slice(&unhex(INT3_SHA256));
+    data.extend_from_slice(&(INT3.len() as u64).to_le_bytes());
+    data.extend_from_slice(&INT3);
+    data
+}
+
+/// The same attack on format 2: the current magic, and the SHA-256 where the tag goes.
+fn planted_v2(entry: &Path) -> Vec<u8> {
+    let (engine, wasm) = path_keys(entry);
+    let mut data = MAGIC_V2.to_vec();
+    data.extend_from_slice(&engine);
+    data.extend_from_slice(&wasm);
+    data.extend_from_slice(&(INT3.len() as u64).to_le_bytes());
+    data.extend_from_slice(&unhex(INT3_SHA256));
+    data.extend_from_slice(&INT3);
+    data
 }
 
 fn is_pid0(name: &str) -> bool {
@@ -168,7 +252,10 @@ fn flipped_truncated_and_foreign_entries_are_rebuilt_with_a_warning() {
         2,
         "{stderr}"
     );
-    assert!(stderr.contains("does not match the SHA-256"), "{stderr}");
+    assert!(
+        stderr.contains("not authenticated by this cache's key"),
+        "{stderr}"
+    );
     assert!(stderr.contains("payload length"), "{stderr}");
     for (entry, original) in entries.iter().zip(&originals) {
         assert_eq!(&std::fs::read(entry).expect("read rebuilt entry"), original);
@@ -216,6 +303,170 @@ fn no_cache_compiles_everything_and_writes_no_entry() {
     bypassed.assert_ok();
     assert!(pid0_and_child(&bypassed.compiled) && bypassed.loaded.is_empty());
     assert_eq!(ww.entries(), entries);
+}
+
+#[test]
+fn planted_int3_entries_with_a_valid_sha256_are_refused_and_rebuilt_not_run() {
+    let ww = Ww::new();
+    ww.boot(&[]).assert_ok();
+    let entries = ww.entries();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    // One in the format the attack was made for, one in the current format.
+    std::fs::write(&entries[0], planted_v1(&entries[0])).expect("plant a format 1 entry");
+    std::fs::write(&entries[1], planted_v2(&entries[1])).expect("plant a format 2 entry");
+    let boot = ww.boot(&[]);
+    boot.assert_ok();
+    assert!(
+        pid0_and_child(&boot.compiled) && boot.loaded.is_empty(),
+        "compiled {:?}, loaded {:?}",
+        boot.compiled,
+        boot.loaded
+    );
+    let stderr = boot.stderr();
+    assert_eq!(
+        stderr
+            .matches("discarding the compiled-cache entry")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(stderr.contains("format version 1, not 2"), "{stderr}");
+    // Refused before wasmtime saw a byte of them.
+    assert!(!stderr.contains("wasmtime refuses"), "{stderr}");
+    assert!(
+        stderr.contains("not authenticated by this cache's key"),
+        "{stderr}"
+    );
+    for entry in &entries {
+        let rebuilt = std::fs::read(entry).expect("the rebuilt entry");
+        assert!(rebuilt.starts_with(MAGIC_V2), "{}", entry.display());
+        assert!(!rebuilt.ends_with(&INT3), "{}", entry.display());
+    }
+    let warm = ww.boot(&[]);
+    warm.assert_ok();
+    assert!(warm.compiled.is_empty() && pid0_and_child(&warm.loaded));
+    assert!(!warm.stderr().contains("WARN"), "{}", warm.stderr());
+}
+
+#[test]
+fn entries_planted_before_the_first_run_are_refused() {
+    // Where the entries of the default image go, learnt from another cache: the path depends
+    // only on the engine, ww's version and the component's bytes.
+    let learn = Ww::new();
+    learn.boot(&[]).assert_ok();
+    let names = learn.entry_names();
+    assert_eq!(names.len(), 2, "{names:?}");
+
+    let ww = Ww::new();
+    for name in &names {
+        let entry = ww.cache().join(name);
+        std::fs::create_dir_all(entry.parent().expect("engine dir")).expect("mkdir");
+        std::fs::write(&entry, planted_v2(&entry)).expect("plant");
+    }
+    let boot = ww.boot(&[]);
+    boot.assert_ok();
+    assert!(pid0_and_child(&boot.compiled) && boot.loaded.is_empty());
+    assert_eq!(
+        boot.stderr()
+            .matches("not authenticated by this cache's key")
+            .count(),
+        2,
+        "{}",
+        boot.stderr()
+    );
+    assert_eq!(ww.entry_names(), names, "rebuilt in place");
+}
+
+#[test]
+fn an_entry_copied_from_another_cache_is_refused_and_rebuilt() {
+    let other = Ww::new();
+    other.boot(&[]).assert_ok();
+    let ww = Ww::new();
+    ww.boot(&[]).assert_ok();
+    let names = ww.entry_names();
+    assert_eq!(other.entry_names(), names, "the same paths in both caches");
+    assert_ne!(
+        std::fs::read(other.key_file()).expect("the other key"),
+        std::fs::read(ww.key_file()).expect("this key"),
+        "each cache makes its own key"
+    );
+    let originals: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(ww.cache().join(n)).expect("read entry"))
+        .collect();
+    for name in &names {
+        std::fs::copy(other.cache().join(name), ww.cache().join(name)).expect("copy entry");
+    }
+    let boot = ww.boot(&[]);
+    boot.assert_ok();
+    assert!(
+        pid0_and_child(&boot.compiled) && boot.loaded.is_empty(),
+        "compiled {:?}, loaded {:?}",
+        boot.compiled,
+        boot.loaded
+    );
+    assert_eq!(
+        boot.stderr()
+            .matches("not authenticated by this cache's key")
+            .count(),
+        2,
+        "{}",
+        boot.stderr()
+    );
+    // Rebuilt under this cache's key: compilation is deterministic, so byte for byte.
+    for (name, original) in names.iter().zip(&originals) {
+        assert_eq!(
+            &std::fs::read(ww.cache().join(name)).expect("read"),
+            original
+        );
+    }
+}
+
+#[test]
+fn the_key_is_32_bytes_mode_0600_and_a_bad_one_disables_the_cache() {
+    let ww = Ww::new();
+    ww.boot(&[]).assert_ok();
+    let meta = std::fs::symlink_metadata(ww.key_file()).expect("the key file");
+    assert!(meta.is_file());
+    assert_eq!(meta.len(), 32);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+    // A key ww did not make (here one byte short) is left alone: the cache is not used, with
+    // one warning saying what to do, and the boot goes on.
+    std::fs::write(ww.key_file(), [0u8; 31]).expect("damage the key");
+    let entries = ww.entries();
+    let boot = ww.boot(&[]);
+    boot.assert_ok();
+    assert!(pid0_and_child(&boot.compiled) && boot.loaded.is_empty());
+    let stderr = boot.stderr();
+    assert_eq!(
+        stderr.matches("cannot use the compiled cache").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("a file of 31 bytes") && stderr.contains("remove it"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(ww.key_file()).expect("key"), vec![0u8; 31]);
+    assert_eq!(ww.entries(), entries);
+
+    // Removed, a new key is made, and the old entries are refused and rebuilt under it.
+    std::fs::remove_file(ww.key_file()).expect("remove the key");
+    let boot = ww.boot(&[]);
+    boot.assert_ok();
+    assert!(pid0_and_child(&boot.compiled));
+    assert_eq!(
+        boot.stderr()
+            .matches("not authenticated by this cache's key")
+            .count(),
+        2,
+        "{}",
+        boot.stderr()
+    );
+    let warm = ww.boot(&[]);
+    warm.assert_ok();
+    assert!(warm.compiled.is_empty() && pid0_and_child(&warm.loaded));
 }
 
 /// Lets `nobody` reach `dir` (and read everything below it) and the ww binary.
@@ -269,13 +520,13 @@ fn a_cache_nobody_can_write_still_boots_compiling_with_a_warning() {
     );
     let stderr = boot.stderr();
     assert_eq!(
-        stderr
-            .matches("to the compiled cache (cannot create")
-            .count(),
-        2,
+        stderr.matches("cannot use the compiled cache").count(),
+        1,
         "{stderr}"
     );
+    assert!(stderr.contains("cannot create"), "{stderr}");
     assert!(ww.entries().is_empty());
+    assert!(!ww.cache().join("compiled").exists());
 }
 
 /// `--json-log` writes ww's log as one JSON object per line, and `RUST_LOG` filters it when

@@ -355,3 +355,220 @@ fn an_unreadable_file_is_named_and_nothing_is_stored() {
     );
     assert_eq!(std::fs::read_dir(store.join("pins")).unwrap().count(), 0);
 }
+
+/// Runs `wwpack` with a stdout whose reader is already gone, so that every write to it fails
+/// with `EPIPE`, as it does once `head` has exited.
+fn wwpack_into_closed_pipe(store: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    output(
+        Command::new(bin("wwpack"))
+            .env_remove("WW_STORE")
+            .env("IPFS_API", "http://127.0.0.1:9")
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .stdout(writer),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_verb_quietly() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store, root) = add_sample(work.path());
+    let other = work.path().join("other");
+    write_tree(&other, &[("etc/motd", b"another tree\n")]);
+    let other_root = ok(&wwpack(Some(&store), &["add", s(&other)]))
+        .trim()
+        .to_string();
+    let car = work.path().join("sample.car");
+    ok(&wwpack(Some(&store), &["export", &root, "-o", s(&car)]));
+    let big = format!("{root}/bin/big");
+    let cases: [&[&str]; 12] = [
+        &["cid", s(&tree)],
+        &["cid", "--json", s(&tree)],
+        &["add", s(&tree)],
+        &["add", "--json", s(&tree)],
+        &["cat", &big],
+        &["ls", &root],
+        &["ls", "--json", &root],
+        &["export", &root, "-o", "-"],
+        &["import", s(&car)],
+        &["gc"],
+        &["diff", &root, &other_root],
+        &["diff", "--format", "json", &root, &other_root],
+    ];
+    for args in cases {
+        let o = wwpack_into_closed_pipe(&store, args);
+        assert_eq!(
+            (o.status.code(), String::from_utf8_lossy(&o.stderr).as_ref()),
+            (Some(0), ""),
+            "wwpack {args:?} into a closed pipe"
+        );
+    }
+    // The same through a real pipeline: `head` exits after 10 bytes of a 3.5 MB file.
+    let o = output(
+        Command::new("bash")
+            .arg("-c")
+            .arg(r#"set -o pipefail; "$0" "$@" | head -c 10 >/dev/null"#)
+            .arg(bin("wwpack"))
+            .args(["--store", s(&store), "cat", &big]),
+    );
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).as_ref()),
+        (Some(0), "")
+    );
+    // A failure that is not the reader's is still reported.
+    let o = wwpack_into_closed_pipe(&store, &["cat", &format!("{root}/no-such-file")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no-such-file"),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn ls_escapes_control_characters_in_text_and_json_keeps_them_exact() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
+    let name = "evil\u{1b}]0;owned\u{7}name";
+    let target = "\u{1b}[2Jtarget";
+    write_tree(&tree, &[(name, b"x")]);
+    std::os::unix::fs::symlink(target, tree.join("link")).unwrap();
+    let root = ok(&wwpack(Some(&store), &["add", s(&tree)]))
+        .trim()
+        .to_string();
+    let text = ok(&wwpack(Some(&store), &["ls", &root]));
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains(" evil\\x1b]0;owned\\x07name\n"), "{text}");
+    assert!(text.contains(" link -> \\x1b[2Jtarget\n"), "{text}");
+    let json = ok(&wwpack(Some(&store), &["ls", "--json", &root]));
+    let entries: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries[0]["name"], name);
+    assert_eq!(entries[1]["target"], target);
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().mode() & 0o777
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn export_writes_stdout_fifos_and_links_in_place_and_files_atomically() {
+    use std::os::unix::fs::FileTypeExt;
+    let work = tempfile::tempdir().unwrap();
+    let (_, store, root) = add_sample(work.path());
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let car = out.join("a.car");
+    ok(&wwpack(Some(&store), &["export", &root, "-o", s(&car)]));
+    let bytes = std::fs::read(&car).unwrap();
+    assert!(bytes.len() > 1_000_000, "{}", bytes.len());
+
+    // `-` is stdout: the CAR streams into a pipe, and no file named `-` appears.
+    let o = output(Command::new(bin("wwpack")).current_dir(&out).args([
+        "--store",
+        s(&store),
+        "export",
+        &root,
+        "-o",
+        "-",
+    ]));
+    assert!(o.status.success(), "{o:?}");
+    assert!(o.stdout == bytes, "the CAR on stdout differs");
+    assert_eq!(names_in(&out), ["a.car"]);
+
+    // A new file honours the umask.
+    let o = output(
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"umask 027 && exec "$0" "$@""#)
+            .arg(bin("wwpack"))
+            .args(["--store", s(&store), "export", &root, "-o"])
+            .arg(out.join("b.car")),
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(mode_of(&out.join("b.car")), 0o640);
+    std::fs::remove_file(out.join("b.car")).unwrap();
+
+    // A failed export leaves the previous file as it was, and nothing beside it.
+    std::fs::write(&car, "previous").unwrap();
+    let absent = work.path().join("absent");
+    std::fs::write(&absent, "not in the store").unwrap();
+    let absent_cid = ok(&wwpack(None, &["cid", s(&absent)])).trim().to_string();
+    let err = failed(&wwpack(
+        Some(&store),
+        &["export", &absent_cid, "-o", s(&car)],
+    ));
+    assert!(err.contains(&absent_cid), "{err}");
+    assert_eq!(std::fs::read(&car).unwrap(), b"previous");
+    assert_eq!(names_in(&out), ["a.car"]);
+
+    // A symlink to a regular file: the target is replaced, the link stays.
+    let link = out.join("link.car");
+    std::os::unix::fs::symlink("a.car", &link).unwrap();
+    ok(&wwpack(Some(&store), &["export", &root, "-o", s(&link)]));
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("a.car"));
+    assert!(std::fs::read(&car).unwrap() == bytes);
+
+    // A FIFO is written in place: `import` reads it while `export` writes it.
+    let fifo = out.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let second = work.path().join("second-store");
+    let importer = Command::new(bin("wwpack"))
+        .env_remove("WW_STORE")
+        .arg("--store")
+        .arg(&second)
+        .arg("import")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    ok(&wwpack(Some(&store), &["export", &root, "-o", s(&fifo)]));
+    let imported = importer.wait_with_output().unwrap();
+    assert_eq!(ok(&imported).trim(), root);
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+
+    // A link whose target only the kernel can name (as /dev/stdout's is): written through,
+    // never replaced.
+    let magic = out.join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &magic).unwrap();
+    let o = output(Command::new(bin("wwpack")).args([
+        "--store",
+        s(&store),
+        "export",
+        &root,
+        "-o",
+        s(&magic),
+    ]));
+    assert!(o.status.success(), "{o:?}");
+    assert!(o.stdout == bytes, "the CAR through the link differs");
+    assert_eq!(
+        std::fs::read_link(&magic).unwrap(),
+        Path::new("/proc/self/fd/1")
+    );
+    assert_eq!(names_in(&out), ["a.car", "link.car", "pipe", "stdout"]);
+}

@@ -1,9 +1,13 @@
 //! Helpers for the end-to-end tests: the repository's paths, its real binaries (`wwpack`, `ww`),
 //! and small files and directories to boot.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+
+pub mod dag;
 
 /// The repository root.
 pub fn repo() -> PathBuf {

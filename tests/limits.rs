@@ -1,7 +1,13 @@
 //! Limits per process and clean stops, with the real `ww`: memory, tables, instances and the
 //! wall-clock timeout for pid0, a child over its memory limit reported through `wait` while
 //! pid0 goes on, and SIGTERM / SIGINT ending pid0 and its children with 143 / 130, leaving no
-//! temporary file in the cache.
+//! temporary file in the cache. And the limits all processes of a run share: `--max-processes`
+//! (pid0 counts) refusing `runBytes` to a pid0 that goes on, the default bounding a pid0 that
+//! tries 1000 children (in bounded host memory), and `--max-total-memory` failing the process
+//! that would pass it. [`node_budget`] drives the same limits on a `Node` over RPC.
+
+#[path = "limits/node_budget.rs"]
+mod node_budget;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -318,6 +324,212 @@ fn pid0_waiting_for_input_past_its_timeout_is_stopped_with_124() {
     assert!(o.stderr.contains("timeout of 1s exceeded"), "{}", o.stderr);
 }
 
+/// The lines of `text`.
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+/// The number after `prefix` on the line that starts with it in `stdout`.
+fn count_after(stdout: &str, prefix: &str) -> u32 {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `{prefix}N` line in {stdout:?}"))
+}
+
+/// Runs `cmd` (stdin closed) to its end and returns what it left and its peak resident memory
+/// in bytes, from `wait4`'s rusage; kills it after [`HANG_GUARD`].
+fn run_measuring_peak_rss(cmd: &mut Command) -> (Ended, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ww");
+    let pipe_reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let stdout = pipe_reader(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = pipe_reader(Box::new(child.stderr.take().expect("stderr")));
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let done = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while !done.load(Ordering::Acquire) {
+                if started.elapsed() > HANG_GUARD {
+                    // SAFETY: kill(2) on our own child, not yet reaped (`done` is unset).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        })
+    };
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; both pointers are valid.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    done.store(true, Ordering::Release);
+    assert_eq!(rc, pid, "wait4 failed");
+    // Reaped by wait4: nothing is left for `Child` to wait for.
+    std::mem::forget(child);
+    assert!(
+        !watchdog.join().expect("watchdog"),
+        "ww did not end within {HANG_GUARD:?}; killed"
+    );
+    let ended = Ended {
+        status: ExitStatus::from_raw(status),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+    (ended, peak)
+}
+
+#[test]
+fn pid0_gets_max_processes_minus_one_children_and_spawns_again_once_they_end() {
+    let ww = Ww::new();
+    let o = ww.run(
+        &[&image("probe")],
+        &["--max-processes", "8"],
+        &["spawn", "12"],
+        b"",
+    );
+    assert_status(&o, 0);
+    assert_eq!(
+        lines(&o.stdout),
+        [
+            "started 7 of 12",
+            "refused 5",
+            "first refusal: runBytes: 8 processes are running, the limit of this ww run \
+             (--max-processes 8)",
+            "failed 0",
+            "ended 7",
+            "again: exited with status 0",
+        ],
+        "stderr: {}",
+        o.stderr
+    );
+}
+
+#[test]
+fn the_default_process_limit_bounds_a_pid0_that_tries_1000_children() {
+    let ww = Ww::new();
+    let probe = image("probe");
+    // Both measured runs load the probe from the compiled cache: neither pays for a compile.
+    assert_status(&ww.run(&[&probe], &[], &["exit", "0"], b""), 0);
+    let (o, peak) = run_measuring_peak_rss(&mut ww.command(&[&probe], &[], &["spawn", "1000"]));
+    assert_status(&o, 0);
+    assert_eq!(
+        lines(&o.stdout),
+        [
+            "started 255 of 1000",
+            "refused 745",
+            "first refusal: runBytes: 256 processes are running, the limit of this ww run \
+             (--max-processes 256)",
+            "failed 0",
+            "ended 255",
+            "again: exited with status 0",
+        ],
+        "stderr: {}",
+        o.stderr
+    );
+    // What the 1000 would have taken: the same run with a limit above them.
+    let (all, peak_all) = run_measuring_peak_rss(&mut ww.command(
+        &[&probe],
+        &["--max-processes", "1001"],
+        &["spawn", "1000"],
+    ));
+    assert_status(&all, 0);
+    assert!(
+        all.stdout.starts_with("started 1000 of 1000\n"),
+        "{}",
+        all.stdout
+    );
+    eprintln!(
+        "peak RSS of ww: {} MiB with 255 children, {} MiB with 1000",
+        peak >> 20,
+        peak_all >> 20
+    );
+    assert!(
+        peak < peak_all / 2,
+        "peak RSS {} MiB with 255 children, not far below the {} MiB of 1000",
+        peak >> 20,
+        peak_all >> 20
+    );
+}
+
+#[test]
+fn children_past_the_shared_memory_budget_fail_naming_it_and_pid0_goes_on() {
+    let ww = Ww::new();
+    let probe = image("probe");
+    // Eight children holding 16 MiB each fit the default budget...
+    let o = ww.run(&[&probe], &[], &["spawn", "8", "16"], b"");
+    assert_status(&o, 0);
+    assert_eq!(count_after(&o.stdout, "started "), 8, "{}", o.stdout);
+
+    // ... but not one of 96 MiB: each child that would pass it fails, pid0 and the others go on.
+    let o = ww.run(
+        &[&probe],
+        &["--max-total-memory", "96MiB"],
+        &["spawn", "8", "16"],
+        b"",
+    );
+    assert_status(&o, 0);
+    let started = count_after(&o.stdout, "started ");
+    let failed = count_after(&o.stdout, "failed ");
+    assert!((1..8).contains(&started), "{}", o.stdout);
+    assert!(failed >= 1, "{}", o.stdout);
+    assert_eq!(started + failed + count_after(&o.stdout, "refused "), 8);
+    assert!(
+        o.stdout.contains(
+            "first failure: Process.wait: child.wasm: memory budget of 96 MiB shared by all \
+             processes of this ww run exceeded (--max-total-memory)"
+        ),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains(&format!("ended {started}\n"))
+            && o.stdout.ends_with("again: exited with status 0\n"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn pid0_past_the_shared_memory_budget_is_stopped_with_137() {
+    let ww = Ww::new();
+    let probe = image("probe");
+    let flags = ["--max-total-memory", "32MiB"];
+    let o = ww.run(&[&probe], &flags, &["alloc", "8"], b"");
+    assert_status(&o, 0);
+    // Within its own limit (256 MiB), past the budget of the run.
+    let o = ww.run(&[&probe], &flags, &["alloc", "64"], b"");
+    assert_status(&o, 137);
+    assert!(
+        o.stderr.contains(
+            "bin/main.wasm: memory budget of 32 MiB shared by all processes of this ww run \
+             exceeded (--max-total-memory)"
+        ),
+        "{}",
+        o.stderr
+    );
+}
+
 #[test]
 fn bad_limit_values_are_usage_errors() {
     let ww = Ww::new();
@@ -338,6 +550,26 @@ fn bad_limit_values_are_usage_errors() {
     assert_status(&o, 2);
     assert!(
         o.stderr.contains("`soon` is not a duration"),
+        "{}",
+        o.stderr
+    );
+    let o = ww.run(
+        &[&image("probe")],
+        &["--max-total-memory", "1GB"],
+        &["exit", "0"],
+        b"",
+    );
+    assert_status(&o, 2);
+    assert!(o.stderr.contains("`1GB` is not a size"), "{}", o.stderr);
+    let o = ww.run(
+        &[&image("probe")],
+        &["--max-processes", "0"],
+        &["exit", "0"],
+        b"",
+    );
+    assert_status(&o, 2);
+    assert!(
+        o.stderr.contains("--max-processes") && o.stderr.contains("at least 1"),
         "{}",
         o.stderr
     );

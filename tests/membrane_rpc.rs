@@ -296,7 +296,7 @@ fn host_reports_no_addrs_the_boot_peers_and_refuses_connect() {
     let mut expected: Vec<(String, Vec<String>)> =
         ids.iter().map(|id| (id.clone(), addrs_of(id))).collect();
     expected.sort();
-    let peers = ww_runtime::boot::read_boot_peers(root.path()).expect("boot peers");
+    let peers = ww_runtime::boot::peers_of_dir(root.path()).expect("boot peers");
     local(async {
         let node = node_with(NodeIdentity::Key(Identity::from_seed([1; 32])), peers);
         let session = graft(&connect(&node)).await;

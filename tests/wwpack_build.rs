@@ -299,3 +299,156 @@ fn validation_errors_name_the_file_and_the_rule() {
     // With everything removed again, the image builds.
     ok(&wwpack_build(&p, &[], None));
 }
+
+/// A project of static layers only (no guests, so no cargo): `base` with etc/ files and a WAT
+/// pid0, `extra` with whatever a test puts in `layers/extra`, images `default` (base) and
+/// `both` (base, extra).
+fn static_project(dir: &Path) -> PathBuf {
+    let p = dir.join("project");
+    write_tree(
+        &p,
+        &[
+            (
+                "wwpack.toml",
+                br#"
+[layers.base]
+path = "layers/base"
+
+[layers.extra]
+path = "layers/extra"
+
+[images.default]
+layers = ["base"]
+
+[images.both]
+layers = ["base", "extra"]
+"#,
+            ),
+            ("layers/base/etc/motd", b"hello\n"),
+            ("layers/base/etc/conf.d/a.conf", b"a = 1\n"),
+            ("layers/base/bin/main.wasm", &wat(TRAPPING_COMMAND)),
+            ("layers/extra/etc/extra", b"extra\n"),
+        ],
+    );
+    p
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).unwrap().mode() & 0o777
+}
+
+#[test]
+fn images_and_the_lock_are_written_with_the_umask_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = static_project(dir.path());
+    // Sources with modes the umask must still narrow.
+    let motd = p.join("layers/base/etc/motd");
+    std::fs::set_permissions(&motd, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let o = output(
+        Command::new("sh")
+            .current_dir(&p)
+            .arg("-c")
+            .arg(r#"umask 027 && exec "$0" "$@""#)
+            .arg(bin("wwpack"))
+            .arg("--store")
+            .arg(p.join("store"))
+            .arg("build"),
+    );
+    ok(&o);
+    let image = p.join("target/wwpack/images/default");
+    for file in ["etc/motd", "etc/conf.d/a.conf", "bin/main.wasm"] {
+        let mode = mode_of(&image.join(file));
+        assert_eq!(mode & 0o027, 0, "{file} is {mode:o} under umask 027");
+        assert_ne!(
+            mode & 0o400,
+            0,
+            "{file} is {mode:o}: not readable by its owner"
+        );
+    }
+    for d in ["", "etc", "etc/conf.d", "bin"] {
+        let mode = mode_of(&image.join(d));
+        assert_eq!(
+            mode & 0o027,
+            0,
+            "directory `{d}` is {mode:o} under umask 027"
+        );
+    }
+    assert_eq!(mode_of(&p.join("wwpack.lock")), 0o640);
+}
+
+#[test]
+fn a_closed_stdout_ends_build_and_diff_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = static_project(dir.path());
+    for args in [&["build"][..], &["build", "--json"], &["diff"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = output(
+            Command::new(bin("wwpack"))
+                .current_dir(&p)
+                .arg("--store")
+                .arg(p.join("store"))
+                .args(args)
+                .stdout(writer),
+        );
+        assert_eq!(
+            (o.status.code(), stderr(&o).as_str()),
+            (Some(0), ""),
+            "wwpack {args:?} into a closed pipe"
+        );
+    }
+    assert!(p.join("target/wwpack/images/both/etc/extra").exists());
+}
+
+#[test]
+fn symlinks_are_resolved_through_the_layers_own_and_the_images_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = static_project(dir.path());
+    let link = |layer: &str, path: &str, target: &str| {
+        let at = p.join("layers").join(layer).join(path);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, at).unwrap();
+    };
+    let build_fails = |needles: &[&str]| {
+        let o = wwpack_build(&p, &[], None);
+        assert!(!o.status.success(), "{needles:?} passed validation");
+        let err = stderr(&o);
+        for needle in needles {
+            assert!(err.contains(needle), "{needle:?} not in: {err}");
+        }
+    };
+    // Legitimate links, within a layer and across layers, build.
+    link("base", "etc/greeting", "motd");
+    link("base", "etc/conf.d/up", "..");
+    link("base", "etc/again", "conf.d/up/motd");
+    link("extra", "etc/via-base", "conf.d/up/conf.d/a.conf");
+    ok(&wwpack_build(&p, &[], None));
+    // The chain of issue 13: each link stays inside lexically, e1 resolves above the layer.
+    link("extra", "d/up", "..");
+    link("extra", "e1", "d/up/..");
+    build_fails(&[
+        "layer `extra`",
+        "`e1` is a symlink to `d/up/..`, which climbs above the layer root",
+        "symlinks must be relative and stay inside their layer",
+    ]);
+    std::fs::remove_file(p.join("layers/extra/e1")).unwrap();
+    // A loop.
+    link("extra", "etc/loop", "loop/x");
+    build_fails(&[
+        "layer `extra`",
+        "`etc/loop` is a symlink to `loop/x`, which loops",
+    ]);
+    std::fs::remove_file(p.join("layers/extra/etc/loop")).unwrap();
+    // Across layers: fine in each layer, out of the image in their union. extra's `etc/out`
+    // goes through a `conf.d/up` that only base has (it is `etc`), so `../..` leaves.
+    link("extra", "etc/out", "conf.d/up/../..");
+    build_fails(&[
+        "image `both`",
+        "`etc/out` from layer `extra` is a symlink to `conf.d/up/../..`, which climbs above \
+         the image root",
+        "stay inside their image",
+    ]);
+    std::fs::remove_file(p.join("layers/extra/etc/out")).unwrap();
+    ok(&wwpack_build(&p, &[], None));
+}

@@ -2,6 +2,7 @@
 //! `membrane.capnp` (WetwareSession), shared by `ww` and the guest SDK. `stem.capnp`'s types
 //! come from the `stem` crate.
 
+#![forbid(unsafe_code)]
 #![allow(clippy::all, unused_qualifications)]
 
 pub mod peer_capnp {

@@ -1,7 +1,18 @@
-//! The boot peers of an image: `boot/<peer-id>` files of the union root, each holding the peer's
+//! The boot peers of an image: `boot/<peer-id>` files of the union, each holding the peer's
 //! multiaddrs, one per line. `Host.peers` answers with them.
+//!
+//! They are read from the union (each file from its verified cache entry), never by a path
+//! through the materialized root, so a `boot` that is a symlink in the image cannot make the
+//! host read one of its own files for the guest. They are checked by the rules `wwpack build`
+//! applies, with its messages ([`wwpack::fhs::boot_peers`]): a bad boot file stops the boot.
 
 use std::path::Path;
+
+use wwpack::tree::Tree;
+use wwpack::union::Union;
+
+use crate::error::BootError;
+use crate::root::UnionRoot;
 
 /// A peer named in `boot/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,83 +23,72 @@ pub struct BootPeer {
     pub addrs: Vec<String>,
 }
 
-/// The peers of `root/boot/`, sorted by peer ID. No `boot/` directory means no peers. wwpack
-/// validated the files when it built the image; this still reads them leniently: entries that
-/// are not regular files or whose names are not UTF-8 are skipped, lines are trimmed, blank
-/// lines and `#` comments dropped.
-pub fn read_boot_peers(root: &Path) -> std::io::Result<Vec<BootPeer>> {
-    let dir = root.join("boot");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(with_path(&dir, e)),
-    };
-    let mut peers = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| with_path(&dir, e))?;
-        let path = entry.path();
-        if !entry
-            .file_type()
-            .map_err(|e| with_path(&path, e))?
-            .is_file()
-        {
-            continue;
-        }
-        let Ok(id) = entry.file_name().into_string() else {
-            continue;
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| with_path(&path, e))?;
-        let addrs = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect();
-        peers.push(BootPeer { id, addrs });
-    }
-    peers.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(peers)
+/// The peers of the union's `boot/`, sorted by peer ID. No `boot/` directory means no peers.
+pub fn read_boot_peers(root: &UnionRoot) -> Result<Vec<BootPeer>, BootError> {
+    peers_of(root.union())
 }
 
-fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
-    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+/// The peers of the `boot/` of a host directory holding one image (read as a layer: its
+/// symlinks are not followed).
+pub fn peers_of_dir(dir: &Path) -> Result<Vec<BootPeer>, BootError> {
+    let layer = Tree::scan(dir).map_err(|e| BootError::Host(e.to_string()))?;
+    let label = dir.display().to_string();
+    let union =
+        Union::of([(label.as_str(), &layer)]).map_err(|e| BootError::Union(e.to_string()))?;
+    peers_of(&union)
+}
+
+fn peers_of(union: &Union) -> Result<Vec<BootPeer>, BootError> {
+    let peers = wwpack::fhs::boot_peers(union).map_err(BootError::Union)?;
+    Ok(peers
+        .into_iter()
+        .map(|(id, addrs)| BootPeer { id, addrs })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const A: &str = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+
     #[test]
-    fn reads_sorted_trimmed_peers_and_skips_the_rest() {
+    fn reads_sorted_peers_and_refuses_what_build_refuses() {
         let root = tempfile::tempdir().expect("temp dir");
         let boot = root.path().join("boot");
-        std::fs::create_dir_all(boot.join("subdir")).expect("mkdir");
-        std::fs::write(
-            boot.join("12D3KooWB"),
-            "/ip4/1.2.3.4/tcp/1\r\n\n  /dns4/x/tcp/2  \n# note\n",
-        )
-        .expect("write");
-        std::fs::write(boot.join("12D3KooWA"), "/ip4/5.6.7.8/udp/3/quic-v1").expect("write");
-        std::os::unix::fs::symlink("12D3KooWA", boot.join("12D3KooWC")).expect("symlink");
-        let peers = read_boot_peers(root.path()).expect("read");
+        std::fs::create_dir_all(&boot).expect("mkdir");
+        std::fs::write(boot.join(A), "/ip4/1.2.3.4/tcp/1\n/dns4/x/tcp/2\n").expect("write");
+        let peers = peers_of_dir(root.path()).expect("read");
         assert_eq!(
             peers,
-            vec![
-                BootPeer {
-                    id: "12D3KooWA".into(),
-                    addrs: vec!["/ip4/5.6.7.8/udp/3/quic-v1".into()]
-                },
-                BootPeer {
-                    id: "12D3KooWB".into(),
-                    addrs: vec!["/ip4/1.2.3.4/tcp/1".into(), "/dns4/x/tcp/2".into()]
-                },
-            ]
+            vec![BootPeer {
+                id: A.into(),
+                addrs: vec!["/ip4/1.2.3.4/tcp/1".into(), "/dns4/x/tcp/2".into()]
+            }]
+        );
+
+        // A symlink in boot/ is refused (the host never reads through it).
+        std::os::unix::fs::symlink("/etc/passwd", boot.join("12D3KooWLink")).expect("symlink");
+        let err = peers_of_dir(root.path()).unwrap_err().to_string();
+        assert!(err.contains("is a symlink"), "{err}");
+    }
+
+    #[test]
+    fn a_boot_symlink_is_refused_and_never_followed() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let elsewhere = tempfile::tempdir().expect("temp dir");
+        std::fs::write(elsewhere.path().join(A), "/ip4/9.9.9.9/tcp/9\n").expect("write");
+        std::os::unix::fs::symlink(elsewhere.path(), root.path().join("boot")).expect("symlink");
+        let err = peers_of_dir(root.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("`boot`") && err.contains("must be a directory"),
+            "{err}"
         );
     }
 
     #[test]
     fn no_boot_directory_is_no_peers() {
         let root = tempfile::tempdir().expect("temp dir");
-        assert_eq!(read_boot_peers(root.path()).expect("read"), vec![]);
+        assert_eq!(peers_of_dir(root.path()).expect("read"), vec![]);
     }
 }

@@ -9,11 +9,26 @@
 //! Everything is written beside its final place and renamed, so a crash leaves no half file or
 //! half root, and concurrent runs that race produce the same bytes. `--cache DIR` or `WW_CACHE`
 //! choose the directory, else `$XDG_CACHE_HOME/ww`, else `~/.cache/ww`.
+//!
+//! The cache's owner is trusted, but what the cache holds came from images, which are not; an
+//! entry is used only once it has been checked against what it claims to be:
+//! - a `files/<cid>` entry must be a regular file (never followed if a symlink) of the size the
+//!   DAG (or host file) records, with exactly the bytes the DAG (or host file) holds, compared
+//!   as they are read again ([`Cache::put_file`]);
+//! - a `roots/<cid>/` root must have exactly the union's entries, each of the right kind, every
+//!   file the verified `files/` entry itself (same inode) or byte-identical to it, every symlink
+//!   the union's target ([`wwpack::union::Union::check_materialized`]).
+//!
+//! Anything else (left by a crash, a bug, or planted) is logged at warn, removed and rebuilt.
+//! New roots are written beneath directory handles with no-follow, create-exclusive calls
+//! ([`wwpack::union::Union::materialize`]), so no content can write outside `tmp/`.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use wwpack::beneath;
+use wwpack::cancel::Cancel;
 use wwpack::cid::Cid;
 use wwpack::union::{Placement, Union};
 
@@ -23,6 +38,7 @@ use crate::error::BootError;
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    cancel: Cancel,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -30,6 +46,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 fn host(what: String) -> impl FnOnce(std::io::Error) -> BootError {
     move |e| BootError::Host(format!("{what}: {e}"))
 }
+
+/// Writes a file's bytes: called once to write a new entry, and to compare an existing one.
+pub type Produce<'a> = dyn Fn(&mut dyn Write) -> Result<(), BootError> + 'a;
 
 impl Cache {
     /// `$WW_CACHE`, else `$XDG_CACHE_HOME/ww`, else `$HOME/.cache/ww`.
@@ -58,7 +77,15 @@ impl Cache {
         }
         Ok(Cache {
             dir: dir.to_path_buf(),
+            cancel: Cancel::new(),
         })
+    }
+
+    /// This cache, checking `cancel` while it writes (a raised one stops the write and removes
+    /// its temporary file).
+    pub fn with_cancel(mut self, cancel: Cancel) -> Cache {
+        self.cancel = cancel;
+        self
     }
 
     fn temp(&self, what: &str) -> PathBuf {
@@ -68,80 +95,244 @@ impl Cache {
             .join(format!("{what}-{}-{n}", std::process::id()))
     }
 
-    /// The cached file of `cid`, if present.
-    pub fn file(&self, cid: &Cid) -> Option<PathBuf> {
-        let path = self.file_path(cid);
-        path.is_file().then_some(path)
-    }
-
     fn file_path(&self, cid: &Cid) -> PathBuf {
         self.dir.join("files").join(cid.to_v1().to_string())
     }
 
-    /// Caches the bytes `write` produces as the file of `cid` (unless it is cached already) and
-    /// returns its path.
+    /// The cached file of `cid`, which holds `size` bytes, exactly those `produce` writes; it is
+    /// written unless a verified entry is there already, and its path returned.
+    ///
+    /// An existing entry is compared with what `produce` writes (no second copy is made); one
+    /// that differs, has another size or is not a regular file is logged, removed and written
+    /// anew. `produce` is called once or twice.
     pub fn put_file(
         &self,
         cid: &Cid,
-        write: impl FnOnce(&mut dyn Write) -> Result<(), BootError>,
+        size: u64,
+        produce: &Produce<'_>,
     ) -> Result<PathBuf, BootError> {
-        if let Some(path) = self.file(cid) {
-            return Ok(path);
+        let dest = self.file_path(cid);
+        match self.check_entry(&dest, size, produce)? {
+            Entry::Good => return Ok(dest),
+            Entry::Absent => {}
+            Entry::Bad(why) => {
+                tracing::warn!(
+                    "the cached file {} of {cid} {why}; it is not used and is written anew",
+                    dest.display()
+                );
+                remove_any(&dest).map_err(host(format!("cannot remove {}", dest.display())))?;
+            }
         }
         let tmp = self.temp("file");
-        let result = (|| {
-            let file = std::fs::File::create(&tmp)
-                .map_err(host(format!("cannot create {}", tmp.display())))?;
-            let mut out = std::io::BufWriter::new(file);
-            write(&mut out)?;
-            let file = out.into_inner().map_err(|e| {
-                BootError::Host(format!("cannot write {}: {}", tmp.display(), e.error()))
-            })?;
-            let mut perms = file
-                .metadata()
-                .map_err(host(format!("cannot stat {}", tmp.display())))?
-                .permissions();
-            perms.set_readonly(true);
-            file.set_permissions(perms)
-                .map_err(host(format!("cannot chmod {}", tmp.display())))?;
-            file.sync_all()
-                .map_err(host(format!("cannot sync {}", tmp.display())))?;
-            let dest = self.file_path(cid);
-            std::fs::rename(&tmp, &dest)
-                .map_err(host(format!("cannot rename into {}", dest.display())))?;
-            Ok(dest)
-        })();
+        let result = self.write_new(&tmp, &dest, size, produce);
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        result
+        result.map(|()| dest)
+    }
+
+    /// Whether the entry at `dest` is there and holds what `produce` writes.
+    fn check_entry(
+        &self,
+        dest: &Path,
+        size: u64,
+        produce: &Produce<'_>,
+    ) -> Result<Entry, BootError> {
+        let file = match beneath::open_regular(dest) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Entry::Absent),
+            Err(e) => return Ok(Entry::Bad(format!("cannot be used ({e})"))),
+        };
+        let len = file
+            .metadata()
+            .map_err(host(format!("cannot stat {}", dest.display())))?
+            .len();
+        if len != size {
+            return Ok(Entry::Bad(format!("holds {len} bytes, not {size}")));
+        }
+        let mut compare = Compare {
+            file: std::io::BufReader::new(file),
+            differs: false,
+            cancel: &self.cancel,
+        };
+        let produced = produce(&mut compare);
+        if compare.differs {
+            return Ok(Entry::Bad("holds other bytes".into()));
+        }
+        produced?;
+        let mut rest = [0u8; 1];
+        match compare.file.read(&mut rest) {
+            Ok(0) => Ok(Entry::Good),
+            Ok(_) => Ok(Entry::Bad("is longer than its content".into())),
+            Err(e) => Err(BootError::Host(format!(
+                "cannot read {}: {e}",
+                dest.display()
+            ))),
+        }
+    }
+
+    fn write_new(
+        &self,
+        tmp: &Path,
+        dest: &Path,
+        size: u64,
+        produce: &Produce<'_>,
+    ) -> Result<(), BootError> {
+        let file = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(tmp)
+            .map_err(host(format!("cannot create {}", tmp.display())))?;
+        let mut out = Bounded {
+            inner: std::io::BufWriter::new(file),
+            left: size,
+            cancel: &self.cancel,
+        };
+        produce(&mut out)?;
+        if out.left != 0 {
+            return Err(BootError::Host(format!(
+                "{}: the content ended {} bytes short of its recorded size",
+                dest.display(),
+                out.left
+            )));
+        }
+        let file = out.inner.into_inner().map_err(|e| {
+            BootError::Host(format!("cannot write {}: {}", tmp.display(), e.error()))
+        })?;
+        let mut perms = file
+            .metadata()
+            .map_err(host(format!("cannot stat {}", tmp.display())))?
+            .permissions();
+        perms.set_readonly(true);
+        file.set_permissions(perms)
+            .map_err(host(format!("cannot chmod {}", tmp.display())))?;
+        file.sync_all()
+            .map_err(host(format!("cannot sync {}", tmp.display())))?;
+        std::fs::rename(tmp, dest).map_err(host(format!("cannot rename into {}", dest.display())))
     }
 
     /// The root of `union` (whose files are all in this cache), keyed by `key`: reused when a
-    /// previous run made it, else materialized with hard links and renamed into place.
+    /// previous run made it and it still matches the union, else materialized beneath a new
+    /// directory in `tmp/` and renamed into place. Nothing is left in `tmp/` on failure.
     pub fn root(&self, union: &Union, key: &Cid) -> Result<PathBuf, BootError> {
         let dest = self.dir.join("roots").join(key.to_v1().to_string());
-        if dest.is_dir() {
-            return Ok(dest);
+        if std::fs::symlink_metadata(&dest).is_ok() {
+            match union.check_materialized(&dest) {
+                Ok(()) => return Ok(dest),
+                Err(why) => {
+                    tracing::warn!(
+                        "the cached union root {} does not match its union ({why}); it is \
+                         not used and is made anew",
+                        dest.display()
+                    );
+                    self.discard(&dest)?;
+                }
+            }
         }
         let tmp = self.temp("root");
-        union
-            .materialize(&tmp, Placement::LinkOrCopy)
-            .map_err(|e| BootError::Host(format!("cannot materialize the union root: {e}")))?;
+        if let Err(e) = union.materialize(&tmp, Placement::LinkOrCopy, &self.cancel) {
+            let _ = remove_any(&tmp);
+            return Err(BootError::Host(format!(
+                "cannot materialize the union root: {e}"
+            )));
+        }
         match std::fs::rename(&tmp, &dest) {
             Ok(()) => Ok(dest),
-            // Another run made the same root first: same content, use theirs.
-            Err(_) if dest.is_dir() => {
-                let _ = std::fs::remove_dir_all(&tmp);
+            // Another run made the same root first: use theirs if it is right.
+            Err(_) if union.check_materialized(&dest).is_ok() => {
+                let _ = remove_any(&tmp);
                 Ok(dest)
             }
             Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
+                let _ = remove_any(&tmp);
                 Err(BootError::Host(format!(
                     "cannot rename the union root into {}: {e}",
                     dest.display()
                 )))
             }
         }
+    }
+
+    /// Moves `path` into `tmp/` and removes it there (never following a link inside it).
+    fn discard(&self, path: &Path) -> Result<(), BootError> {
+        let aside = self.temp("stale");
+        std::fs::rename(path, &aside)
+            .map_err(host(format!("cannot move {} aside", path.display())))?;
+        remove_any(&aside).map_err(host(format!("cannot remove {}", aside.display())))
+    }
+}
+
+/// The bytes of a cached file (a path [`Cache::put_file`] returned), opened without following a
+/// symlink and only if it is a regular file.
+pub fn read_cached(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    beneath::open_regular(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+enum Entry {
+    Absent,
+    Good,
+    Bad(String),
+}
+
+/// Removes a file, symlink or directory tree at `path` (`remove_dir_all` does not follow
+/// symlinks inside the tree).
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A writer that compares what it is given with the rest of `file`, and fails at the first
+/// difference (setting `differs`).
+struct Compare<'a, R> {
+    file: R,
+    differs: bool,
+    cancel: &'a Cancel,
+}
+
+impl<R: Read> Write for Compare<'_, R> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.cancel.check().map_err(std::io::Error::other)?;
+        let mut have = vec![0u8; buf.len()];
+        let same = self.file.read_exact(&mut have).is_ok() && have == buf;
+        if !same {
+            self.differs = true;
+            return Err(std::io::Error::other("the cached file differs"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A writer that takes at most `left` more bytes, and checks `cancel` at every write.
+struct Bounded<'a, W> {
+    inner: W,
+    left: u64,
+    cancel: &'a Cancel,
+}
+
+impl<W: Write> Write for Bounded<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.cancel.check().map_err(std::io::Error::other)?;
+        if buf.len() as u64 > self.left {
+            return Err(std::io::Error::other(
+                "the content is longer than its recorded size",
+            ));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }

@@ -14,7 +14,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::BootError;
-use crate::limits::{LimitExceeded, Limiter, Limits};
+use crate::limits::{LimitExceeded, Limiter};
 use crate::rpc::connection::{self, ConnectionSink};
 
 /// A compiled and linked command, ready to run (any number of times).
@@ -100,17 +100,19 @@ pub fn link(engine: &Engine, name: &str, component: &Component) -> Result<Comman
     CommandPre::new(pre).map_err(|e| unbootable(format!("is not a WASI command: {}", one_line(&e))))
 }
 
-/// Runs the command to completion, within `limits`, and returns its exit status. The
+/// Runs the command to completion, within the limits of `limiter` (which also charges its
+/// memory to the budget it shares with other processes), and returns its exit status. The
 /// connections it opens are handed to `connections`. The store, and with it every stream the
-/// cell held, is dropped before this returns, so the other ends of its pipes see the end of
-/// their streams.
+/// cell held and the memory it was granted, is dropped before this returns, so the other ends
+/// of its pipes see the end of their streams and the shared budget has its memory back.
 pub async fn run(
     engine: &Engine,
     command: &Command,
     spec: CellSpec,
     connections: ConnectionSink,
-    limits: Limits,
+    limiter: Limiter,
 ) -> Result<u8, BootError> {
+    let limits = limiter.limits();
     let mut wasi = WasiCtx::builder();
     wasi.args(&spec.args).envs(&spec.env);
     match spec.stdio {
@@ -143,7 +145,7 @@ pub async fn run(
             ctx: wasi.build(),
             table: ResourceTable::new(),
             connections,
-            limiter: Limiter::new(limits),
+            limiter,
         },
     );
     store.limiter(|state| &mut state.limiter);

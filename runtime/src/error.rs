@@ -57,6 +57,11 @@ pub enum BootError {
     #[error("stopped by {signal}: ended {file} and its children")]
     Stopped { signal: Signal, file: String },
 
+    /// ww received SIGINT or SIGTERM before pid0 started: what it was doing (resolving layers,
+    /// fetching blocks, writing the cache) stopped, its temporary files were removed.
+    #[error("stopped by {signal} while loading the image; nothing was started")]
+    StoppedLoading { signal: Signal },
+
     #[error("{0}")]
     Host(String),
 }
@@ -66,6 +71,16 @@ pub enum BootError {
 pub enum Signal {
     Interrupt,
     Terminate,
+}
+
+impl Signal {
+    /// The signal of this number (SIGINT is 2; anything else stops as SIGTERM does).
+    pub fn from_number(signal: usize) -> Signal {
+        match signal {
+            2 => Signal::Interrupt,
+            _ => Signal::Terminate,
+        }
+    }
 }
 
 impl std::fmt::Display for Signal {
@@ -90,10 +105,16 @@ impl BootError {
             BootError::Stopped {
                 signal: Signal::Interrupt,
                 ..
+            }
+            | BootError::StoppedLoading {
+                signal: Signal::Interrupt,
             } => EXIT_SIGINT,
             BootError::Stopped {
                 signal: Signal::Terminate,
                 ..
+            }
+            | BootError::StoppedLoading {
+                signal: Signal::Terminate,
             } => EXIT_SIGTERM,
             _ => EXIT_HOST_ERROR,
         }

@@ -8,6 +8,9 @@
 //! Failures are [`error::BootError`]s: one line naming the file and the reason, with their own
 //! exit status.
 
+// One `unsafe` remains, loading compiled code (`compile_cache`), allowed there alone.
+#![deny(unsafe_code)]
+
 pub mod boot;
 pub mod cache;
 pub mod cell;

@@ -6,11 +6,20 @@
 //! no node. Files of content layers are written to the cache once per CID; files of host layers
 //! are hashed and copied there once per CID (never linked: a host file edited in place must not
 //! change a cached root).
+//!
+//! Layers are untrusted. A content layer is read with [`Reader::walk_with`], which enforces the
+//! name rule, the depth cap and the block budget; every layer then passes the rules `wwpack
+//! build` applies to a layer ([`wwpack::fhs::validate_layer`]: symlinks stay inside it; a host
+//! directory's FIFOs, devices and sockets are refused when it is scanned). Before any file is
+//! written, the sizes of the distinct files of all layers together are checked against
+//! `--max-image-size` ([`ImageBudget`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::units::Size;
 use wwpack::block::{BlockSource, NullSink};
+use wwpack::cancel::Cancel;
 pub use wwpack::chain::ChainSource;
 use wwpack::cid::Cid;
 use wwpack::content::ContentPath;
@@ -21,6 +30,9 @@ use wwpack::unixfs::{self, FileNodes, Node, Profile};
 
 use crate::cache::Cache;
 use crate::error::BootError;
+
+/// The default of `--max-image-size`: the bytes of files one `ww run` may materialize.
+pub const DEFAULT_MAX_IMAGE_SIZE: u64 = 4 << 30;
 
 /// A layer ready for the union: its tree (files in the cache), where each file came from, and
 /// the nodes of its files (so the union's CID needs no re-hashing).
@@ -33,6 +45,50 @@ pub struct LoadedLayer {
     pub nodes: Vec<(PathBuf, Node)>,
 }
 
+/// The bytes the layers of one run may put in the cache: each distinct file (by CID) counts
+/// once, and the total is checked before the file is written.
+#[derive(Debug)]
+pub struct ImageBudget {
+    max: u64,
+    used: u64,
+    counted: HashSet<Cid>,
+}
+
+impl ImageBudget {
+    pub fn new(max: u64) -> ImageBudget {
+        ImageBudget {
+            max,
+            used: 0,
+            counted: HashSet::new(),
+        }
+    }
+
+    /// Counts the file `cid` of `size` bytes (once per CID); the error names `path` and the
+    /// limit.
+    fn charge(&mut self, cid: &Cid, size: u64, path: &str) -> Result<(), String> {
+        if self.counted.contains(&cid.to_v1()) {
+            return Ok(());
+        }
+        match self
+            .used
+            .checked_add(size)
+            .filter(|&total| total <= self.max)
+        {
+            Some(total) => {
+                self.used = total;
+                self.counted.insert(cid.to_v1());
+                Ok(())
+            }
+            None => Err(format!(
+                "`{}` is {size} bytes, which makes the image larger than --max-image-size {} \
+                 (files of all layers together, each counted once)",
+                wwpack::text::printable(path),
+                Size(self.max)
+            )),
+        }
+    }
+}
+
 /// Resolves layer arguments: embedded store, then IPFS node, then host path.
 pub struct ChainLoader<'a> {
     pub store: &'a Store,
@@ -40,43 +96,73 @@ pub struct ChainLoader<'a> {
     /// How the node is named in messages (its API URL).
     pub node_label: Option<String>,
     pub cache: &'a Cache,
+    /// Checked between every block, entry and write: a raised one stops the load.
+    pub cancel: Cancel,
+}
+
+/// A file of a content layer, found by the walk and written once all are counted.
+struct ContentFile {
+    rel: RelPath,
+    cid: Cid,
+    size: u64,
+    tsize: u64,
 }
 
 impl ChainLoader<'_> {
-    pub fn load(&self, arg: &str) -> Result<LoadedLayer, BootError> {
+    /// Loads the layer `arg`, counting its files against `budget`.
+    pub fn load(&self, arg: &str, budget: &mut ImageBudget) -> Result<LoadedLayer, BootError> {
         let bad = |reason: String| BootError::Layer {
             dir: PathBuf::from(arg),
             reason,
         };
-        if let Ok(target) = arg.parse::<ContentPath>() {
-            let chain = ChainSource::new(self.store, self.node);
-            match chain.get_unverified(&target.root) {
-                Ok(Some(_)) => return self.load_content(arg, &target, &chain),
-                Ok(None) => {}
-                Err(e) if Path::new(arg).is_dir() => {
-                    tracing::debug!("{arg}: not from the node ({e}); using the directory");
-                }
-                Err(e) => {
-                    let label = self.node_label.as_deref();
-                    return Err(bad(wwpack::chain::missing(
-                        &target.root,
-                        self.store,
-                        label,
-                        Some(&e),
-                    )));
-                }
-            }
-            if !Path::new(arg).is_dir() {
-                let label = self.node_label.as_deref();
+        let layer = match arg.parse::<ContentPath>() {
+            Ok(target) => match self.content_root(arg, &target)? {
+                Some(chain) => self.load_content(arg, &target, &chain, budget)?,
+                None => self.load_dir(arg, budget)?,
+            },
+            Err(_) => self.load_dir(arg, budget)?,
+        };
+        wwpack::fhs::validate_layer(arg, &layer.tree).map_err(|e| bad(strip_layer(&e, arg)))?;
+        Ok(layer)
+    }
+
+    /// The chain to read `target` through when its root is to be had there; `None` when it is
+    /// not, but `arg` is a host directory.
+    fn content_root(
+        &self,
+        arg: &str,
+        target: &ContentPath,
+    ) -> Result<Option<ChainSource<'_>>, BootError> {
+        let bad = |reason: String| BootError::Layer {
+            dir: PathBuf::from(arg),
+            reason,
+        };
+        let label = self.node_label.as_deref();
+        let chain = ChainSource::new(self.store, self.node).with_cancel(self.cancel.clone());
+        match chain.get_unverified(&target.root) {
+            Ok(Some(_)) => return Ok(Some(chain)),
+            Ok(None) if Path::new(arg).is_dir() => {}
+            Ok(None) => {
                 return Err(bad(wwpack::chain::missing(
                     &target.root,
                     self.store,
                     label,
                     None,
-                )));
+                )))
+            }
+            Err(e) if Path::new(arg).is_dir() && self.cancel.raised().is_none() => {
+                tracing::debug!("{arg}: not from the node ({e}); using the directory");
+            }
+            Err(e) => {
+                return Err(bad(wwpack::chain::missing(
+                    &target.root,
+                    self.store,
+                    label,
+                    Some(&e),
+                )))
             }
         }
-        self.load_dir(arg)
+        Ok(None)
     }
 
     fn load_content(
@@ -84,6 +170,7 @@ impl ChainLoader<'_> {
         arg: &str,
         target: &ContentPath,
         chain: &ChainSource<'_>,
+        budget: &mut ImageBudget,
     ) -> Result<LoadedLayer, BootError> {
         let bad = |reason: String| BootError::Layer {
             dir: PathBuf::from(arg),
@@ -104,102 +191,139 @@ impl ChainLoader<'_> {
         } else {
             format!("/ipfs/{}/{}", target.root, target.path)
         };
-        let mut stack: Vec<(Option<RelPath>, Cid)> = vec![(None, root)];
-        while let Some((dir, cid)) = stack.pop() {
-            for entry in reader.list(&cid).map_err(|e| bad(e.to_string()))? {
-                let path = match &dir {
-                    Some(d) => format!("{d}/{}", entry.name),
-                    None => entry.name.clone(),
-                };
-                let rel =
-                    RelPath::new(&path).map_err(|rule| bad(format!("entry `{path}` {rule}")))?;
-                match reader.stat(&entry.cid).map_err(|e| bad(e.to_string()))? {
-                    Kind::Directory => {
-                        layer.tree.insert(rel.clone(), Entry::Dir);
-                        stack.push((Some(rel), entry.cid));
-                    }
+        let mut files = Vec::new();
+        let mut refused = None;
+        let walked = reader.walk_with(&root, |e| {
+            if e.path.is_empty() {
+                return Ok(());
+            }
+            let entry = match RelPath::new(&e.path) {
+                Ok(rel) => match e.kind {
+                    Kind::Directory => Some((rel, Entry::Dir)),
+                    Kind::Symlink { target } => Some((rel, Entry::Symlink { target })),
                     Kind::File { size } => {
-                        let file = self.cache.put_file(&entry.cid, |out| {
-                            reader
-                                .read_to(&entry.cid, out)
-                                .map(drop)
-                                .map_err(|e| bad(e.to_string()))
-                        })?;
-                        layer.nodes.push((
-                            file.clone(),
-                            Node {
-                                cid: entry.cid.clone(),
-                                tsize: entry.tsize.unwrap_or(size),
-                                filesize: size,
-                            },
-                        ));
-                        layer.origins.insert(rel.clone(), format!("{base}/{path}"));
-                        layer.tree.insert(rel, Entry::File { source: file });
+                        if let Err(why) = budget.charge(&e.cid, size, &e.path) {
+                            refused = Some(why);
+                            return Err(stop());
+                        }
+                        files.push(ContentFile {
+                            rel,
+                            tsize: e.tsize.unwrap_or(size),
+                            cid: e.cid,
+                            size,
+                        });
+                        None
                     }
-                    Kind::Symlink { target } => {
-                        layer.tree.insert(rel, Entry::Symlink { target });
-                    }
+                },
+                Err(rule) => {
+                    refused = Some(format!(
+                        "entry `{}` {rule}",
+                        wwpack::text::printable(&e.path)
+                    ));
+                    return Err(stop());
+                }
+            };
+            if let Some((rel, entry)) = entry {
+                if let Err(e) = layer.tree.insert(rel, entry) {
+                    refused = Some(e.to_string());
+                    return Err(stop());
                 }
             }
+            Ok(())
+        });
+        if let Some(why) = refused {
+            return Err(bad(why));
+        }
+        walked.map_err(|e| bad(e.to_string()))?;
+
+        for file in files {
+            let path = format!("{base}/{}", file.rel);
+            let cached = self.cache.put_file(&file.cid, file.size, &|out| {
+                reader
+                    .read_to(&file.cid, out)
+                    .map(drop)
+                    .map_err(|e| bad(e.to_string()))
+            })?;
+            layer.nodes.push((
+                cached.clone(),
+                Node {
+                    cid: file.cid,
+                    tsize: file.tsize,
+                    filesize: file.size,
+                },
+            ));
+            layer.origins.insert(file.rel.clone(), path);
+            layer
+                .tree
+                .insert(file.rel, Entry::File { source: cached })
+                .map_err(|e| bad(e.to_string()))?;
         }
         Ok(layer)
     }
 
-    fn load_dir(&self, arg: &str) -> Result<LoadedLayer, BootError> {
+    fn load_dir(&self, arg: &str, budget: &mut ImageBudget) -> Result<LoadedLayer, BootError> {
         let dir = PathBuf::from(arg);
+        let bad = |reason: String| BootError::Layer {
+            dir: dir.clone(),
+            reason,
+        };
         match std::fs::metadata(&dir) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(BootError::Layer {
-                    dir,
-                    reason: "is not a directory (nor a CID)".into(),
-                })
-            }
-            Err(e) => {
-                return Err(BootError::Layer {
-                    dir,
-                    reason: format!("cannot open: {e}"),
-                })
-            }
+            Ok(_) => return Err(bad("is not a directory (nor a CID)".into())),
+            Err(e) => return Err(bad(format!("cannot open: {e}"))),
         }
-        let scanned = Tree::scan(&dir).map_err(|e| BootError::Layer {
-            dir: dir.clone(),
-            reason: strip_path_prefix(&e.to_string(), &dir),
-        })?;
+        let scanned = Tree::scan(&dir).map_err(|e| bad(strip_path_prefix(&e.to_string(), &dir)))?;
         let mut layer = LoadedLayer {
             label: arg.to_string(),
             tree: Tree::default(),
             origins: BTreeMap::new(),
             nodes: Vec::new(),
         };
+        let mut files = Vec::new();
         for (path, entry) in scanned.iter() {
-            let entry = match entry {
+            self.cancel.check().map_err(|e| bad(e.to_string()))?;
+            match entry {
                 Entry::File { source } => {
                     let node = unixfs::import_host_file(source, &Profile::default(), &NullSink)
-                        .map_err(|e| BootError::Layer {
-                            dir: dir.clone(),
-                            reason: e.to_string(),
-                        })?;
-                    let file = self.cache.put_file(&node.cid, |out| {
-                        let mut f = std::fs::File::open(source).map_err(|e| {
-                            BootError::Host(format!("cannot read {}: {e}", source.display()))
-                        })?;
-                        std::io::copy(&mut f, out).map(drop).map_err(|e| {
-                            BootError::Host(format!("cannot copy {}: {e}", source.display()))
-                        })
-                    })?;
-                    layer
-                        .origins
-                        .insert(path.clone(), source.display().to_string());
-                    layer.nodes.push((file.clone(), node));
-                    Entry::File { source: file }
+                        .map_err(|e| bad(e.to_string()))?;
+                    budget
+                        .charge(&node.cid, node.filesize, path.as_str())
+                        .map_err(&bad)?;
+                    files.push((path, source, node));
                 }
-                other => other.clone(),
-            };
-            layer.tree.insert(path.clone(), entry);
+                other => {
+                    layer
+                        .tree
+                        .insert(path.clone(), other.clone())
+                        .map_err(|e| bad(e.to_string()))?;
+                }
+            }
+        }
+        for (path, source, node) in files {
+            let file = self.cache.put_file(&node.cid, node.filesize, &|out| {
+                let mut f = wwpack::beneath::open_regular(source).map_err(|e| {
+                    BootError::Host(format!("cannot read {}: {e}", source.display()))
+                })?;
+                std::io::copy(&mut f, out)
+                    .map(drop)
+                    .map_err(|e| BootError::Host(format!("cannot copy {}: {e}", source.display())))
+            })?;
+            layer
+                .origins
+                .insert(path.clone(), source.display().to_string());
+            layer.nodes.push((file.clone(), node));
+            layer
+                .tree
+                .insert(path.clone(), Entry::File { source: file })
+                .map_err(|e| bad(e.to_string()))?;
         }
         Ok(layer)
     }
+}
+
+/// The error a walk callback returns to stop the walk; the real reason is kept beside it.
+fn stop() -> wwpack::unixfs::read::ReadError {
+    wwpack::unixfs::read::ReadError::Output(std::io::Error::other("stopped"))
 }
 
 /// The key of a union root: its UnixFS CID (default profile), computed from the layers' known
@@ -211,7 +335,10 @@ pub fn union_key(union: &wwpack::union::Union, layers: &[LoadedLayer]) -> Result
             nodes.by_source.insert(path.clone(), node.clone());
         }
     }
-    unixfs::import_tree_with(&union.to_tree(), &Profile::default(), &NullSink, &mut nodes)
+    let tree = union
+        .to_tree()
+        .map_err(|e| BootError::Union(e.to_string()))?;
+    unixfs::import_tree_with(&tree, &Profile::default(), &NullSink, &mut nodes)
         .map(|n| n.cid)
         .map_err(|e| BootError::Host(format!("cannot compute the union's CID: {e}")))
 }
@@ -220,4 +347,14 @@ pub fn union_key(union: &wwpack::union::Union, layers: &[LoadedLayer]) -> Result
 fn strip_path_prefix(message: &str, dir: &Path) -> String {
     let prefix = format!("{}: ", dir.display());
     message.strip_prefix(&prefix).unwrap_or(message).to_string()
+}
+
+/// A layer error of `wwpack` names the layer (`layer `x`: ...`); the boot error does already.
+fn strip_layer(e: &wwpack::Error, label: &str) -> String {
+    let message = e.to_string();
+    let prefix = format!("layer `{label}`: ");
+    message
+        .strip_prefix(&prefix)
+        .unwrap_or(&message)
+        .to_string()
 }

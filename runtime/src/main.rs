@@ -1,5 +1,7 @@
 //! The `ww` command line: parses arguments and calls the runtime library.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +21,8 @@ struct Cli {
     json_log: bool,
 }
 
+// Parsed once per run: boxing `Run`'s flags would only obscure them.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Boot bin/main.wasm of the per-file union of an image and overlays
@@ -28,9 +32,10 @@ enum Command {
     /// directories merge. It is materialized once in the cache under the union's CID. pid0 runs
     /// as a WASI 0.2 command with stdio inherited and the union preopened read-only at `/`. ww
     /// exits with pid0's exit status; 125 when ww itself fails (bad layer, no or unbootable
-    /// pid0), 134 when pid0 traps, 137 when it goes past a memory, table or instance limit,
-    /// 124 past its --timeout, 130 on SIGINT and 143 on SIGTERM (pid0 and its children are
-    /// stopped). Children have the same limits; a child past one fails its Process.wait.
+    /// pid0), 134 when pid0 traps, 137 when it goes past a memory, table or instance limit or
+    /// the memory budget all processes share, 124 past its --timeout, 130 on SIGINT and 143 on
+    /// SIGTERM (pid0 and its children are stopped). Children have the same limits; a child past
+    /// one fails its Process.wait.
     #[command(
         after_help = "Example: ww run target/wwpack/images/default examples/motd-overlay -- a b"
     )]
@@ -57,6 +62,17 @@ enum Command {
         /// Linear memory of each process (pid0 and every child), e.g. 64MiB, 1GiB or bytes
         #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = ww_runtime::units::parse_size)]
         max_memory: u64,
+        /// Linear memory of all processes of this run together (pid0, children, services).
+        /// Growth past it stops the process that grows (pid0: exit 137; a child: its
+        /// Process.wait fails); runBytes is refused when less than 64 KiB is left
+        #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = ww_runtime::units::parse_size)]
+        max_total_memory: u64,
+        /// Processes alive at once in this run, counting pid0, every child at any depth and
+        /// every svc/ service. At the limit, runBytes is refused with an RPC error (the caller
+        /// goes on) until a process ends
+        #[arg(long, value_name = "N", default_value_t = ww_runtime::limits::DEFAULT_MAX_PROCESSES,
+              value_parser = ww_runtime::limits::parse_max_processes)]
+        max_processes: usize,
         /// Elements of each table of each process
         #[arg(long, value_name = "N", default_value_t = ww_runtime::limits::DEFAULT_MAX_TABLE_ELEMENTS)]
         max_table_elements: usize,
@@ -74,6 +90,10 @@ enum Command {
         /// Compile every component; neither read nor write the compiled cache (<cache>/compiled)
         #[arg(long)]
         no_cache: bool,
+        /// Bytes of files the image and overlays together may put in the cache (each distinct
+        /// file once), checked before any is written, e.g. 512MiB or 8GiB
+        #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = ww_runtime::units::parse_size)]
+        max_image_size: u64,
     },
     /// Print the node's libp2p peer ID
     ///
@@ -101,11 +121,14 @@ fn main() -> ExitCode {
             api,
             api_timeout,
             max_memory,
+            max_total_memory,
+            max_processes,
             max_table_elements,
             max_instances,
             timeout,
             identity,
             no_cache,
+            max_image_size,
         } => {
             let mut layers = vec![image];
             layers.extend(overlays);
@@ -129,14 +152,25 @@ fn main() -> ExitCode {
                     max_table_elements,
                     max_instances,
                     timeout,
+                    max_processes,
+                    max_total_memory,
                 },
                 no_cache,
+                max_image_size,
+                cancel: wwpack::cancel::Cancel::new(),
             };
-            let url = wwpack::ipfs::api_url(api.as_deref());
+            let url = match wwpack::ipfs::api_url(api.as_deref()) {
+                Ok(url) => url,
+                Err(err) => {
+                    ww_runtime::logline::error(&err.to_string());
+                    return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+                }
+            };
             let node = wwpack::ipfs::LazyNode::new(
                 &url,
                 std::time::Duration::from_secs(api_timeout.max(1)),
-            );
+            )
+            .with_cancel(opts.cancel.clone());
             match ww_runtime::run::run(&opts, Some((&node, url.clone()))) {
                 Ok(status) => ExitCode::from(status),
                 Err(err) => {

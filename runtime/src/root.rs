@@ -26,6 +26,8 @@ impl UnionRoot {
     pub fn materialize(layers: Vec<LoadedLayer>, cache: &Cache) -> Result<UnionRoot, BootError> {
         let union = Union::of(layers.iter().map(|l| (l.label.as_str(), &l.tree)))
             .map_err(|e| BootError::Union(e.to_string()))?;
+        // Each layer's links were checked alone; together they must stay inside too.
+        wwpack::fhs::check_union_symlinks(&union).map_err(BootError::Union)?;
         let key = union_key(&union, &layers)?;
         let path = cache.root(&union, &key)?;
         Ok(UnionRoot {
@@ -71,6 +73,11 @@ impl UnionRoot {
     /// Every path of the union (files, directories, symlinks), sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.union.iter().map(|(path, _)| path.as_str())
+    }
+
+    /// The union itself.
+    pub fn union(&self) -> &Union {
+        &self.union
     }
 
     /// The layers, earliest first, as given.

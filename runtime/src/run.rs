@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use stem::{Epoch, Epochs};
 use wwpack::block::BlockSource;
+use wwpack::cancel::Cancel;
 use wwpack::image::PID0;
 use wwpack::store::Store;
 
@@ -11,10 +12,10 @@ use crate::boot::read_boot_peers;
 use crate::cache::Cache;
 use crate::cell::{self, CellSpec, Stdio};
 use crate::compile_cache::CompileCache;
-use crate::error::BootError;
+use crate::error::{BootError, Signal};
 use crate::identity::Identity;
 use crate::limits::Limits;
-use crate::loader::ChainLoader;
+use crate::loader::{ChainLoader, ImageBudget};
 use crate::root::UnionRoot;
 use crate::rpc::{Node, NodeIdentity};
 use crate::services;
@@ -44,6 +45,12 @@ pub struct RunOptions {
     /// `--no-cache`: compile every component, neither reading nor writing the compiled cache
     /// (`<cache>/compiled`, see [`crate::compile_cache`]).
     pub no_cache: bool,
+    /// `--max-image-size`: the bytes of files the layers together may put in the cache
+    /// (each distinct file once), checked before any is written.
+    pub max_image_size: u64,
+    /// Raised by SIGINT and SIGTERM (registered by [`run`]); give the same one to the IPFS node
+    /// so that a wait on it stops too.
+    pub cancel: Cancel,
 }
 
 /// Boots pid0 of the union of `opts.layers` and returns its exit status. `node` is the IPFS
@@ -55,7 +62,9 @@ pub struct RunOptions {
 /// whatever its children and services are doing. SIGINT and SIGTERM are caught from the start:
 /// one that arrives while the layers load lets the current step finish (its files are written
 /// atomically) and stops ww before pid0 runs; once pid0 runs, it stops pid0, every child and
-/// every service at once ([`BootError::Stopped`]).
+/// every service at once ([`BootError::Stopped`]). While the image loads (before pid0 runs),
+/// the signal raises `opts.cancel`, the load stops within a fraction of a second, removes its
+/// temporary files and ww exits with [`BootError::StoppedLoading`].
 pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Result<u8, BootError> {
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -63,22 +72,15 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
         .map_err(|e| BootError::Host(format!("cannot start the async runtime: {e}")))?;
     let mut signals = {
         let _runtime = tokio.enter();
-        StopSignals::install()?
+        StopSignals::install(&opts.cancel)?
     };
-    let store = Store::open(&opts.store).map_err(|e| BootError::Host(e.to_string()))?;
-    let cache = Cache::open(&opts.cache)?;
-    let loader = ChainLoader {
-        store: &store,
-        node: node.as_ref().map(|(n, _)| *n),
-        node_label: node.as_ref().map(|(_, url)| url.clone()),
-        cache: &cache,
+    let stopped = |result: Result<_, BootError>| match opts.cancel.raised() {
+        Some(signal) if result.is_err() => Err(BootError::StoppedLoading {
+            signal: Signal::from_number(signal),
+        }),
+        _ => result,
     };
-    let layers = opts
-        .layers
-        .iter()
-        .map(|arg| loader.load(arg))
-        .collect::<Result<Vec<_>, _>>()?;
-    let root = UnionRoot::materialize(layers, &cache)?;
+    let (root, boot_peers) = stopped(load(opts, node))?;
     tracing::debug!(root = %root.cid(), path = %root.path().display(), "union root");
     let (source, name) = root
         .source_of(PID0)
@@ -91,7 +93,7 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
                 layers: root.layers().to_vec(),
             },
         })?;
-    let bytes = std::fs::read(&source).map_err(|e| BootError::Unbootable {
+    let bytes = crate::cache::read_cached(&source).map_err(|e| BootError::Unbootable {
         file: name.clone(),
         reason: format!("cannot read: {e}"),
     })?;
@@ -108,8 +110,6 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     let command = cell::link(&engine, &name, &component)?;
     let identity = node_identity(opts.identity.as_deref())?;
     let root_path = root.path();
-    let boot_peers = read_boot_peers(&root_path)
-        .map_err(|e| BootError::Host(format!("cannot read the boot peers: {e}")))?;
 
     let local = tokio::task::LocalSet::new();
     let node = Node::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers)
@@ -146,6 +146,39 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     });
     tokio.shutdown_timeout(SHUTDOWN_GRACE);
     status
+}
+
+/// Loads the layers, checks their union and materializes it: the root, and the boot peers of its
+/// `boot/` (checked as `wwpack build` checks them).
+fn load(
+    opts: &RunOptions,
+    node: Option<(&dyn BlockSource, String)>,
+) -> Result<(UnionRoot, Vec<crate::boot::BootPeer>), BootError> {
+    let store = Store::open(&opts.store).map_err(|e| BootError::Host(e.to_string()))?;
+    let cache = Cache::open(&opts.cache)?.with_cancel(opts.cancel.clone());
+    let loader = ChainLoader {
+        store: &store,
+        node: node.as_ref().map(|(n, _)| *n),
+        node_label: node.as_ref().map(|(_, url)| url.clone()),
+        cache: &cache,
+        cancel: opts.cancel.clone(),
+    };
+    let mut budget = ImageBudget::new(opts.max_image_size);
+    let layers = opts
+        .layers
+        .iter()
+        .map(|arg| loader.load(arg, &mut budget))
+        .collect::<Result<Vec<_>, _>>()?;
+    for cid in store.repaired() {
+        tracing::warn!(
+            "repaired block {cid} in the block store {}: its file did not match its CID and was \
+             replaced by verified bytes",
+            store.dir().display()
+        );
+    }
+    let root = UnionRoot::materialize(layers, &cache)?;
+    let boot_peers = read_boot_peers(&root)?;
+    Ok((root, boot_peers))
 }
 
 /// The node's key: the `--identity` file, loaded now so that a bad one stops the boot, or the

@@ -134,7 +134,7 @@ async fn boot(node: &Node, service: &Service) -> Result<u8, String> {
     let cache = node.compile_cache().clone();
     let file = origin.clone();
     let compiled = tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&main).map_err(|e| BootError::Unbootable {
+        let bytes = crate::cache::read_cached(&main).map_err(|e| BootError::Unbootable {
             file: file.clone(),
             reason: format!("cannot read: {e}"),
         })?;
@@ -170,6 +170,11 @@ async fn boot(node: &Node, service: &Service) -> Result<u8, String> {
     ended.map_err(|e| match e {
         BootError::Trap { trap, .. } => format!("trapped: {trap}"),
         BootError::Aborted { reason, .. } => format!("aborted: {reason}"),
+        // Refused before it ran: the run has as many processes as it may.
+        BootError::Limit {
+            exceeded: exceeded @ crate::limits::LimitExceeded::Processes(_),
+            ..
+        } => format!("not started: {exceeded}"),
         BootError::Limit { exceeded, .. } => format!("stopped: {exceeded}"),
         other => other.to_string(),
     })

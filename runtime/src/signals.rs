@@ -1,8 +1,15 @@
 //! SIGINT and SIGTERM: once [`StopSignals::install`] has run, they no longer kill ww outright
 //! (which could leave a half-written file behind) but are delivered to `run`, which stops pid0,
 //! every child and every `svc/` service, and exits with 128 + the signal's number.
+//!
+//! Before pid0 runs, ww's work is synchronous (resolving layers, fetching blocks, writing the
+//! cache): there the signal raises a [`Cancel`] ([`StopSignals::install`] registers it too),
+//! which that work checks between blocks, entries and writes, so it stops within a fraction of
+//! a second and removes its temporary files.
 
+use signal_hook::consts::{SIGINT, SIGTERM};
 use tokio::signal::unix::{signal, SignalKind};
+use wwpack::cancel::Cancel;
 
 use crate::error::{BootError, Signal};
 
@@ -16,7 +23,11 @@ impl StopSignals {
     /// Catches SIGINT and SIGTERM from now on. Must be called inside a tokio runtime with I/O
     /// enabled (e.g. under [`tokio::runtime::Runtime::enter`]); a signal that arrives before
     /// [`StopSignals::recv`] is polled is kept for it.
-    pub fn install() -> Result<StopSignals, BootError> {
+    pub fn install(cancel: &Cancel) -> Result<StopSignals, BootError> {
+        for (number, name) in [(SIGINT, Signal::Interrupt), (SIGTERM, Signal::Terminate)] {
+            signal_hook::flag::register_usize(number, cancel.cell(), number as usize)
+                .map_err(|e| BootError::Host(format!("cannot catch {name}: {e}")))?;
+        }
         let catch = |kind: SignalKind, name: Signal| {
             signal(kind).map_err(|e| BootError::Host(format!("cannot catch {name}: {e}")))
         };

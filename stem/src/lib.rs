@@ -9,6 +9,8 @@
 //! The crate owns the code generated from `capnp/stem.capnp` ([`stem_capnp`]); other crates
 //! refer to it (`capnpc`'s `crate_provides`). It builds for the host and for `wasm32-wasip2`.
 
+#![forbid(unsafe_code)]
+
 pub mod epoch;
 pub mod membrane;
 

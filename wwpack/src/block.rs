@@ -36,6 +36,9 @@ pub enum BlockError {
         #[source]
         source: std::io::Error,
     },
+    /// The command was stopped (SIGINT, SIGTERM) while it worked: see [`crate::cancel`].
+    #[error(transparent)]
+    Cancelled(#[from] crate::cancel::Cancelled),
     #[error("{0}")]
     Other(String),
 }

@@ -290,7 +290,7 @@ fn store_blocks(
         for tree in layers {
             unixfs::import_tree_with(tree, profile, store, nodes).map_err(err)?;
         }
-        unixfs::import_tree_with(&union.to_tree(), profile, store, nodes).map_err(err)?;
+        unixfs::import_tree_with(&union.to_tree()?, profile, store, nodes).map_err(err)?;
     }
     let nodes = nodes.entry(Profile::default().name).or_default();
     for (name, artifact) in artifacts {
@@ -397,7 +397,7 @@ fn manifest_of(
         warnings.push(format!("image `{}`: {w}", image.name));
     }
     let root =
-        unixfs::import_tree_with(&union.to_tree(), profile, store, nodes).map_err(import_err)?;
+        unixfs::import_tree_with(&union.to_tree()?, profile, store, nodes).map_err(import_err)?;
 
     let mut files = BTreeMap::new();
     for (path, item) in union.iter() {

@@ -1,10 +1,12 @@
 //! The chain of block sources `ww run` and `wwpack diff` read content through: the embedded
 //! block store first, then the IPFS node. Blocks fetched from the node are verified and kept in
-//! the store, so a later read needs no node.
+//! the store, so a later read needs no node; a block of the store that does not verify is
+//! fetched again and the store's copy repaired.
 
 use std::cell::Cell;
 
 use crate::block::{self, BlockError, BlockSink, BlockSource};
+use crate::cancel::Cancel;
 use crate::cid::Cid;
 use crate::store::Store;
 
@@ -12,6 +14,7 @@ use crate::store::Store;
 pub struct ChainSource<'a> {
     store: &'a Store,
     node: Option<&'a dyn BlockSource>,
+    cancel: Cancel,
     /// Blocks fetched from the node.
     pub fetched: Cell<u64>,
 }
@@ -21,15 +24,33 @@ impl<'a> ChainSource<'a> {
         ChainSource {
             store,
             node,
+            cancel: Cancel::new(),
             fetched: Cell::new(0),
         }
+    }
+
+    /// This chain, checking `cancel` before every block.
+    pub fn with_cancel(mut self, cancel: Cancel) -> ChainSource<'a> {
+        self.cancel = cancel;
+        self
     }
 }
 
 impl BlockSource for ChainSource<'_> {
+    /// The block from the store when its bytes there verify; else from the node, verified and
+    /// stored (replacing a store copy that did not verify). What is returned has been verified.
     fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
-        if let Some(bytes) = self.store.get_unverified(cid)? {
-            return Ok(Some(bytes));
+        self.cancel.check()?;
+        let stored = self.store.get_unverified(cid)?;
+        if let Some(bytes) = stored {
+            match block::verify(cid, &bytes) {
+                Ok(()) => return Ok(Some(bytes)),
+                Err(e) if self.node.is_none() => return Err(e),
+                Err(e) => tracing::warn!(
+                    "{e} in the block store {}; fetching it again",
+                    self.store.dir().display()
+                ),
+            }
         }
         let Some(node) = self.node else {
             return Ok(None);

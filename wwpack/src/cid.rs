@@ -277,8 +277,17 @@ pub mod varint {
     /// Reads a varint at the start of `bytes`: the value and the bytes read. `None` if it is
     /// truncated, longer than 9 bytes, or not minimally encoded.
     pub fn read(bytes: &[u8]) -> Option<(u64, usize)> {
+        read_at_most(bytes, 9)
+    }
+
+    /// [`read`], allowing up to `max` bytes (at most 10, which a `u64` with its top bit set
+    /// takes, as protobuf writes it); nothing past 64 bits is accepted.
+    pub fn read_at_most(bytes: &[u8], max: usize) -> Option<(u64, usize)> {
         let mut value = 0u64;
-        for (i, &b) in bytes.iter().enumerate().take(9) {
+        for (i, &b) in bytes.iter().enumerate().take(max.min(10)) {
+            if i == 9 && b > 1 {
+                return None;
+            }
             value |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 if b == 0 && i > 0 {

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use crate::block::{BlockError, NullSink};
 use crate::car::{self, CarError, ExportReport, ImportReport};
 use crate::cid::Cid;
+use crate::output::{Output, OutputError};
 use crate::store::{GcReport, Store};
 use crate::tree::{Entry as TreeEntry, Tree};
 use crate::unixfs::read::{DirEntry, Kind, ReadError, Reader};
@@ -27,6 +28,8 @@ pub enum ContentError {
     Block(#[from] BlockError),
     #[error(transparent)]
     Tree(#[from] crate::Error),
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("`{0}` is not a content path: {1} (expected CID[/path] or /ipfs/CID[/path])")]
     BadPath(String, String),
     #[error("cannot {action} {path}: {source}")]
@@ -197,36 +200,13 @@ pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentErr
         .collect()
 }
 
-/// Writes a CAR of the DAG under `root` to `file`, atomically (a temp file renamed into place).
+/// Writes a CAR of the DAG under `root` to `file` by the rules of [`crate::output`]: `-` is
+/// stdout, a regular file (or a new one) is replaced atomically, a FIFO or device is written in
+/// place, a symlink is followed.
 pub fn export(store: &Store, root: &Cid, file: &Path) -> Result<ExportReport, ContentError> {
-    let io = |action: &'static str, p: &Path| {
-        let path = p.display().to_string();
-        move |source| ContentError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    let dir = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".wwpack-export-")
-        .tempfile_in(dir)
-        .map_err(io("create a temporary file in", dir))?;
-    let report = {
-        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-        let report = car::export(store, std::slice::from_ref(root), &mut out)?;
-        out.flush().map_err(io("write", file))?;
-        report
-    };
-    tmp.as_file().sync_all().map_err(io("sync", file))?;
-    tmp.persist(file).map_err(|e| ContentError::Io {
-        action: "write",
-        path: file.display().to_string(),
-        source: e.error,
-    })?;
+    let mut out = Output::create(file)?;
+    let report = car::export(store, std::slice::from_ref(root), &mut out)?;
+    out.finish()?;
     Ok(report)
 }
 

@@ -54,6 +54,9 @@ pub enum Error {
     #[error(transparent)]
     Block(#[from] crate::block::BlockError),
 
+    #[error(transparent)]
+    Insert(#[from] crate::tree::InsertError),
+
     #[error("the build does not match {lock} (--locked):\n  {}", .diff.join("\n  "))]
     Locked { lock: PathBuf, diff: Vec<String> },
 }

@@ -23,34 +23,38 @@
 //!   root of an image (or of a nested image) is a [`Warning`], not an error.
 //!
 //! [`validate_layer`] checks the rules that belong to a single layer: symlinks must be relative
-//! and must not climb above the layer root. Device files, FIFOs and sockets are already refused
-//! by [`Tree::scan`].
+//! and stay inside the layer when resolved through the layer's own symlinks, as the kernel
+//! would resolve them with the layer as the root ([`symlinks`]: chains, `..` through links, no
+//! loops, at most 40 links). [`check_image`] applies the same rule to the union, whose links
+//! may lead through other layers' links. Device files, FIFOs and sockets are already refused by
+//! [`Tree::scan`]. The boot-file format is [`boot`]'s, which `ww` uses too.
 //!
 //! Errors are collected, not stopped at the first: [`validate_image`] and [`validate_layer`]
 //! report every finding in one error, the finding itself when there is one, or
 //! `N problems:` followed by one finding per line (indented by two spaces) when there are more.
+//! Paths and targets quoted in findings have their control characters escaped
+//! ([`printable`]), since they come from whoever made the tree.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::cid::{varint, IDENTITY, SHA2_256};
 use crate::error::{Error, Result};
 use crate::image::PID0;
+use crate::text::printable;
 use crate::tree::{Entry, RelPath, Tree};
 use crate::union::{Union, UnionEntry};
 use crate::wasm;
 
+pub mod boot;
+pub mod symlinks;
+
+pub use boot::{
+    check_multiaddr, check_peer_id, parse_boot_file, BOOT_CONTENT_RULE, BOOT_NAME_RULE,
+    MAX_IDENTITY_DIGEST,
+};
+use symlinks::{Problem, MAX_SYMLINKS, MAX_TARGET_LEN};
+
 /// The entries expected at the root of an image.
 pub const ROOT_ENTRIES: [&str; 4] = ["bin", "boot", "etc", "svc"];
-
-/// The longest identity-multihash digest accepted in a peer ID.
-pub const MAX_IDENTITY_DIGEST: usize = 64;
-
-const BOOT_NAME_RULE: &str = "boot files are named by the libp2p peer ID (base58btc multihash, \
-     identity or sha2-256) of the peer they address";
-const BOOT_CONTENT_RULE: &str =
-    "a boot file holds one multiaddr per line (no blank lines, no comments)";
-const SYMLINK_RULE: &str = "symlinks must be relative and stay inside their layer";
 
 /// A broken rule: the path (from the image or layer root) and the rule, worded to follow the
 /// path: "`bin/main.wasm` is missing: ...".
@@ -62,7 +66,7 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` {}", self.path, self.rule)
+        f.write_str(&printable(&format!("`{}` {}", self.path, self.rule)))
     }
 }
 
@@ -75,32 +79,31 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` {}", self.path, self.message)
+        f.write_str(&printable(&format!("`{}` {}", self.path, self.message)))
     }
 }
 
-/// Everything [`check_image`] found, in path order (a missing pid0 comes first for its image).
+/// Everything [`check_image`] found, in path order (a missing pid0 comes first for its image),
+/// then the symlinks of the union that leave the image.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub errors: Vec<Finding>,
     pub warnings: Vec<Warning>,
 }
 
-/// Checks the symlinks of `layer`: a target that is absolute, or that climbs above the layer
-/// root when resolved lexically from the symlink's own directory, is an error naming the layer,
-/// the path, the target and the rule. All such symlinks are reported in one error.
-///
-/// The resolution is lexical: `..` pops a component, `.` and empty components are skipped, and
-/// symlinks met on the way are not followed.
+/// Checks the symlinks of `layer`: a target that is absolute, empty or longer than Linux
+/// allows, or whose resolution through the layer's own symlinks climbs above the layer root,
+/// loops, or follows more than 40 links, is an error naming the layer, the path, the target and
+/// the rule. All such symlinks are reported in one error. Names a resolution meets that the
+/// layer does not have (a link that dangles here may point into another layer) are resolved
+/// lexically from there on; [`check_image`] checks the union, across layers.
 pub fn validate_layer(layer: &str, tree: &Tree) -> Result<()> {
-    let findings: Vec<Finding> = tree
-        .iter()
-        .filter_map(|(path, entry)| match entry {
-            Entry::Symlink { target } => symlink_rule(path, target).map(|rule| Finding {
-                path: path.to_string(),
-                rule,
-            }),
-            _ => None,
+    let scope = Scope::Layer;
+    let findings: Vec<Finding> = symlinks::check(tree)
+        .into_iter()
+        .map(|(path, target, problem)| Finding {
+            path: path.to_string(),
+            rule: symlink_rule(&scope, &target, &path, &problem),
         })
         .collect();
     if findings.is_empty() {
@@ -113,32 +116,81 @@ pub fn validate_layer(layer: &str, tree: &Tree) -> Result<()> {
     }
 }
 
-/// The rule a symlink at `path` with `target` breaks, if any.
-fn symlink_rule(path: &RelPath, target: &str) -> Option<String> {
-    if target.starts_with('/') {
-        return Some(format!(
-            "is a symlink to the absolute path `{target}`; {SYMLINK_RULE}"
-        ));
-    }
-    if target.is_empty() {
-        return Some(format!("is a symlink with an empty target; {SYMLINK_RULE}"));
-    }
-    // Depth of the symlink's directory below the layer root.
-    let mut depth = path.components().count() - 1;
-    for part in target.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => {
-                    let why = "which climbs above the layer root";
-                    return Some(format!("is a symlink to `{target}`, {why}; {SYMLINK_RULE}"));
-                }
-            },
-            _ => depth += 1,
+/// Where a symlink is checked: in one layer, or in the union of an image's layers (whose
+/// messages name the layer of each link).
+enum Scope<'a> {
+    Layer,
+    Image(&'a Union),
+}
+
+impl Scope<'_> {
+    fn word(&self) -> &'static str {
+        match self {
+            Scope::Layer => "layer",
+            Scope::Image(_) => "image",
         }
     }
-    None
+
+    /// ` (from layer `x`)` in an image, nothing in a layer.
+    fn from(&self, path: &RelPath) -> String {
+        match self {
+            Scope::Layer => String::new(),
+            Scope::Image(union) => union
+                .get(path.as_str())
+                .and_then(|item| union.layers().get(item.layer))
+                .map_or(String::new(), |layer| format!(" (from layer `{layer}`)")),
+        }
+    }
+}
+
+/// The rule the symlink at `path` to `target` breaks, worded to follow its path.
+fn symlink_rule(scope: &Scope, target: &str, path: &RelPath, problem: &Problem) -> String {
+    let word = scope.word();
+    let rule = format!(
+        "symlinks must be relative and stay inside their {word} when resolved through its \
+         symlinks (at most {MAX_SYMLINKS})"
+    );
+    let target = printable(target);
+    let what = match problem {
+        Problem::Absolute => {
+            return format!("is a symlink to the absolute path `{target}`; {rule}")
+        }
+        Problem::Empty => return format!("is a symlink with an empty target; {rule}"),
+        Problem::TooLong(len) => {
+            return format!(
+                "is a symlink whose target is {len} bytes, more than the {MAX_TARGET_LEN} Linux \
+                 stores; {rule}"
+            )
+        }
+        Problem::Escapes { via, followed } if via.path == *path => {
+            if *followed {
+                format!("climbs above the {word} root once the symlinks on its way are followed")
+            } else {
+                format!("climbs above the {word} root")
+            }
+        }
+        Problem::Escapes { via, .. } if via.absolute => format!(
+            "leads out of the {word} through the symlink `{}`{} to the absolute path `{}`",
+            via.path,
+            scope.from(&via.path),
+            printable(&via.target)
+        ),
+        Problem::Escapes { via, .. } => format!(
+            "climbs above the {word} root through the symlink `{}`{} -> `{}`",
+            via.path,
+            scope.from(&via.path),
+            printable(&via.target)
+        ),
+        Problem::Loops { via } if via == path => "loops: resolving it leads back to itself".into(),
+        Problem::Loops { via } => format!(
+            "loops: resolving it meets the symlink `{via}`{} again",
+            scope.from(via)
+        ),
+        Problem::TooManyLinks => format!(
+            "takes more than {MAX_SYMLINKS} symlinks to resolve (Linux refuses it with ELOOP)"
+        ),
+    };
+    format!("is a symlink to `{target}`, which {what}; {rule}")
 }
 
 /// Validates the union of `image` against the FHS rules (see the module documentation).
@@ -167,7 +219,58 @@ pub fn check_image(union: &Union) -> Result<Report> {
     for (path, item) in union.iter() {
         checker.entry(path.as_str(), item)?;
     }
+    checker.union_symlinks()?;
     Ok(checker.report)
+}
+
+/// Checks the symlinks of the union of an image, across its layers, as [`check_image`] does
+/// (`ww` checks each layer with [`validate_layer`] and the union with this). The error lists
+/// every finding.
+pub fn check_union_symlinks(union: &Union) -> std::result::Result<(), String> {
+    let mut checker = Checker {
+        union,
+        report: Report::default(),
+    };
+    checker.union_symlinks().map_err(|e| e.to_string())?;
+    if checker.report.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(summarize(&checker.report.errors))
+    }
+}
+
+/// The peers of the `boot/` directory of the image `union` (peer ID, multiaddrs), sorted by
+/// peer ID, checked by the rules `wwpack build` applies to it, with the same messages: `boot`
+/// must be a directory, each entry in it a regular file named by a peer ID and holding one
+/// multiaddr per line. `ww` answers `Host.peers` with them. The error lists every finding.
+pub fn boot_peers(union: &Union) -> std::result::Result<Vec<(String, Vec<String>)>, String> {
+    let mut checker = Checker {
+        union,
+        report: Report::default(),
+    };
+    if let Some(item) = union.get("boot") {
+        checker.root_entry("boot", "boot", item);
+    }
+    let mut peers = Vec::new();
+    for (path, item) in union.iter() {
+        let Some(name) = path.as_str().strip_prefix("boot/") else {
+            continue;
+        };
+        if name.contains('/') {
+            continue;
+        }
+        if let Some(addrs) = checker
+            .boot_entry(path.as_str(), name, item)
+            .map_err(|e| e.to_string())?
+        {
+            peers.push((name.to_string(), addrs));
+        }
+    }
+    if checker.report.errors.is_empty() {
+        Ok(peers)
+    } else {
+        Err(summarize(&checker.report.errors))
+    }
 }
 
 /// Whether `path` is the pid0 of an image: `bin/main.wasm`, or `svc/<name>/bin/main.wasm` at
@@ -227,6 +330,21 @@ impl Checker<'_> {
             .map_or("?", String::as_str)
     }
 
+    /// The symlinks of the whole union, resolved through each other across layers.
+    fn union_symlinks(&mut self) -> Result<()> {
+        let scope = Scope::Image(self.union);
+        for (path, target, problem) in symlinks::check(&self.union.to_tree()?) {
+            let layer = self
+                .union
+                .get(path.as_str())
+                .map_or("?", |item| self.layer(item))
+                .to_string();
+            let rule = symlink_rule(&scope, &target, &path, &problem);
+            self.error(path.as_str(), format!("from layer `{layer}` {rule}"));
+        }
+        Ok(())
+    }
+
     /// The image whose root is `prefix` (`""` or `svc/<name>/...`) must have a pid0.
     fn require_pid0(&mut self, prefix: &str) {
         let pid0 = format!("{prefix}{PID0}");
@@ -252,7 +370,7 @@ impl Checker<'_> {
             (_, []) => self.root_entry(path, top, item),
             ("bin", _) if rel == PID0 => self.pid0(path, item)?,
             ("bin", _) => self.bin_entry(path, item)?,
-            ("boot", [name]) => self.boot_entry(path, name, item)?,
+            ("boot", [name]) => drop(self.boot_entry(path, name, item)?),
             ("svc", [_]) => self.svc_entry(path, item),
             // etc/ is free-form; below boot/<dir> (itself an error) and unexpected root entries
             // (already warned about) nothing more is said.
@@ -331,7 +449,13 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn boot_entry(&mut self, path: &str, name: &str, item: &UnionEntry) -> Result<()> {
+    /// Checks the boot file `path`; its multiaddrs when it follows every rule.
+    fn boot_entry(
+        &mut self,
+        path: &str,
+        name: &str,
+        item: &UnionEntry,
+    ) -> Result<Option<Vec<String>>> {
         let layer = self.layer(item).to_string();
         let source = match &item.entry {
             Entry::File { source } => source,
@@ -343,7 +467,7 @@ impl Checker<'_> {
                          no directories ({BOOT_NAME_RULE})"
                     ),
                 );
-                return Ok(());
+                return Ok(None);
             }
             Entry::Symlink { .. } => {
                 self.error(
@@ -353,23 +477,19 @@ impl Checker<'_> {
                          ({BOOT_NAME_RULE})"
                     ),
                 );
-                return Ok(());
+                return Ok(None);
             }
         };
-        if let Err(why) = check_peer_id(name) {
-            self.error(
-                path,
-                format!(
-                    "from layer `{layer}`: the name `{name}` is not a libp2p peer ID: {why}; \
-                     {BOOT_NAME_RULE}"
-                ),
-            );
-        }
         let bytes = std::fs::read(source).map_err(Error::io("read", source))?;
-        for problem in boot_problems(&bytes) {
-            self.error(path, format!("from layer `{layer}`: {problem}"));
+        match parse_boot_file(name, &bytes) {
+            Ok(addrs) => Ok(Some(addrs)),
+            Err(problems) => {
+                for problem in problems {
+                    self.error(path, format!("from layer `{layer}`: {problem}"));
+                }
+                Ok(None)
+            }
         }
-        Ok(())
     }
 
     fn svc_entry(&mut self, path: &str, item: &UnionEntry) {
@@ -389,152 +509,9 @@ impl Checker<'_> {
     }
 }
 
-/// What is wrong with the content of a boot file, one message per problem (lines numbered
-/// from 1).
-fn boot_problems(bytes: &[u8]) -> Vec<String> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return vec![format!("is not UTF-8 text; {BOOT_CONTENT_RULE}")];
-    };
-    if text.is_empty() {
-        return vec![format!("is empty; {BOOT_CONTENT_RULE}, at least one")];
-    }
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    body.split('\n')
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let n = i + 1;
-            if line.is_empty() {
-                Some(format!("line {n} is blank; {BOOT_CONTENT_RULE}"))
-            } else {
-                check_multiaddr(line).err().map(|why| {
-                    format!("line {n}: `{line}` is not a multiaddr: {why}; {BOOT_CONTENT_RULE}")
-                })
-            }
-        })
-        .collect()
-}
-
-/// Checks that `s` is a libp2p peer ID: base58btc (bitcoin alphabet) of an identity multihash
-/// (digest at most [`MAX_IDENTITY_DIGEST`] bytes) or a sha2-256 multihash (32-byte digest), with
-/// nothing left over. The error says why not, as a phrase ("not base58btc (...)").
-pub fn check_peer_id(s: &str) -> std::result::Result<(), String> {
-    if s.is_empty() {
-        return Err("empty".into());
-    }
-    let bytes = bs58::decode(s)
-        .into_vec()
-        .map_err(|e| format!("not base58btc ({e})"))?;
-    let (code, a) =
-        varint::read(&bytes).ok_or("not a multihash (its code is not a valid varint)")?;
-    let (len, b) = bytes
-        .get(a..)
-        .and_then(varint::read)
-        .ok_or("not a multihash (its length is not a valid varint)")?;
-    let len = usize::try_from(len).map_err(|_| "not a multihash (its length is too large)")?;
-    match code {
-        IDENTITY if len > MAX_IDENTITY_DIGEST => {
-            return Err(format!(
-                "an identity multihash of {len} bytes, more than {MAX_IDENTITY_DIGEST}"
-            ))
-        }
-        IDENTITY => {}
-        SHA2_256 if len != 32 => {
-            return Err(format!("a sha2-256 multihash of {len} bytes, not 32"))
-        }
-        SHA2_256 => {}
-        other => {
-            return Err(format!(
-                "a multihash with code {other:#04x}, neither identity (0x00) nor sha2-256 (0x12)"
-            ))
-        }
-    }
-    let held = bytes.len() - (a + b);
-    if held < len {
-        Err(format!(
-            "a truncated multihash: it declares {len} digest bytes but holds {held}"
-        ))
-    } else if held > len {
-        Err(format!(
-            "a multihash followed by {} bytes left over",
-            held - len
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// How the value of a multiaddr protocol is checked.
-enum Value {
-    None,
-    Ip4,
-    Ip6,
-    Host,
-    Port,
-    PeerId,
-    Any,
-}
-
-/// Checks a textual multiaddr: `/` followed by protocol names, each followed by its value when
-/// it has one. Accepted: `ip4` (an IPv4 address), `ip6` (an IPv6 address), `dns`, `dns4`,
-/// `dns6`, `dnsaddr` (a host name: non-empty, without whitespace or control characters), `tcp`,
-/// `udp` (a port, decimal digits, 0 to 65535), `p2p`, `ipfs` (a peer ID, see [`check_peer_id`]),
-/// `certhash`, `sni` (any non-empty value), and the value-less `quic`, `quic-v1`, `ws`, `wss`,
-/// `tls`, `noise`, `webtransport`, `webrtc`, `webrtc-direct`, `http`, `https`, `p2p-circuit`.
-/// The error says why not, as a phrase.
-pub fn check_multiaddr(s: &str) -> std::result::Result<(), String> {
-    let Some(rest) = s.strip_prefix('/') else {
-        return Err("a multiaddr starts with `/`".into());
-    };
-    let mut parts = rest.split('/');
-    while let Some(name) = parts.next() {
-        let value = match name {
-            "" => return Err("empty protocol name (`//`, or `/` at the end)".into()),
-            "ip4" => Value::Ip4,
-            "ip6" => Value::Ip6,
-            "dns" | "dns4" | "dns6" | "dnsaddr" => Value::Host,
-            "tcp" | "udp" => Value::Port,
-            "p2p" | "ipfs" => Value::PeerId,
-            "certhash" | "sni" => Value::Any,
-            "quic" | "quic-v1" | "ws" | "wss" | "tls" | "noise" | "webtransport" | "webrtc"
-            | "webrtc-direct" | "http" | "https" | "p2p-circuit" => Value::None,
-            _ => return Err(format!("unknown protocol `{name}`")),
-        };
-        if let Value::None = value {
-            continue;
-        }
-        let v = match parts.next() {
-            None | Some("") => return Err(format!("protocol `{name}` needs a value")),
-            Some(v) => v,
-        };
-        let bad = match value {
-            Value::Ip4 => v
-                .parse::<Ipv4Addr>()
-                .err()
-                .map(|_| "is not an IPv4 address".to_string()),
-            Value::Ip6 => v
-                .parse::<Ipv6Addr>()
-                .err()
-                .map(|_| "is not an IPv6 address".to_string()),
-            Value::Host => v
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-                .then(|| "is not a host name (it holds whitespace or control characters)".into()),
-            Value::Port => (!v.bytes().all(|b| b.is_ascii_digit()) || v.parse::<u16>().is_err())
-                .then(|| "is not a port number (0 to 65535)".into()),
-            Value::PeerId => check_peer_id(v)
-                .err()
-                .map(|why| format!("is not a libp2p peer ID: {why}")),
-            Value::Any | Value::None => None,
-        };
-        if let Some(why) = bad {
-            return Err(format!("`{name}` value `{v}` {why}"));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::boot::tests::{identity_peer, peer, sha_peer};
     use super::*;
     use std::path::Path;
 
@@ -561,7 +538,7 @@ mod tests {
         for (i, (path, bytes)) in files.iter().enumerate() {
             let source = dir.join(format!("f{i}-{}", path.replace('/', "_")));
             std::fs::write(&source, bytes).unwrap();
-            t.insert_file(RelPath::new(path).unwrap(), source);
+            t.insert_file(RelPath::new(path).unwrap(), source).unwrap();
         }
         t
     }
@@ -572,22 +549,6 @@ mod tests {
         let t = tree(dir.path(), files);
         let u = Union::of([("base", &t)]).unwrap();
         validate_image("img", &u).map_err(|e| e.to_string())
-    }
-
-    fn peer(multihash: &[u8]) -> String {
-        bs58::encode(multihash).into_string()
-    }
-
-    fn identity_peer() -> String {
-        let mut mh = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
-        mh.extend([7u8; 32]);
-        peer(&mh)
-    }
-
-    fn sha_peer() -> String {
-        let mut mh = vec![0x12, 0x20];
-        mh.extend([9u8; 32]);
-        peer(&mh)
     }
 
     fn assert_has(err: &str, parts: &[&str]) {
@@ -743,50 +704,6 @@ mod tests {
     }
 
     #[test]
-    fn peer_ids() {
-        let id = identity_peer();
-        assert!(id.starts_with("12D3KooW"), "{id}");
-        let sha = sha_peer();
-        assert!(sha.starts_with("Qm"), "{sha}");
-        check_peer_id(&id).unwrap();
-        check_peer_id(&sha).unwrap();
-        check_peer_id(&peer(&[0x00, 0x00])).unwrap();
-
-        let cases: [(String, &str); 8] = [
-            ("".into(), "empty"),
-            ("0OIl".into(), "not base58btc"),
-            ("Qm!".into(), "not base58btc"),
-            (
-                peer(&[[0x11, 0x14].as_slice(), &[1; 20]].concat()),
-                "code 0x11",
-            ),
-            (
-                peer(&[[0x12, 0x1f].as_slice(), &[1; 31]].concat()),
-                "31 bytes, not 32",
-            ),
-            (
-                peer(&[[0x00, 65].as_slice(), &[1; 65]].concat()),
-                "65 bytes, more than 64",
-            ),
-            (
-                peer(&[[0x12, 0x20].as_slice(), &[1; 33]].concat()),
-                "1 bytes left over",
-            ),
-            (
-                peer(&[[0x12, 0x20].as_slice(), &[1; 10]].concat()),
-                "truncated",
-            ),
-        ];
-        for (s, why) in cases {
-            let err = check_peer_id(&s).unwrap_err();
-            assert!(err.contains(why), "{s:?}: {err}");
-        }
-        assert!(check_peer_id(&peer(&[0x80]))
-            .unwrap_err()
-            .contains("varint"));
-    }
-
-    #[test]
     fn boot_files_named_by_peer_ids_pass() {
         let c = component();
         let id = identity_peer();
@@ -890,40 +807,6 @@ mod tests {
                     "one multiaddr per line",
                 ],
             );
-        }
-    }
-
-    #[test]
-    fn multiaddrs() {
-        let id = identity_peer();
-        let sha = sha_peer();
-        for good in [
-            format!("/ip4/127.0.0.1/tcp/2020/p2p/{id}"),
-            "/dns4/example.com/udp/4001/quic-v1".into(),
-            "/ip6/::1/tcp/1".into(),
-            format!("/dnsaddr/bootstrap.libp2p.io/ipfs/{sha}"),
-            "/ip4/1.2.3.4/udp/1/quic-v1/webtransport/certhash/uEiAbc".into(),
-            format!("/ip4/1.2.3.4/tcp/443/tls/sni/example.com/ws/p2p/{id}/p2p-circuit/p2p/{sha}"),
-            "/dns/a/tcp/80/http".into(),
-            "/ip4/1.2.3.4/udp/1/webrtc-direct".into(),
-            "/ip4/1.2.3.4/tcp/1/noise".into(),
-        ] {
-            check_multiaddr(&good).unwrap_or_else(|e| panic!("{good}: {e}"));
-        }
-        for (bad, why) in [
-            ("", "starts with `/`"),
-            ("/", "empty protocol name"),
-            ("/ip4/1.2.3.4/", "empty protocol name"),
-            ("/ip4//tcp/1", "needs a value"),
-            ("/ip6/1.2.3.4", "not an IPv6 address"),
-            ("/tcp/+1", "not a port number"),
-            ("/tcp/1 ", "not a port number"),
-            ("/dns4/exa mple.com", "not a host name"),
-            ("/p2p/QmNope", "not a libp2p peer ID"),
-            ("/quic/1", "unknown protocol `1`"),
-        ] {
-            let err = check_multiaddr(bad).unwrap_err();
-            assert!(err.contains(why), "{bad:?}: {err}");
         }
     }
 
@@ -1037,6 +920,95 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("layer `l`: 2 problems:\n  `a`"), "{err}");
+    }
+
+    #[test]
+    fn symlinks_are_resolved_through_the_layers_own_symlinks() {
+        // The chain of issue 13: each link is fine lexically, and leaves the layer.
+        let err = validate_layer(
+            "l",
+            &layer_of(&[("d/up", ".."), ("e1", "d/up/.."), ("e2", "e1/..")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_has(
+            &err,
+            &[
+                "layer `l`: 2 problems:",
+                "\n  `e1` is a symlink to `d/up/..`, which climbs above the layer root once the \
+                 symlinks on its way are followed; symlinks must be relative and stay inside \
+                 their layer",
+                "\n  `e2` is a symlink to `e1/..`, which climbs above the layer root through \
+                 the symlink `e1` -> `d/up/..`;",
+            ],
+        );
+        let err = validate_layer("l", &layer_of(&[("a", "b/x"), ("b", "a"), ("s", "s")]))
+            .unwrap_err()
+            .to_string();
+        assert_has(
+            &err,
+            &[
+                "`a` is a symlink to `b/x`, which loops",
+                "`s` is a symlink to `s`, which loops: resolving it leads back to itself",
+            ],
+        );
+        let deep: Vec<(String, String)> = (0..41)
+            .map(|i| (format!("l{i}"), format!("l{}", i + 1)))
+            .collect();
+        let deep: Vec<(&str, &str)> = deep.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let err = validate_layer("l", &layer_of(&deep))
+            .unwrap_err()
+            .to_string();
+        assert_has(
+            &err,
+            &["`l0` is a symlink to `l1`, which takes more than 40 symlinks to resolve"],
+        );
+        // Control characters of names and targets are escaped in the message.
+        let err = validate_layer("l", &layer_of(&[("e\u{1b}[2J", "/\u{1b}]0;x\u{7}")]))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+        assert_has(
+            &err,
+            &["`e\\x1b[2J` is a symlink to the absolute path `/\\x1b]0;x\\x07`"],
+        );
+    }
+
+    #[test]
+    fn symlinks_are_resolved_across_the_layers_of_an_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = component();
+        let link = |t: &mut Tree, path: &str, target: &str| {
+            t.insert(
+                RelPath::new(path).unwrap(),
+                Entry::Symlink {
+                    target: target.into(),
+                },
+            )
+            .unwrap();
+        };
+        // Layer a: `sub/q` is the root, `top` dangles into sub/x; layer b: `sub/x` climbs from a
+        // `q` it lacks. Each is fine alone; in the union, sub/x -> q/../.. climbs out.
+        let mut a = tree(dir.path(), &[("bin/main.wasm", &c), ("sub/keep", b"")]);
+        link(&mut a, "sub/q", "..");
+        link(&mut a, "top", "sub/x");
+        let mut b = Tree::default();
+        link(&mut b, "sub/x", "q/../..");
+        validate_layer("a", &a).unwrap();
+        validate_layer("b", &b).unwrap();
+        let u = Union::of([("a", &a), ("b", &b)]).unwrap();
+        let err = validate_image("img", &u).unwrap_err().to_string();
+        assert_has(
+            &err,
+            &[
+                "image `img`: 2 problems:",
+                "\n  `sub/x` from layer `b` is a symlink to `q/../..`, which climbs above the \
+                 image root once the symlinks on its way are followed; symlinks must be \
+                 relative and stay inside their image",
+                "\n  `top` from layer `a` is a symlink to `sub/x`, which climbs above the image \
+                 root through the symlink `sub/x` (from layer `b`) -> `q/../..`;",
+            ],
+        );
     }
 
     #[test]

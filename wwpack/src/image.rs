@@ -36,7 +36,11 @@ pub fn layer_tree(layer: &Layer, artifacts: &BTreeMap<String, PathBuf>) -> Resul
                 ),
             });
         }
-        tree.insert_file(dest.clone(), artifact.clone());
+        tree.insert_file(dest.clone(), artifact.clone())
+            .map_err(|e| Error::Layer {
+                layer: layer.name.clone(),
+                message: e.to_string(),
+            })?;
     }
     Ok(tree)
 }
@@ -70,7 +74,7 @@ pub fn write(union: &Union, dest: &Path) -> Result<()> {
         std::fs::remove_dir_all(&staging).map_err(Error::io("remove", &staging))?;
     }
     let result = union
-        .materialize(&staging, Placement::Copy)
+        .materialize(&staging, Placement::Copy, &crate::cancel::Cancel::new())
         .and_then(|()| atomic::sync_tree(&staging))
         .and_then(|()| atomic::replace_dir(&staging, dest));
     if result.is_err() {

@@ -6,7 +6,10 @@
 //! [`build`] ties the steps together for `wwpack build`. The runtime `ww` uses [`tree`],
 //! [`union`] and [`wasm`] so that an image built and an image booted are the same tree.
 
+#![forbid(unsafe_code)]
+
 pub mod atomic;
+pub mod beneath;
 pub mod build;
 pub mod config;
 pub mod error;
@@ -18,6 +21,7 @@ pub mod wasm;
 
 pub use error::{Error, Result};
 pub mod block;
+pub mod cancel;
 pub mod car;
 pub mod chain;
 pub mod cid;
@@ -28,9 +32,11 @@ pub mod fhs;
 pub mod fingerprint;
 pub mod ipfs;
 pub mod manifest;
+pub mod output;
 pub mod pb;
 pub mod plan;
 pub mod statcache;
 pub mod store;
+pub mod text;
 pub mod transfer;
 pub mod unixfs;

@@ -1,5 +1,7 @@
 //! The `wwpack` command line: parses arguments and calls the library.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,8 +12,28 @@ use wwpack::cid::Cid;
 use wwpack::config::Config;
 use wwpack::content::{self, ContentPath};
 use wwpack::diff::SideSpec;
+use wwpack::output::Stdout;
 use wwpack::store::Store;
+use wwpack::text::printable;
 use wwpack::unixfs::Profile;
+
+/// Writes one line to stdout, as `println!` would, but evaluates to an `anyhow::Result` instead
+/// of panicking: a closed stdout (`wwpack ls | head -1`) is an error that `main` turns into a
+/// quiet exit with status 0 ([`wwpack::output::stdout_closed`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        std::io::Write::write_all(&mut Stdout, format!("{}\n", format_args!($($arg)*)).as_bytes())
+            .context("writing to stdout")
+    };
+}
+
+/// Writes one line to stderr; unlike `eprintln!`, a stderr nobody reads is no panic.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let line = format!("{}\n", format_args!($($arg)*));
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    }};
+}
 
 /// Reproducible, content-addressed images for Wetware.
 #[derive(Parser)]
@@ -106,7 +128,8 @@ enum Command {
     /// Write the DAG under a CID from the block store to a CAR v1 file
     Export {
         cid: Cid,
-        /// The CAR file to write (atomically)
+        /// Where to write the CAR: `-` is stdout; a regular file is replaced atomically; a
+        /// FIFO or device is written in place; a symlink is followed, never replaced
         #[arg(short, long, value_name = "FILE.car")]
         output: PathBuf,
     },
@@ -177,8 +200,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // Whatever failed once the reader of stdout was gone (the write itself, or work
+        // after it), nobody reads the output: end quietly, as other Unix tools do.
+        Err(_) if wwpack::output::stdout_closed() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("wwpack: error: {}", one_message(&err));
+            errln!("wwpack: error: {}", printable_lines(&one_message(&err)));
             failure
         }
     }
@@ -240,7 +266,7 @@ fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<Exit
             .or_else(|_| Store::open_read_only(&dir))
             .ok()
     });
-    let url = wwpack::ipfs::api_url(cli.api.as_deref());
+    let url = wwpack::ipfs::api_url(cli.api.as_deref())?;
     let node =
         wwpack::ipfs::LazyNode::new(&url, std::time::Duration::from_secs(cli.timeout.max(1)));
     let env = wwpack::diff::Env {
@@ -265,14 +291,9 @@ fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<Exit
         }
     };
     let text = wwpack::diff::render::render(&report, *format, color);
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = std::io::Write::write_all(&mut stdout, text.as_bytes())
-        .and_then(|()| std::io::Write::flush(&mut stdout))
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e).context("writing to stdout");
-        }
-    }
+    std::io::Write::write_all(&mut Stdout, text.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut Stdout))
+        .context("writing to stdout")?;
     Ok(ExitCode::from(if report.identical { 0 } else { 1 }))
 }
 
@@ -297,7 +318,7 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
 }
 
 fn connect(cli: &Cli) -> anyhow::Result<wwpack::ipfs::Node> {
-    let url = wwpack::ipfs::api_url(cli.api.as_deref());
+    let url = wwpack::ipfs::api_url(cli.api.as_deref())?;
     Ok(wwpack::ipfs::Node::connect(
         &url,
         std::time::Duration::from_secs(cli.timeout.max(1)),
@@ -319,7 +340,12 @@ fn read_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(Store::open_read_only(&store_dir(cli)?)?)
 }
 
-fn print_node(path: &std::path::Path, profile: &Profile, node: &wwpack::unixfs::Node, json: bool) {
+fn print_node(
+    path: &std::path::Path,
+    profile: &Profile,
+    node: &wwpack::unixfs::Node,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
         let v = serde_json::json!({
             "cid": node.cid.to_string(),
@@ -327,9 +353,21 @@ fn print_node(path: &std::path::Path, profile: &Profile, node: &wwpack::unixfs::
             "path": path.display().to_string(),
             "size": node.tsize,
         });
-        println!("{v}");
+        outln!("{v}")
     } else {
-        println!("{}", node.cid);
+        outln!("{}", node.cid)
+    }
+}
+
+/// One line on stderr for each block `store` repaired: storing verified bytes replaced a block
+/// file that did not hold them.
+fn report_repairs(store: &Store) {
+    for cid in store.repaired() {
+        errln!(
+            "wwpack: repaired block {cid} in the block store {}: its file did not match its CID \
+             and was replaced by verified bytes",
+            printable(&store.dir().display().to_string())
+        );
     }
 }
 
@@ -339,14 +377,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             path,
             profile,
             json,
-        } => print_node(path, profile, &content::cid(path, profile)?, *json),
+        } => print_node(path, profile, &content::cid(path, profile)?, *json)?,
         Command::Add {
             path,
             profile,
             json,
         } => {
             let store = open_store(&cli)?;
-            print_node(path, profile, &content::add(&store, path, profile)?, *json)
+            let node = content::add(&store, path, profile)?;
+            report_repairs(&store);
+            print_node(path, profile, &node, *json)?
         }
         Command::Cat {
             target,
@@ -354,30 +394,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             length,
         } => {
             let store = read_store(&cli)?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            match content::cat(&store, target, *offset, *length, &mut out) {
-                Err(content::ContentError::Read(wwpack::unixfs::read::ReadError::Output(e)))
-                    if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => {
-                    other?;
-                    if let Err(e) = std::io::Write::flush(&mut out) {
-                        if e.kind() != std::io::ErrorKind::BrokenPipe {
-                            return Err(e).context("writing to stdout");
-                        }
-                    }
-                }
-            }
+            let mut out = std::io::BufWriter::new(Stdout);
+            content::cat(&store, target, *offset, *length, &mut out)?;
+            std::io::Write::flush(&mut out).context("writing to stdout")?;
         }
         Command::Ls { target, json } => {
             let store = read_store(&cli)?;
             for e in content::ls(&store, target)? {
                 if *json {
-                    println!("{}", serde_json::to_string(&e)?);
+                    // Exact: JSON escapes control characters itself.
+                    outln!("{}", serde_json::to_string(&e)?)?;
                 } else {
                     let slash = if e.kind == "directory" { "/" } else { "" };
-                    let arrow = e.target.map(|t| format!(" -> {t}")).unwrap_or_default();
-                    println!("{} {} {}{slash}{arrow}", e.cid, e.size, e.name);
+                    let arrow = e
+                        .target
+                        .map(|t| format!(" -> {}", printable(&t)))
+                        .unwrap_or_default();
+                    outln!("{} {} {}{slash}{arrow}", e.cid, e.size, printable(&e.name))?;
                 }
             }
         }
@@ -385,22 +418,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let store = read_store(&cli)?;
             let r = content::export(&store, cid, output)?;
             if !cli.quiet {
-                eprintln!(
-                    "wrote {}: {} blocks, {} bytes",
-                    output.display(),
-                    r.blocks,
-                    r.car_bytes
-                );
+                let to = if output.as_os_str() == "-" {
+                    "stdout".to_string()
+                } else {
+                    printable(&output.display().to_string()).into_owned()
+                };
+                errln!("wrote {to}: {} blocks, {} bytes", r.blocks, r.car_bytes);
             }
         }
         Command::Import { car } => {
             let store = open_store(&cli)?;
             let r = content::import(&store, car)?;
+            report_repairs(&store);
             for root in &r.roots {
-                println!("{root}");
+                outln!("{root}")?;
             }
             if !cli.quiet {
-                eprintln!(
+                errln!(
                     "imported {} blocks ({} bytes), {} duplicate sections; pinned {} root(s)",
                     r.blocks,
                     r.bytes,
@@ -454,16 +488,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .iter()
                     .map(|i| serde_json::json!({"name": i.name, "root": i.root.to_string()}))
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"api": node.url(), "images": images, "counts": counts})
-                );
+                )?;
             } else {
                 for item in &items {
-                    println!("{}\t{}", item.name, item.root);
+                    outln!("{}\t{}", printable(&item.name), item.root)?;
                 }
                 if !cli.quiet {
-                    eprintln!(
+                    errln!(
                         "sent {} blocks ({} bytes), skipped {} blocks ({} bytes) already on {}",
                         counts.blocks_sent,
                         counts.bytes_sent,
@@ -479,23 +513,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&cli)?;
             let node = connect(&cli)?;
             let counts = wwpack::transfer::pull(&store, &node, cid)?;
-            println!("{cid}");
+            report_repairs(&store);
+            outln!("{cid}")?;
             if !cli.quiet {
-                eprintln!(
+                errln!(
                     "fetched {} blocks ({} bytes), {} already here; pinned {cid}",
-                    counts.blocks_sent, counts.bytes_sent, counts.blocks_skipped
+                    counts.blocks_sent,
+                    counts.bytes_sent,
+                    counts.blocks_skipped
                 );
             }
         }
         Command::Gc => {
             let store = open_store(&cli)?;
             let r = content::gc(&store)?;
-            println!(
+            outln!(
                 "removed {} blocks ({} bytes), kept {}",
-                r.removed, r.bytes_freed, r.kept
-            );
+                r.removed,
+                r.bytes_freed,
+                r.kept
+            )?;
             if !r.corrupt.is_empty() || r.missing > 0 {
-                eprintln!(
+                errln!(
                     "warning: {} pinned blocks missing, {} corrupt (kept): {}",
                     r.missing,
                     r.corrupt.len(),
@@ -525,11 +564,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 lock_file: None,
             };
             let report = wwpack::build::build(&config, &opts, &store)?;
+            report_repairs(&store);
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?)?;
             } else if !cli.quiet {
                 for image in &report.images {
-                    println!(
+                    outln!(
                         "{}\t{}\t{} files, {} bytes{}",
                         image.name,
                         image.root,
@@ -540,12 +580,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         } else {
                             ""
                         }
-                    );
+                    )?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// `message` with the control characters of each line escaped: messages quote names from
+/// images and nodes, which must not drive the terminal; the lines themselves stay lines.
+fn printable_lines(message: &str) -> String {
+    message
+        .split('\n')
+        .map(|line| printable(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The error and its causes, each cause added only when the message does not already end

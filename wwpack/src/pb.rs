@@ -81,11 +81,16 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        // Protobuf varints may be up to 10 bytes; dag-pb values fit in 9.
-        let (v, used) = varint::read(&self.bytes[self.pos..])?;
+        let (v, used) = read_varint(&self.bytes[self.pos..])?;
         self.pos += used;
         Some(v)
     }
+}
+
+/// A protobuf varint at the start of `bytes`: up to 10 bytes (a `u64` takes 10 when its top
+/// bit is set, which [`put_varint`] writes), minimally encoded, nothing past 64 bits.
+pub(crate) fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    varint::read_at_most(bytes, 10)
 }
 
 #[cfg(test)]
@@ -103,6 +108,7 @@ mod tests {
             16384,
             u64::from(u32::MAX),
             1 << 62,
+            u64::MAX,
         ] {
             let mut out = Vec::new();
             varint::write(v, &mut out);
@@ -123,5 +129,21 @@ mod tests {
         r.next_field().unwrap();
         assert!(r.next_field().is_err());
         assert!(Reader::new(&[0x0d, 0, 0, 0, 0]).next_field().is_err()); // fixed32
+    }
+
+    #[test]
+    fn ten_byte_varints_are_read_and_nothing_past_64_bits() {
+        let mut out = Vec::new();
+        put_varint(3, u64::MAX, &mut out);
+        assert_eq!(out.len(), 11);
+        let mut r = Reader::new(&out);
+        assert_eq!(r.next_field().unwrap(), Some((3, Value::Varint(u64::MAX))));
+        let mut past = out.clone();
+        past[10] = 0x02;
+        assert!(Reader::new(&past).next_field().is_err());
+        let eleven = [
+            0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00,
+        ];
+        assert!(Reader::new(&eleven).next_field().is_err());
     }
 }

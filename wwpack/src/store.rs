@@ -28,8 +28,11 @@
 //! # Writes
 //!
 //! [`Store::put`] checks the bytes against the CID (a store never holds a block it knows to be
-//! wrong), does nothing if the block file already exists, and otherwise writes a unique temp
-//! file in `tmp/`, fsyncs it, renames it into place and fsyncs the shard directory. Several
+//! wrong), does nothing if the block file already exists with these very bytes, and otherwise
+//! writes a unique temp file in `tmp/`, fsyncs it, renames it into place and fsyncs the shard
+//! directory. An existing block file with other bytes (corrupt on disk, or damaged by hand) is
+//! replaced by the verified bytes: storing good bytes repairs it, and [`Store::repaired`] lists
+//! what was repaired, so that `add`, `import`, `pull` and the chain's fetches can say so. Several
 //! threads and processes may put the same or different blocks at once: each writes its own temp
 //! file, and a rename replaces a file with identical bytes. Reads are verified
 //! ([`Store::get`]) and take no lock.
@@ -118,6 +121,8 @@ pub struct Store {
     dir: PathBuf,
     /// `dir` made canonical: how this process recognises its own guards on the store.
     key: PathBuf,
+    /// Blocks whose file did not hold their bytes and were rewritten, shared by the clones.
+    repaired: std::sync::Arc<Mutex<Vec<Cid>>>,
 }
 
 /// A shared lock on a store's lock file: while it is alive, gc waits. See the module docs.
@@ -197,6 +202,7 @@ impl Store {
         let store = Store {
             dir: dir.to_path_buf(),
             key,
+            repaired: Default::default(),
         };
         // Permission bits say little (root writes anywhere, a read-only mount refuses root):
         // try it.
@@ -231,7 +237,17 @@ impl Store {
         Ok(Store {
             dir: dir.to_path_buf(),
             key,
+            repaired: Default::default(),
         })
+    }
+
+    /// The blocks this store (or a clone) has repaired so far: their file held other bytes and
+    /// was replaced by verified ones. In the order repaired.
+    pub fn repaired(&self) -> Vec<Cid> {
+        self.repaired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The store's directory, as given to [`Store::open`].
@@ -589,10 +605,22 @@ impl BlockSink for Store {
         }
         let path = self.block_path(cid);
         let _lock = self.lock(FlockOperation::LockShared)?;
+        let mut repair = false;
         match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_file() && meta.len() == data.len() as u64 => return Ok(()),
+            Ok(meta) if meta.is_file() && meta.len() == data.len() as u64 => {
+                match fs::read(&path) {
+                    Ok(stored) if stored == data => return Ok(()),
+                    Ok(_) => {
+                        tracing::debug!(path = %path.display(), "block {cid} in the store does not match its CID; replacing it with verified bytes");
+                        repair = true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error("read block", &path, e)),
+                }
+            }
             Ok(meta) if meta.is_file() => {
-                tracing::warn!(path = %path.display(), "block file has the wrong length; rewriting it");
+                tracing::debug!(path = %path.display(), "block {cid} in the store has the wrong length; replacing it with verified bytes");
+                repair = true;
             }
             Ok(_) => {
                 return Err(BlockError::Other(format!(
@@ -610,7 +638,14 @@ impl BlockSink for Store {
                 Err(e) => return Err(io_error("create directory", shard_dir, e)),
             }
         }
-        self.write_atomic(&path, data)
+        self.write_atomic(&path, data)?;
+        if repair {
+            self.repaired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(cid.to_v1());
+        }
+        Ok(())
     }
 }
 
@@ -771,13 +806,19 @@ mod tests {
         assert!(matches!(err, BlockError::Mismatch { .. }), "{err}");
         assert!(err.to_string().contains(&bad.0.to_string()), "{err}");
         assert_eq!(store.verify_all().unwrap(), vec![bad.0.clone()]);
-        // Putting the good bytes again does not repair a same-length corrupt file, removing does.
-        put(&store, &bad);
-        assert!(store.get(&bad.0).is_err());
-        assert!(store.remove_block(&bad.0).unwrap());
+        // Putting the good bytes again repairs a same-length corrupt file, and says so.
+        assert!(store.repaired().is_empty());
         put(&store, &bad);
         assert_eq!(store.get(&bad.0).unwrap(), bad.1);
+        assert_eq!(store.repaired(), vec![bad.0.clone()]);
         assert!(store.verify_all().unwrap().is_empty());
+        // A truncated one too; an intact one is left alone.
+        let path = store.block_path(&bad.0);
+        fs::write(&path, &bad.1[..3]).unwrap();
+        put(&store, &bad);
+        put(&store, &good);
+        assert_eq!(store.get(&bad.0).unwrap(), bad.1);
+        assert_eq!(store.repaired().len(), 2);
     }
 
     #[test]

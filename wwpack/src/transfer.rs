@@ -1,9 +1,11 @@
 //! `wwpack push` and `wwpack pull`: moving DAGs between the embedded store and an IPFS node.
 //!
-//! Push sends the blocks of each image and its layers that the node does not have (asked once,
-//! with `refs/local`), then pins each image root there. It only reads the local store, so an
-//! interrupted push leaves it as it was, and a rerun sends what is still missing. Pull fetches a
-//! DAG, verifies every block against its CID before storing it, and pins the root locally.
+//! Push sends the blocks of each image and its layers that the node does not have (found by
+//! walking the local store, then asked of the node once, with `refs/local`), then pins each image
+//! root there. It only reads the local store, so an interrupted push leaves it as it was, and a
+//! rerun sends what is still missing. Pull fetches a DAG, verifies every block against its CID
+//! before storing it, and pins the root locally. Both stop when the node's
+//! [`Cancel`](crate::cancel::Cancel) is raised.
 
 use std::collections::HashSet;
 
@@ -33,40 +35,71 @@ pub struct PushItem {
 
 /// Pushes each item's DAGs to `node` and pins its root there. `progress` is called after each
 /// block with the running counts.
+///
+/// The blocks to send are found first, by walking the DAGs in the local store (so the plan is
+/// bounded by the store, not by the node); the node is then asked once which of them it holds
+/// (`refs/local`, of which only those are kept), and the rest are sent.
 pub fn push(
     store: &Store,
     node: &Node,
     items: &[PushItem],
     mut progress: impl FnMut(&Counts),
 ) -> Result<Counts, BlockError> {
-    let mut have = node.local_blocks()?;
+    let plan = plan(store, node, items)?;
+    let wanted: HashSet<Vec<u8>> = plan
+        .iter()
+        .flatten()
+        .map(|(cid, _)| cid.hash().to_bytes())
+        .collect();
+    let mut have = node.local_blocks_among(&wanted)?;
     let mut counts = Counts::default();
+    for (item, blocks) in items.iter().zip(&plan) {
+        for (cid, size) in blocks {
+            let hash = cid.hash().to_bytes();
+            if have.contains(&hash) {
+                counts.blocks_skipped += 1;
+                counts.bytes_skipped += size;
+            } else {
+                node.cancel().check()?;
+                let data = store.get(cid)?;
+                node.put(cid, &data)?;
+                have.insert(hash);
+                counts.blocks_sent += 1;
+                counts.bytes_sent += data.len() as u64;
+            }
+            progress(&counts);
+        }
+        node.pin(&item.root)?;
+    }
+    Ok(counts)
+}
+
+/// For each item, its blocks (CID and size) not already in an earlier item's list, in the
+/// order push sends them: depth first, the root, then the further roots.
+fn plan(
+    store: &Store,
+    node: &Node,
+    items: &[PushItem],
+) -> Result<Vec<Vec<(Cid, u64)>>, BlockError> {
     let mut seen = HashSet::new();
+    let mut plan = Vec::with_capacity(items.len());
     for item in items {
+        let mut blocks = Vec::new();
         let mut stack: Vec<Cid> = item.also.iter().rev().cloned().collect();
         stack.push(item.root.clone());
         while let Some(cid) = stack.pop() {
             if !seen.insert(cid.to_v1()) {
                 continue;
             }
+            node.cancel().check()?;
             let data = store.get(&cid)?;
             let links = block::links(&cid, &data)?;
-            let size = data.len() as u64;
-            if have.contains(&cid.hash().to_bytes()) {
-                counts.blocks_skipped += 1;
-                counts.bytes_skipped += size;
-            } else {
-                node.put(&cid, &data)?;
-                have.insert(cid.hash().to_bytes());
-                counts.blocks_sent += 1;
-                counts.bytes_sent += size;
-            }
-            progress(&counts);
+            blocks.push((cid, data.len() as u64));
             stack.extend(links.into_iter().rev());
         }
-        node.pin(&item.root)?;
+        plan.push(blocks);
     }
-    Ok(counts)
+    Ok(plan)
 }
 
 /// Fetches the DAG under `root` from `node` into `store` (every block verified) and pins it.
@@ -80,6 +113,7 @@ pub fn pull(store: &Store, node: &Node, root: &Cid) -> Result<Counts, BlockError
         if !seen.insert(cid.to_v1()) {
             continue;
         }
+        node.cancel().check()?;
         let data = match store.get_unverified(&cid)? {
             Some(data) if block::verify(&cid, &data).is_ok() => {
                 counts.blocks_skipped += 1;

@@ -10,7 +10,14 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// A relative path inside a tree: `/`-separated, UTF-8, no empty, `.` or `..` components.
+/// How many components a path of a tree may have: a tree nests at most this deep. Trees come
+/// from images anyone can publish; the cap keeps every walk over them (and the directory handles
+/// materializing one holds open) bounded. Linux's `PATH_MAX` of 4096 bytes allows at most 2048
+/// levels by path; 256 is far beyond any real image.
+pub const MAX_DEPTH: usize = 256;
+
+/// A relative path inside a tree: `/`-separated, UTF-8, no empty, `.` or `..` components, no
+/// NUL, at most [`MAX_DEPTH`] components.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RelPath(String);
 
@@ -23,8 +30,9 @@ impl RelPath {
         if s.starts_with('/') {
             return Err("must be relative (it starts with `/`)");
         }
-        for part in s.split('/') {
+        for (i, part) in s.split('/').enumerate() {
             match part {
+                _ if i >= MAX_DEPTH => return Err("nests deeper than 256 levels"),
                 "" => return Err("has an empty component (`//` or a trailing `/`)"),
                 "." | ".." => return Err("must not contain `.` or `..` components"),
                 _ if part.contains('\0') => return Err("contains a NUL byte"),
@@ -48,9 +56,22 @@ impl RelPath {
         self.0.rfind('/').map(|i| RelPath(self.0[..i].to_string()))
     }
 
-    /// Appends one component (which must not contain `/`).
-    fn child(&self, name: &str) -> RelPath {
-        RelPath(format!("{}/{}", self.0, name))
+    /// How many components the path has (1 at the top level).
+    pub fn depth(&self) -> usize {
+        self.0.bytes().filter(|&b| b == b'/').count() + 1
+    }
+
+    /// The last component.
+    pub fn name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// Appends one component, which must follow the rules (one component: no `/`).
+    pub fn join(&self, name: &str) -> std::result::Result<RelPath, &'static str> {
+        if name.contains('/') {
+            return Err("contains `/`");
+        }
+        RelPath::new(&format!("{}/{}", self.0, name))
     }
 
     /// This path below a host directory.
@@ -90,10 +111,27 @@ impl Entry {
     }
 }
 
-/// A tree of entries keyed by path; parents of every entry are present as directories.
+/// A tree of entries keyed by path; the parents of every entry are present, and are
+/// directories: [`Tree::insert`] refuses an entry below a file or a symlink, so a tree can be
+/// written out without ever creating something "under" a symlink.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
     entries: BTreeMap<RelPath, Entry>,
+}
+
+/// Why [`Tree::insert`] refused an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InsertError {
+    /// A parent of the path is a file or a symlink.
+    #[error("`{path}` cannot be added below `{parent}`, which is a {kind}, not a directory")]
+    ParentNotDir {
+        path: RelPath,
+        parent: RelPath,
+        kind: &'static str,
+    },
+    /// The path is a directory with entries, and the new entry is not a directory.
+    #[error("`{path}` is a directory with entries; it cannot become a {kind}")]
+    DirNotEmpty { path: RelPath, kind: &'static str },
 }
 
 impl Tree {
@@ -129,12 +167,13 @@ impl Tree {
                     rule: "file names must be UTF-8".into(),
                 })?;
             let rel = match prefix {
-                Some(p) => p.child(name),
-                None => RelPath::new(name).map_err(|rule| Error::Tree {
-                    path: path.clone(),
-                    rule: rule.into(),
-                })?,
-            };
+                Some(p) => p.join(name),
+                None => RelPath::new(name),
+            }
+            .map_err(|rule| Error::Tree {
+                path: path.clone(),
+                rule: rule.into(),
+            })?;
             let meta = std::fs::symlink_metadata(&path).map_err(Error::io("stat", &path))?;
             let ft = meta.file_type();
             if ft.is_dir() {
@@ -165,18 +204,60 @@ impl Tree {
     }
 
     /// Adds a file at `path`, creating its parent directories. Returns the entry it replaced.
-    pub fn insert_file(&mut self, path: RelPath, source: PathBuf) -> Option<Entry> {
+    pub fn insert_file(
+        &mut self,
+        path: RelPath,
+        source: PathBuf,
+    ) -> std::result::Result<Option<Entry>, InsertError> {
         self.insert(path, Entry::File { source })
     }
 
-    /// Adds `entry` at `path`, creating its parent directories; returns the entry it replaced.
-    pub fn insert(&mut self, path: RelPath, entry: Entry) -> Option<Entry> {
+    /// Adds `entry` at `path`, creating its missing parent directories; returns the entry it
+    /// replaced. Refused, changing nothing, when a parent is not a directory or when `path` is a
+    /// directory with entries and `entry` is not one.
+    pub fn insert(
+        &mut self,
+        path: RelPath,
+        entry: Entry,
+    ) -> std::result::Result<Option<Entry>, InsertError> {
+        let mut missing = Vec::new();
         let mut parent = path.parent();
         while let Some(p) = parent {
             parent = p.parent();
-            self.entries.entry(p).or_insert(Entry::Dir);
+            match self.entries.get(&p) {
+                Some(Entry::Dir) => break,
+                Some(other) => {
+                    return Err(InsertError::ParentNotDir {
+                        path,
+                        parent: p,
+                        kind: other.kind(),
+                    })
+                }
+                None => missing.push(p),
+            }
         }
-        self.entries.insert(path, entry)
+        if entry != Entry::Dir
+            && self.entries.get(&path) == Some(&Entry::Dir)
+            && self.has_children(&path)
+        {
+            return Err(InsertError::DirNotEmpty {
+                path,
+                kind: entry.kind(),
+            });
+        }
+        for p in missing {
+            self.entries.insert(p, Entry::Dir);
+        }
+        Ok(self.entries.insert(path, entry))
+    }
+
+    /// Whether some entry lies below `dir`.
+    fn has_children(&self, dir: &RelPath) -> bool {
+        let prefix = format!("{dir}/");
+        self.entries
+            .range(RelPath(prefix.clone())..)
+            .next()
+            .is_some_and(|(p, _)| p.0.starts_with(&prefix))
     }
 
     pub fn get(&self, path: &RelPath) -> Option<&Entry> {
@@ -253,8 +334,71 @@ mod tests {
     #[test]
     fn insert_file_creates_parents() {
         let mut tree = Tree::default();
-        tree.insert_file(RelPath::new("a/b/c").unwrap(), "/x".into());
+        tree.insert_file(RelPath::new("a/b/c").unwrap(), "/x".into())
+            .unwrap();
         let paths: Vec<_> = tree.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["a", "a/b", "a/b/c"]);
+    }
+
+    #[test]
+    fn nothing_goes_below_a_symlink_or_a_file_and_full_directories_stay() {
+        let rel = |s: &str| RelPath::new(s).unwrap();
+        let link = Entry::Symlink {
+            target: "/etc".into(),
+        };
+        let mut tree = Tree::default();
+        tree.insert(rel("a"), link.clone()).unwrap();
+        tree.insert_file(rel("f"), "/x".into()).unwrap();
+        let err = tree.insert_file(rel("a/passwd"), "/x".into()).unwrap_err();
+        assert!(matches!(err, InsertError::ParentNotDir { kind, .. } if kind == "symlink"));
+        assert!(
+            err.to_string()
+                .contains("`a/passwd` cannot be added below `a`"),
+            "{err}"
+        );
+        let err = tree.insert(rel("f/g/h"), Entry::Dir).unwrap_err();
+        assert!(
+            err.to_string().contains("below `f`, which is a file"),
+            "{err}"
+        );
+        assert_eq!(tree.len(), 2, "a refused insert changes nothing");
+
+        tree.insert(rel("d"), Entry::Dir).unwrap();
+        tree.insert(rel("d-x"), Entry::Dir).unwrap();
+        tree.insert(rel("d/e"), Entry::Dir).unwrap();
+        let err = tree.insert(rel("d"), link.clone()).unwrap_err();
+        assert!(matches!(err, InsertError::DirNotEmpty { .. }), "{err}");
+        assert!(
+            tree.insert(rel("d-x"), link).is_ok(),
+            "an empty directory may be replaced"
+        );
+    }
+
+    #[test]
+    fn paths_nest_at_most_max_depth_levels() {
+        let deep = vec!["d"; MAX_DEPTH].join("/");
+        let p = RelPath::new(&deep).unwrap();
+        assert_eq!(p.depth(), MAX_DEPTH);
+        assert!(RelPath::new(&format!("{deep}/x")).is_err());
+        assert!(p.join("x").is_err());
+        assert_eq!(
+            RelPath::new("a/b").unwrap().join("c").unwrap().as_str(),
+            "a/b/c"
+        );
+        assert!(RelPath::new("a").unwrap().join("b/c").is_err());
+        assert_eq!(RelPath::new("a/b").unwrap().name(), "b");
+    }
+
+    #[test]
+    fn scan_refuses_a_tree_deeper_than_max_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        // Built relative to a handle-free cwd-independent path, one level at a time.
+        let mut path = dir.path().to_path_buf();
+        for _ in 0..=MAX_DEPTH {
+            path.push("d");
+        }
+        std::fs::create_dir_all(&path).unwrap();
+        let err = Tree::scan(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("deeper than 256 levels"), "{err}");
     }
 }

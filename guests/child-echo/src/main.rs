@@ -10,6 +10,8 @@
 //!
 //! (the two replies in the order the calls were made), then exits 0.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use futures::future::try_join;

@@ -8,6 +8,8 @@
 //! only report success or failure, so any other code goes through `wasi:cli/exit.exit-with-code`
 //! (WASI 0.2.12).
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

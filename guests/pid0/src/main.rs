@@ -9,6 +9,8 @@
 //! It exits 0 when the child exited 0, and 1 with a message on stderr otherwise (a failed
 //! graft or spawn, a trapped child, a child's non-zero status).
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use wetware_guest::{connect_and_graft, stdio, Child};

@@ -2,7 +2,8 @@
 
 /// The usage line printed (on stderr) for arguments the probe does not know.
 pub const USAGE: &str =
-    "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N | alloc MIB | spin";
+    "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N | alloc MIB | spin \
+     | hold MIB | spawn N [MIB]";
 
 /// What the probe was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,6 +28,11 @@ pub enum Behaviour {
     Alloc(u32),
     /// Print `spinning`, then compute forever.
     Spin,
+    /// Allocate and touch this many MiB, print `holding`, then wait for stdin to end.
+    Hold(u32),
+    /// Start this many children of the probe itself, each holding `mib` MiB, keep them alive,
+    /// report, let them go, then start one more.
+    Spawn { count: u32, mib: u32 },
 }
 
 /// Parses the probe's arguments (without the program name).
@@ -43,6 +49,15 @@ pub fn parse(args: &[String]) -> Result<Behaviour, String> {
         ["echo-many", n] => number(n, "echo-many").map(Behaviour::EchoMany),
         ["alloc", n] => number(n, "alloc").map(Behaviour::Alloc),
         ["spin"] => Ok(Behaviour::Spin),
+        ["hold", n] => number(n, "hold").map(Behaviour::Hold),
+        ["spawn", n] => Ok(Behaviour::Spawn {
+            count: number(n, "spawn")?,
+            mib: 0,
+        }),
+        ["spawn", n, mib] => Ok(Behaviour::Spawn {
+            count: number(n, "spawn")?,
+            mib: number(mib, "spawn")?,
+        }),
         [] => Err("no behaviour given".to_string()),
         [first, ..] => Err(format!(
             "unknown behaviour or wrong arguments: `{}`",
@@ -78,6 +93,15 @@ mod tests {
         assert_eq!(parse(&args(&["nest"])), Ok(Behaviour::Nest));
         assert_eq!(parse(&args(&["alloc", "64"])), Ok(Behaviour::Alloc(64)));
         assert_eq!(parse(&args(&["spin"])), Ok(Behaviour::Spin));
+        assert_eq!(parse(&args(&["hold", "16"])), Ok(Behaviour::Hold(16)));
+        assert_eq!(
+            parse(&args(&["spawn", "8"])),
+            Ok(Behaviour::Spawn { count: 8, mib: 0 })
+        );
+        assert_eq!(
+            parse(&args(&["spawn", "8", "16"])),
+            Ok(Behaviour::Spawn { count: 8, mib: 16 })
+        );
     }
 
     #[test]
@@ -85,6 +109,8 @@ mod tests {
         assert!(parse(&args(&[])).is_err());
         assert!(parse(&args(&["exit", "256"])).is_err());
         assert!(parse(&args(&["cat", "extra"])).is_err());
+        assert!(parse(&args(&["spawn", "x"])).is_err());
+        assert!(parse(&args(&["spawn", "1", "2", "3"])).is_err());
         assert!(parse(&args(&["frob"])).unwrap_err().contains("`frob`"));
     }
 }

@@ -12,13 +12,20 @@
 //! | `echo-many N` | make N concurrent echo calls, print `matched M/N`                     |
 //! | `alloc MIB`   | allocate and touch MIB MiB, print `allocated MIB MiB (...)`, exit 0     |
 //! | `spin`        | print `spinning`, then compute forever without calling the host       |
+//! | `hold MIB`    | allocate and touch MIB MiB, print `holding MIB MiB`, wait for stdin to end, exit 0 |
+//! | `spawn N [MIB]` | start N children of itself running `hold MIB` (default 0), report, let them go, start one more (see `spawn`) |
 //!
-//! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host` and
-//! `echo-many` open the RPC connection; used as a child itself, `nest` is the nested-RPC test.
+//! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host`,
+//! `echo-many` and `spawn` open the RPC connection; used as a child itself, `nest` is the
+//! nested-RPC test. `spawn` reads its own wasm from the path in `argv[0]` (pid0's
+//! `/bin/main.wasm`), so it runs as pid0 of the probe image.
+
+#![forbid(unsafe_code)]
 
 mod behaviour;
 mod limits;
 mod rpc;
+mod spawn;
 mod stdio;
 
 use std::process::ExitCode;
@@ -53,6 +60,8 @@ async fn run(behaviour: Behaviour) -> Result<u8, Error> {
         Behaviour::EchoMany(count) => rpc::echo_many(count).await,
         Behaviour::Alloc(mib) => limits::alloc(mib).await,
         Behaviour::Spin => limits::spin().await,
+        Behaviour::Hold(mib) => limits::hold(mib).await,
+        Behaviour::Spawn { count, mib } => spawn::spawn(count, mib).await,
         Behaviour::Trap => {
             trap();
         }

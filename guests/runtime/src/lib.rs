@@ -39,6 +39,8 @@
 //! So await every call before the main future returns: a message still queued then is not sent.
 //! Only `wasi:io` resources are used, so no handle is ever unknown to the host.
 
+#![forbid(unsafe_code)]
+
 pub mod bytestream;
 mod connection;
 pub mod error;

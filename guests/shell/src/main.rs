@@ -11,6 +11,8 @@
 //! (`wasi:cli/terminal-stdin`), so piped input gives exactly the commands' output. Input is read
 //! asynchronously: the RPC connection keeps being served while the shell waits for a line.
 
+#![forbid(unsafe_code)]
+
 mod command;
 mod execute;
 

@@ -1,5 +1,11 @@
 //! `Executor`: starts child processes from wasm bytes, and echoes. Every call fails with
 //! `staleEpoch` once the session's epoch has passed.
+//!
+//! `runBytes` is refused, before the wasm is even copied out of the message, when the node's
+//! [`Budget`] has no room: `--max-processes` processes are alive, or less of the shared memory
+//! budget is left than a process needs ([`MIN_PROCESS_MEMORY`]). The refusal is an RPC error to
+//! the caller only; its session and every process go on, and once processes end, `runBytes`
+//! starts children again.
 
 use std::future::{ready, Future};
 use std::rc::Rc;
@@ -7,8 +13,10 @@ use std::rc::Rc;
 use stem::EpochGuard;
 use wetware_capnp::peer_capnp::{env_var, executor};
 
+use crate::limits::{Budget, ProcessSlot, MIN_PROCESS_MEMORY};
 use crate::rpc::node::Node;
 use crate::rpc::process;
+use crate::units::Size;
 
 pub(crate) struct ExecutorServer {
     node: Node,
@@ -44,6 +52,7 @@ impl executor::Server for ExecutorServer {
         mut results: executor::RunBytesResults,
     ) -> capnp::Result<()> {
         self.guard.check()?;
+        let slot = admit(self.node.budget())?;
         let params = params.get()?;
         let wasm = params.get_wasm()?.to_vec();
         let args = params
@@ -61,10 +70,31 @@ impl executor::Server for ExecutorServer {
             .enumerate()
             .map(|(i, var)| env_pair(i, var))
             .collect::<capnp::Result<Vec<_>>>()?;
-        let process = process::spawn(&self.node, wasm, args, env).await?;
+        let process = process::spawn(&self.node, slot, wasm, args, env).await?;
         results.get().set_process(process);
         Ok(())
     }
+}
+
+/// A slot for one more process, or why `budget` has no room for it.
+fn admit(budget: &Budget) -> capnp::Result<ProcessSlot> {
+    let slot = budget.process_slot().map_err(|_| {
+        let max = budget.max_processes();
+        failed(format!(
+            "runBytes: {max} processes are running, the limit of this ww run \
+             (--max-processes {max})"
+        ))
+    })?;
+    budget.memory_room().map_err(|_| {
+        failed(format!(
+            "runBytes: {} of the memory budget of this ww run ({}, --max-total-memory) is left, \
+             less than a process needs ({})",
+            Size(budget.memory_left()),
+            Size(budget.max_memory()),
+            Size(MIN_PROCESS_MEMORY)
+        ))
+    })?;
+    Ok(slot)
 }
 
 /// One environment variable; its name must be non-empty and hold no `=`.

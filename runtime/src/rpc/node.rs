@@ -1,5 +1,6 @@
-//! [`Node`]: what every process of one `ww run` shares (engine, epochs, identity, boot peers),
-//! and the code that serves a process's membrane on a connection.
+//! [`Node`]: what every process of one `ww run` shares (engine, epochs, identity, boot peers,
+//! limits and the [`Budget`] of processes and memory they draw from), and the code that runs a
+//! process and serves its membrane on a connection.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use crate::cell::{self, CellSpec, Command};
 use crate::compile_cache::CompileCache;
 use crate::error::BootError;
 use crate::identity::{Identity, IdentityError};
-use crate::limits::Limits;
+use crate::limits::{Budget, Limiter, Limits, ProcessSlot};
 use crate::rpc::connection::{self, Incoming};
 use crate::rpc::session::WetwareSessionBuilder;
 
@@ -61,6 +62,7 @@ pub struct Node {
     inner: Rc<Inner>,
     compile_cache: CompileCache,
     limits: Limits,
+    budget: Budget,
 }
 
 struct Inner {
@@ -89,14 +91,23 @@ impl Node {
             }),
             compile_cache: CompileCache::disabled(),
             limits: Limits::default(),
+            budget: Budget::new(&Limits::default()),
         }
     }
 
-    /// This node with `limits` for every process it runs, pid0 and children alike (a new node
-    /// has [`Limits::default`]).
+    /// This node with `limits` for every process it runs, pid0 and children alike, and for all
+    /// of them together (a new node has [`Limits::default`]). Call it before the node runs
+    /// anything: it starts a new, unused [`Budget`].
     pub fn with_limits(mut self, limits: Limits) -> Node {
         self.limits = limits;
+        self.budget = Budget::new(&limits);
         self
+    }
+
+    /// What the processes of this node use of the limits they share: how many are alive, how
+    /// much linear memory they hold.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// The limits each process of this node runs under.
@@ -186,16 +197,37 @@ impl Node {
         }
     }
 
-    /// Runs a process: its connections are served by this node while it runs. Must be called
-    /// inside a [`tokio::task::LocalSet`].
+    /// Runs a process (pid0, a service) in a slot of its own: its connections are served by
+    /// this node while it runs. Fails without running it when [`Limits::max_processes`] are
+    /// alive. Must be called inside a [`tokio::task::LocalSet`].
     pub(crate) async fn run_process(
         &self,
         command: &Command,
         spec: CellSpec,
     ) -> Result<u8, BootError> {
+        match self.budget.process_slot() {
+            Ok(slot) => self.run_in_slot(slot, command, spec).await,
+            Err(exceeded) => Err(BootError::Limit {
+                file: spec.name,
+                exceeded,
+            }),
+        }
+    }
+
+    /// Runs a process in `slot`, taken before it was compiled (`runBytes`), and gives the slot
+    /// back when the process has ended and its store, with the memory it held, is gone: once
+    /// this returns, or once it is dropped.
+    pub(crate) async fn run_in_slot(
+        &self,
+        slot: ProcessSlot,
+        command: &Command,
+        spec: CellSpec,
+    ) -> Result<u8, BootError> {
         let (sink, incoming) = connection::channel();
         let acceptor = tokio::task::spawn_local(self.clone().accept(incoming));
-        let outcome = cell::run(self.engine(), command, spec, sink, self.limits).await;
+        let limiter = Limiter::new(self.limits, self.budget.clone());
+        let outcome = cell::run(self.engine(), command, spec, sink, limiter).await;
+        drop(slot);
         // The sink died with the store, so the acceptor is finishing; connections already
         // accepted end when their streams do.
         drop(acceptor);

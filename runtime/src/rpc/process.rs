@@ -3,7 +3,9 @@
 //! A child is a cell with no filesystem (its authority comes only through capabilities), the
 //! arguments and environment it was given (`argv[0]` is [`CHILD_NAME`]), three in-memory pipes
 //! for stdio, and its own RPC connections, served by the same node (so it can start children of
-//! its own). It runs as a local task until it exits or ww does (when pid0 ends). There is no
+//! its own). It runs as a local task until it exits or ww does (when pid0 ends), in the
+//! [`ProcessSlot`] `runBytes` took for it before anything was compiled: a start that fails
+//! gives the slot back at once, a child when it ends, however it ends. There is no
 //! kill in this release: once its `Process` and every reference to its stdout (or stderr) are
 //! dropped, or the stream is closed, its writes there fail as on a closed pipe.
 
@@ -15,6 +17,7 @@ use wetware_capnp::peer_capnp::{byte_stream, process};
 
 use crate::cell::{self, CellSpec, Stdio, PIPE_CAPACITY};
 use crate::error::BootError;
+use crate::limits::ProcessSlot;
 use crate::rpc::byte_stream::ByteStreamServer;
 use crate::rpc::executor::failed;
 use crate::rpc::node::Node;
@@ -25,19 +28,23 @@ pub const CHILD_NAME: &str = "child.wasm";
 /// How a child ended: its exit status, or why it did not exit (a trap, a failed start).
 type Outcome = Option<Result<u8, String>>;
 
-/// Checks, compiles and links `wasm`, then starts it. Fails, without starting anything, when the
-/// bytes are not a WASI command component or need imports ww does not provide.
+/// Checks, compiles and links `wasm`, then starts it in `slot`. Fails, without starting
+/// anything, when the bytes are not a WASI command component or need imports ww does not
+/// provide. The slot travels with the compile, so a caller that gives up on the call does not
+/// free it before the compiler is done.
 pub(crate) async fn spawn(
     node: &Node,
+    slot: ProcessSlot,
     wasm: Vec<u8>,
     args: Vec<String>,
     env: Vec<(String, String)>,
 ) -> capnp::Result<process::Client> {
     let engine = node.engine().clone();
     let cache = node.compile_cache().clone();
-    let compiled = tokio::task::spawn_blocking(move || cache.component(&engine, CHILD_NAME, &wasm))
-        .await
-        .map_err(|e| failed(format!("runBytes: the compiler stopped: {e}")))?;
+    let (compiled, slot) =
+        tokio::task::spawn_blocking(move || (cache.component(&engine, CHILD_NAME, &wasm), slot))
+            .await
+            .map_err(|e| failed(format!("runBytes: the compiler stopped: {e}")))?;
     let command = compiled
         .and_then(|component| cell::link(node.engine(), CHILD_NAME, &component))
         .map_err(|e| match e {
@@ -64,7 +71,7 @@ pub(crate) async fn spawn(
     let (outcome_tx, outcome) = watch::channel::<Outcome>(None);
     let child_node = node.clone();
     tokio::task::spawn_local(async move {
-        let ended = child_node.run_process(&command, spec).await;
+        let ended = child_node.run_in_slot(slot, &command, spec).await;
         if let Err(e) = &ended {
             tracing::debug!("a child did not exit: {e}");
         }

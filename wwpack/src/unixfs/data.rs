@@ -97,7 +97,7 @@ impl Data {
                     let mut rest = packed;
                     while !rest.is_empty() {
                         let (v, used) =
-                            crate::cid::varint::read(rest).ok_or("malformed packed blocksizes")?;
+                            pb::read_varint(rest).ok_or("malformed packed blocksizes")?;
                         d.blocksizes.push(v);
                         rest = &rest[used..];
                     }

@@ -5,18 +5,46 @@
 //! raw or dag-pb leaves, data in internal nodes, CIDv0 or v1. Every block is checked against its
 //! CID before use ([`crate::block::get_verified`]); a mismatch, an unknown codec or hash, or a
 //! malformed node is an error that names the CID.
+//!
+//! DAGs come from anyone, so every read is bounded:
+//! - **names**: a directory entry's name is one path component (non-empty, not `.` or `..`, no
+//!   `/`, no NUL) and names are unique in their directory, HAMT shards included
+//!   ([`ReadError::BadName`]); a reader of the tree can join names into paths safely;
+//! - **blocks**: one [`Reader`] decodes at most [`DEFAULT_MAX_BLOCKS`] blocks
+//!   ([`Reader::with_max_blocks`]), so a DAG that links the same blocks over and over (a
+//!   directory whose two entries name one child, 60 levels deep, is 2^60 paths) ends with
+//!   [`ReadError::Budget`] instead of running for ever; a HAMT shard linked twice in one
+//!   directory is malformed;
+//! - **depth**: a file DAG nests at most [`MAX_FILE_DEPTH`] levels, a HAMT at most as deep as its
+//!   hash bits allow, a directory tree at most [`crate::tree::MAX_DEPTH`] levels; every walk is
+//!   iterative;
+//! - **sizes**: sizes and offsets read from blocks are added with checked arithmetic (a sum past
+//!   `u64` is a malformed node, not a panic), and a file's content must be exactly the sizes its
+//!   nodes record, so the bytes written are the bytes declared.
 
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::io::Write;
 
 use crate::block::{decode_pb, get_verified, BlockError, BlockSource};
 use crate::cid::{Cid, RAW};
 use crate::dagpb::PbNode;
+use crate::text::printable;
+use crate::tree::MAX_DEPTH;
 
 use super::data::{Data, DataType};
 
-/// How deep a DAG may nest before it is refused (a file DAG of 1024-wide nodes holds 2^60 chunks
-/// at depth 6; a HAMT of fanout 256 is at most 8 deep).
-const MAX_DEPTH: usize = 64;
+/// How deep a file DAG may nest before it is refused (a file DAG of 1024-wide nodes holds 2^60
+/// chunks at depth 6; trickle DAGs nest deeper, a few levels per 4 links).
+pub const MAX_FILE_DEPTH: usize = 64;
+
+/// How many blocks one [`Reader`] decodes before it refuses to go on: a tree of a million files,
+/// or a file of a million chunks (a TiB at 1 MiB chunks).
+pub const DEFAULT_MAX_BLOCKS: u64 = 1_000_000;
+
+/// The rule every directory entry name follows, quoted in [`ReadError::BadName`].
+pub const NAME_RULE: &str = "a name is one path component (non-empty, not `.` or `..`, no `/` \
+     or NUL) and unique in its directory";
 
 /// Why a read failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +63,23 @@ pub enum ReadError {
         name: String,
         path: String,
     },
+    /// A directory entry's name breaks [`NAME_RULE`].
+    #[error("directory {dir}: the entry name `{name}` {rule}; {NAME_RULE}")]
+    BadName {
+        dir: Cid,
+        /// The name, control characters escaped.
+        name: String,
+        rule: &'static str,
+    },
+    /// The reader decoded its budget of blocks ([`Reader::with_max_blocks`]).
+    #[error(
+        "block {cid}: reading this DAG took more than {limit} blocks; a DAG that large, or one \
+         that links the same blocks over and over, is refused"
+    )]
+    Budget { cid: Cid, limit: u64 },
+    /// A directory tree nests deeper than [`MAX_DEPTH`].
+    #[error("directory {cid} at `{path}`: the tree nests deeper than {MAX_DEPTH} levels")]
+    TooDeep { cid: Cid, path: String },
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -72,6 +117,8 @@ pub struct WalkEntry {
     pub path: String,
     pub cid: Cid,
     pub kind: Kind,
+    /// The cumulative size the parent's link records, if any (`None` for the root).
+    pub tsize: Option<u64>,
 }
 
 enum Decoded {
@@ -79,9 +126,11 @@ enum Decoded {
     Pb(PbNode, Data),
 }
 
-/// Reads UnixFS from a block source.
+/// Reads UnixFS from a block source, decoding at most a budget of blocks (see the module docs).
 pub struct Reader<'a> {
     source: &'a dyn BlockSource,
+    decoded: Cell<u64>,
+    max_blocks: u64,
 }
 
 fn malformed(cid: &Cid, reason: impl Into<String>) -> ReadError {
@@ -93,11 +142,35 @@ fn malformed(cid: &Cid, reason: impl Into<String>) -> ReadError {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of `source` with the default budget of [`DEFAULT_MAX_BLOCKS`] blocks.
     pub fn new(source: &'a dyn BlockSource) -> Reader<'a> {
-        Reader { source }
+        Reader {
+            source,
+            decoded: Cell::new(0),
+            max_blocks: DEFAULT_MAX_BLOCKS,
+        }
+    }
+
+    /// This reader with a budget of `max` decoded blocks in all (every call counts).
+    pub fn with_max_blocks(mut self, max: u64) -> Reader<'a> {
+        self.max_blocks = max;
+        self
+    }
+
+    /// How many blocks this reader has decoded so far.
+    pub fn blocks_decoded(&self) -> u64 {
+        self.decoded.get()
     }
 
     fn decode(&self, cid: &Cid) -> Result<Decoded, ReadError> {
+        let n = self.decoded.get() + 1;
+        if n > self.max_blocks {
+            return Err(ReadError::Budget {
+                cid: cid.clone(),
+                limit: self.max_blocks,
+            });
+        }
+        self.decoded.set(n);
         let bytes = get_verified(self.source, cid)?;
         if cid.codec() == RAW {
             return Ok(Decoded::Raw(bytes));
@@ -121,7 +194,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The entries of directory `cid`, sorted by name.
+    /// The entries of directory `cid`, sorted by name. Every name follows [`NAME_RULE`].
     pub fn list(&self, cid: &Cid) -> Result<Vec<DirEntry>, ReadError> {
         let mut out = Vec::new();
         match self.decode(cid)? {
@@ -138,7 +211,7 @@ impl<'a> Reader<'a> {
                 }
             }
             Decoded::Pb(node, data) if data.kind == DataType::HamtShard => {
-                self.list_shard(cid, node, &data, 0, &mut out)?;
+                self.list_shard(cid, node, &data, &mut out)?;
             }
             other => {
                 return Err(ReadError::WrongKind {
@@ -148,54 +221,85 @@ impl<'a> Reader<'a> {
                 })
             }
         }
+        for entry in &out {
+            check_name(cid, &entry.name)?;
+        }
         out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        if let Some(pair) = out.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(ReadError::BadName {
+                dir: cid.clone(),
+                name: printable(&pair[0].name).into_owned(),
+                rule: "appears twice",
+            });
+        }
         Ok(out)
     }
 
+    /// The entries of the HAMT whose root shard is `cid`, iteratively. Every shard has the root's
+    /// fanout, nests no deeper than the 64 hash bits allow, and is met once: a shard linked twice
+    /// would list the same names twice (and, repeated at every level, take 2^60 visits).
     fn list_shard(
         &self,
         cid: &Cid,
         node: PbNode,
         data: &Data,
-        depth: usize,
         out: &mut Vec<DirEntry>,
     ) -> Result<(), ReadError> {
-        if depth > MAX_DEPTH {
-            return Err(malformed(cid, "HAMT nests too deep"));
-        }
-        let fanout = data
-            .fanout
-            .ok_or_else(|| malformed(cid, "HAMT shard has no fanout"))?;
-        if !fanout.is_power_of_two() || !(2..=1024).contains(&fanout) {
-            return Err(malformed(
-                cid,
-                format!("HAMT fanout {fanout} is not a power of two up to 1024"),
-            ));
-        }
+        let fanout = shard_fanout(cid, data)?;
+        let bits = fanout.trailing_zeros() as usize;
+        let max_depth = 64usize.div_ceil(bits);
         let width = format!("{:X}", fanout - 1).len();
-        for link in node.links {
-            let name = link
-                .name
-                .ok_or_else(|| malformed(cid, "HAMT link without a name"))?;
-            if name.len() < width || !name.is_char_boundary(width) {
-                return Err(malformed(
-                    cid,
-                    format!("HAMT link name `{name}` is shorter than its {width}-digit prefix"),
-                ));
-            }
-            if name.len() == width {
+        let mut seen: HashSet<Cid> = HashSet::from([cid.to_v1()]);
+        let mut stack = vec![(cid.clone(), node, 0usize)];
+        while let Some((shard, node, depth)) = stack.pop() {
+            for link in node.links {
+                let name = link
+                    .name
+                    .ok_or_else(|| malformed(&shard, "HAMT link without a name"))?;
+                if name.len() < width
+                    || !name.is_char_boundary(width)
+                    || !name[..width].bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(malformed(
+                        &shard,
+                        format!(
+                            "HAMT link name `{}` does not start with a {width}-digit hex slot",
+                            printable(&name)
+                        ),
+                    ));
+                }
+                if name.len() > width {
+                    out.push(DirEntry {
+                        name: name[width..].to_string(),
+                        cid: link.cid,
+                        tsize: link.tsize,
+                    });
+                    continue;
+                }
+                if depth + 1 >= max_depth {
+                    return Err(malformed(
+                        &link.cid,
+                        format!("HAMT nests deeper than its {max_depth} levels of hash bits"),
+                    ));
+                }
+                if !seen.insert(link.cid.to_v1()) {
+                    return Err(malformed(
+                        &shard,
+                        format!("HAMT shard {} is linked twice in one directory", link.cid),
+                    ));
+                }
                 match self.decode(&link.cid)? {
                     Decoded::Pb(child, child_data) if child_data.kind == DataType::HamtShard => {
-                        self.list_shard(&link.cid, child, &child_data, depth + 1, out)?
+                        if shard_fanout(&link.cid, &child_data)? != fanout {
+                            return Err(malformed(
+                                &link.cid,
+                                format!("HAMT shard's fanout differs from its root's {fanout}"),
+                            ));
+                        }
+                        stack.push((link.cid, child, depth + 1));
                     }
                     _ => return Err(malformed(&link.cid, "HAMT child is not a HAMT shard")),
                 }
-            } else {
-                out.push(DirEntry {
-                    name: name[width..].to_string(),
-                    cid: link.cid,
-                    tsize: link.tsize,
-                });
             }
         }
         Ok(())
@@ -265,8 +369,11 @@ impl<'a> Reader<'a> {
         written: &mut u64,
         expect: Option<u64>,
     ) -> Result<(), ReadError> {
-        if depth > MAX_DEPTH {
-            return Err(malformed(cid, "file DAG nests too deep"));
+        if depth > MAX_FILE_DEPTH {
+            return Err(malformed(
+                cid,
+                format!("file DAG nests deeper than {MAX_FILE_DEPTH} levels"),
+            ));
         }
         let (node, data) = match self.decode(cid)? {
             Decoded::Raw(bytes) => {
@@ -294,7 +401,7 @@ impl<'a> Reader<'a> {
             ));
         }
         let own = data.data.as_deref().unwrap_or_default();
-        let total = own.len() as u64 + data.blocksizes.iter().sum::<u64>();
+        let total = content_size(cid, own.len(), &data.blocksizes)?;
         check_size(cid, expect, total)?;
         if let Some(filesize) = data.filesize {
             if filesize != total {
@@ -307,7 +414,8 @@ impl<'a> Reader<'a> {
         write_slice(own, start, end, out, written)?;
         let mut pos = own.len() as u64;
         for (link, &size) in node.links.iter().zip(&data.blocksizes) {
-            let child_end = pos + size;
+            // Cannot overflow: the sizes summed to `total` above.
+            let child_end = pos.saturating_add(size);
             if child_end > start && pos < end {
                 self.read_node(
                     &link.cid,
@@ -327,40 +435,108 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Every entry below `root` (the root first, then depth-first in name order).
+    /// Every entry below `root` (the root first, then depth-first in name order). Iterative;
+    /// a tree deeper than [`MAX_DEPTH`] is [`ReadError::TooDeep`], and the reader's block budget
+    /// bounds the rest.
     pub fn walk(&self, root: &Cid) -> Result<Vec<WalkEntry>, ReadError> {
         let mut out = Vec::new();
-        let mut stack = vec![(String::new(), root.clone(), 0usize)];
-        while let Some((path, cid, depth)) = stack.pop() {
-            if depth > MAX_DEPTH * 64 {
-                return Err(malformed(&cid, "directory tree nests too deep"));
-            }
+        self.walk_with(root, |entry| {
+            out.push(entry);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Reader::walk`], handing each entry to `visit` as it is met (so a caller can stop, or
+    /// count, before the whole tree is in memory).
+    pub fn walk_with(
+        &self,
+        root: &Cid,
+        mut visit: impl FnMut(WalkEntry) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        let mut stack = vec![(String::new(), root.clone(), None, 0usize)];
+        while let Some((path, cid, tsize, depth)) = stack.pop() {
             let kind = self.stat(&cid)?;
             if kind == Kind::Directory {
                 let entries = self.list(&cid)?;
+                if !entries.is_empty() && depth >= MAX_DEPTH {
+                    return Err(ReadError::TooDeep {
+                        cid,
+                        path: printable(&path).into_owned(),
+                    });
+                }
                 for e in entries.into_iter().rev() {
                     let child = if path.is_empty() {
                         e.name
                     } else {
                         format!("{path}/{}", e.name)
                     };
-                    stack.push((child, e.cid, depth + 1));
+                    stack.push((child, e.cid, e.tsize, depth + 1));
                 }
             }
-            out.push(WalkEntry { path, cid, kind });
+            visit(WalkEntry {
+                path,
+                cid,
+                kind,
+                tsize,
+            })?;
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+/// Checks one directory entry name against [`NAME_RULE`] (uniqueness is checked by the caller).
+fn check_name(dir: &Cid, name: &str) -> Result<(), ReadError> {
+    let rule = if name.is_empty() {
+        "is empty"
+    } else if name == "." || name == ".." {
+        "is `.` or `..`"
+    } else if name.contains('/') {
+        "contains `/`"
+    } else if name.contains('\0') {
+        "contains a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(ReadError::BadName {
+        dir: dir.clone(),
+        name: printable(name).into_owned(),
+        rule,
+    })
+}
+
+/// The fanout of a HAMT shard: a power of two from 2 to 1024.
+fn shard_fanout(cid: &Cid, data: &Data) -> Result<u64, ReadError> {
+    let fanout = data
+        .fanout
+        .ok_or_else(|| malformed(cid, "HAMT shard has no fanout"))?;
+    if !fanout.is_power_of_two() || !(2..=1024).contains(&fanout) {
+        return Err(malformed(
+            cid,
+            format!("HAMT fanout {fanout} is not a power of two from 2 to 1024"),
+        ));
+    }
+    Ok(fanout)
+}
+
+/// The bytes a file node holds: its own data plus its children's, summed with checked
+/// arithmetic (sizes come from the block).
+fn content_size(cid: &Cid, own: usize, blocksizes: &[u64]) -> Result<u64, ReadError> {
+    blocksizes
+        .iter()
+        .try_fold(own as u64, |sum, &size| sum.checked_add(size))
+        .ok_or_else(|| malformed(cid, "its block sizes add up past 2^64 bytes"))
 }
 
 fn kind_of(cid: &Cid, node: &PbNode, data: &Data) -> Result<Kind, ReadError> {
     Ok(match data.kind {
         DataType::Directory | DataType::HamtShard => Kind::Directory,
         DataType::File | DataType::Raw => {
-            let own = data.data.as_ref().map_or(0, |d| d.len() as u64);
-            let size = data
-                .filesize
-                .unwrap_or_else(|| own + data.blocksizes.iter().sum::<u64>());
+            let own = data.data.as_ref().map_or(0, Vec::len);
+            let size = match data.filesize {
+                Some(size) => size,
+                None => content_size(cid, own, &data.blocksizes)?,
+            };
             Kind::File { size }
         }
         DataType::Symlink => {

@@ -193,18 +193,9 @@ fn names_line(what: &str, items: &ItemsDiff, show: impl Fn(&str) -> String) -> O
     (!names.is_empty()).then(|| format!("{what} ({}): {}", names.len(), names.join(", ")))
 }
 
-/// `s` with control characters (which could drive a terminal) shown as `\xNN`, as git quotes
-/// paths; names in images come from anyone who publishes one.
+/// `s` with control characters shown as `\xNN` ([`crate::text::printable`]).
 fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ch.is_control() && ch != '\t' {
-            out.push_str(&format!("\\x{:02x}", ch as u32));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    crate::text::printable(s).into_owned()
 }
 
 /// `3 functions: a, b, c` (at most 8 named).
