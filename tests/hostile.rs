@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::dag::Dag;
-use e2e::{wat, write_tree};
+use e2e::{output, wat, write_tree};
 use wwpack::cid::Cid;
 
 /// How long a test lets a command run before it kills it, so that an unbounded walk fails the
@@ -649,4 +649,106 @@ fn sigterm_while_a_large_file_is_written_to_the_cache_stops_ww_and_cleans_up() {
         let big_entry = home.cache().join("files").join(big.to_string());
         assert!(!big_entry.exists(), "a half file was kept");
     }
+}
+
+#[test]
+fn an_overlay_cannot_put_files_under_a_symlink_of_the_image() {
+    // The image links `etc` to a directory of its own; an overlay brings `etc/passwd`.
+    let home = Home::new();
+    let dag = Dag::new();
+    let real = dag.dir(&[("motd", &dag.raw(b"hi\n"))]);
+    let link = dag.symlink("real");
+    let root = image_with(&dag, &[("etc", &link), ("real", &real)]);
+    dag.store_into(&home.store());
+    let overlay = home.path().join("overlay");
+    write_tree(&overlay, &[("etc/passwd", b"planted\n")]);
+    let o = home.ww(&[&root.to_string(), overlay.to_str().unwrap()], &[]);
+    assert_refused(&o, 125, &["`etc`", "symlink", "directory"]);
+    home.assert_contained();
+}
+
+#[test]
+fn a_fifo_or_socket_in_an_overlay_is_refused_as_the_build_refuses_it() {
+    let home = Home::new();
+    let image = home.path().join("image");
+    write_tree(&image, &[("bin/main.wasm", &command(0))]);
+    let overlay = home.path().join("overlay");
+    std::fs::create_dir_all(overlay.join("etc")).expect("overlay");
+    let fifo = overlay.join("etc/pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success());
+    let o = home.ww(&[image.to_str().unwrap(), overlay.to_str().unwrap()], &[]);
+    assert_refused(&o, 125, &["etc/pipe", "FIFO"]);
+    let _socket = std::os::unix::net::UnixListener::bind(overlay.join("etc/sock"));
+    std::fs::remove_file(&fifo).expect("rm");
+    let o = home.ww(&[image.to_str().unwrap(), overlay.to_str().unwrap()], &[]);
+    assert_refused(&o, 125, &["etc/sock", "socket"]);
+}
+
+#[test]
+fn a_corrupt_store_block_is_repaired_by_pull_and_by_ww_from_the_node() {
+    let node = e2e::IpfsNode::start();
+    let home = Home::new();
+    let image = home.path().join("image");
+    write_tree(
+        &image,
+        &[
+            ("bin/main.wasm", &command(0)),
+            ("etc/motd", b"from the node\n"),
+        ],
+    );
+    let add = home.wwpack(&["add", image.to_str().unwrap()]);
+    assert!(add.status.success(), "{}", stderr(&add));
+    let root = String::from_utf8_lossy(&add.stdout).trim().to_string();
+    // Put the DAG on the node through a CAR, as another host would have pushed it.
+    let car = home.path().join("image.car");
+    let o = home.wwpack(&["export", &root, "-o", car.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let imported = output(
+        Command::new(e2e::repo().join("scripts/ipfs-node"))
+            .arg("cli")
+            .arg(&node.repo)
+            .args(["dag", "import"])
+            .arg(&car),
+    );
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+
+    let motd = Cid::v1_sha2_256(wwpack::cid::RAW, b"from the node\n");
+    let store = wwpack::store::Store::open(&home.store()).expect("store");
+    let corrupt = || {
+        let path = store.block_path(&motd);
+        let mut bytes = std::fs::read(&path).expect("block");
+        bytes[0] ^= 1;
+        std::fs::write(&path, bytes).expect("corrupt");
+    };
+    corrupt();
+    let o = home.wwpack(&["--api", &node.url, "pull", &root]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("repaired block {motd}")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(store.get(&motd).expect("repaired"), b"from the node\n");
+
+    corrupt();
+    let o = guarded(e2e::ww_in(home.path()).env("IPFS_API", &node.url).args([
+        "run",
+        &root,
+        "--no-cache",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("repaired block {motd}")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(store.get(&motd).expect("repaired"), b"from the node\n");
 }
