@@ -32,7 +32,10 @@ fn format_error(message: &str, json: bool) -> String {
         })
         .to_string()
     } else {
-        format!("ww: error: {message}")
+        // Messages quote names from images: their control characters are shown as `\xNN`,
+        // line by line (a message may span lines).
+        let lines: Vec<_> = message.split('\n').map(wwpack::text::printable).collect();
+        format!("ww: error: {}", lines.join("\n"))
     }
 }
 
@@ -63,6 +66,10 @@ mod tests {
     fn plain_and_json_lines() {
         assert_eq!(format_service("svc/a", "hi", false), "[svc/a] hi");
         assert_eq!(format_error("boom", false), "ww: error: boom");
+        assert_eq!(
+            format_error("`a\u{1b}[2J`\n  two", false),
+            "ww: error: `a\\x1b[2J`\n  two"
+        );
         let v: serde_json::Value =
             serde_json::from_str(&format_service("svc/a", "say \"hi\"", true)).unwrap();
         assert_eq!(v["fields"]["service"], "svc/a");

@@ -55,7 +55,7 @@ pub enum Error {
     Block(#[from] crate::block::BlockError),
 
     #[error(transparent)]
-    Insert(#[from] crate::tree::InsertError),
+    Insert(#[from] InsertError),
 
     #[error("the build does not match {lock} (--locked):\n  {}", .diff.join("\n  "))]
     Locked { lock: PathBuf, diff: Vec<String> },
@@ -74,4 +74,19 @@ impl Error {
             source,
         }
     }
+}
+
+/// Why [`crate::tree::Tree::insert`] refused an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InsertError {
+    /// A parent of the path is a file or a symlink.
+    #[error("`{path}` cannot be added below `{parent}`, which is a {kind}, not a directory")]
+    ParentNotDir {
+        path: String,
+        parent: String,
+        kind: &'static str,
+    },
+    /// The path is a directory with entries, and the new entry is not a directory.
+    #[error("`{path}` is a directory with entries; it cannot become a {kind}")]
+    DirNotEmpty { path: String, kind: &'static str },
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use crate::error::InsertError;
 use crate::error::{Error, Result};
 
 /// How many components a path of a tree may have: a tree nests at most this deep. Trees come
@@ -119,21 +120,6 @@ pub struct Tree {
     entries: BTreeMap<RelPath, Entry>,
 }
 
-/// Why [`Tree::insert`] refused an entry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InsertError {
-    /// A parent of the path is a file or a symlink.
-    #[error("`{path}` cannot be added below `{parent}`, which is a {kind}, not a directory")]
-    ParentNotDir {
-        path: RelPath,
-        parent: RelPath,
-        kind: &'static str,
-    },
-    /// The path is a directory with entries, and the new entry is not a directory.
-    #[error("`{path}` is a directory with entries; it cannot become a {kind}")]
-    DirNotEmpty { path: RelPath, kind: &'static str },
-}
-
 impl Tree {
     /// Reads the tree below `dir`. Hidden files are included. Device files, FIFOs and sockets are
     /// errors, and so are names that are not UTF-8.
@@ -228,8 +214,8 @@ impl Tree {
                 Some(Entry::Dir) => break,
                 Some(other) => {
                     return Err(InsertError::ParentNotDir {
-                        path,
-                        parent: p,
+                        path: path.to_string(),
+                        parent: p.to_string(),
                         kind: other.kind(),
                     })
                 }
@@ -241,7 +227,7 @@ impl Tree {
             && self.has_children(&path)
         {
             return Err(InsertError::DirNotEmpty {
-                path,
+                path: path.to_string(),
                 kind: entry.kind(),
             });
         }
