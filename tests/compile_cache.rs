@@ -469,6 +469,66 @@ fn the_key_is_32_bytes_mode_0600_and_a_bad_one_disables_the_cache() {
     assert!(warm.compiled.is_empty() && pid0_and_child(&warm.loaded));
 }
 
+#[test]
+fn a_key_of_mode_0444_or_with_another_link_is_refused_and_left_alone() {
+    // The attack: a `compiled/key` of 32 bytes that is not one ww made: mode 0444 and a second
+    // link, as a file of ww's files cache hard-linked into place by an image.
+    let ww = Ww::new();
+    ww.boot(&[]).assert_ok();
+    let entries = ww.entries();
+    std::fs::remove_file(ww.key_file()).expect("remove the key");
+    let planted = ww.home.path().join("planted");
+    std::fs::write(&planted, [7u8; 32]).expect("plant");
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    std::fs::hard_link(&planted, ww.key_file()).expect("link into place");
+
+    let refused = |rules: &[&str]| {
+        let boot = ww.boot(&[]);
+        boot.assert_ok();
+        assert!(pid0_and_child(&boot.compiled) && boot.loaded.is_empty());
+        let stderr = boot.stderr();
+        assert_eq!(
+            stderr.matches("cannot use the compiled cache").count(),
+            1,
+            "{stderr}"
+        );
+        let key = ww.key_file().display().to_string();
+        assert!(
+            stderr.contains(&key) && stderr.contains("remove it"),
+            "{stderr}"
+        );
+        for rule in rules {
+            assert!(stderr.contains(rule), "{rule:?} not in {stderr}");
+        }
+        assert_eq!(std::fs::read(ww.key_file()).expect("key"), [7u8; 32]);
+        assert_eq!(ww.entries(), entries, "the cache is not used");
+    };
+    refused(&[
+        "has mode 0444, which gives group or others access",
+        "has 2 links",
+    ]);
+    std::fs::set_permissions(ww.key_file(), std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    refused(&["has 2 links"]);
+
+    // Its other name gone, it is a key as ww makes them (not the one the entries were made
+    // with, so they are refused and rebuilt under it).
+    std::fs::remove_file(&planted).expect("unlink the other name");
+    let boot = ww.boot(&[]);
+    boot.assert_ok();
+    let stderr = boot.stderr();
+    assert!(
+        !stderr.contains("cannot use the compiled cache"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .matches("not authenticated by this cache's key")
+            .count(),
+        2,
+        "{stderr}"
+    );
+}
+
 /// Lets `nobody` reach `dir` (and read everything below it) and the ww binary.
 fn reachable_for_nobody(dir: &Path) {
     let exe = bin("ww");

@@ -28,9 +28,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use wwpack::beneath;
+use wwpack::block::NullSink;
 use wwpack::cancel::Cancel;
 use wwpack::cid::Cid;
 use wwpack::union::{Placement, Union};
+use wwpack::unixfs::{self, Node, Profile};
 
 use crate::error::BootError;
 
@@ -67,6 +69,9 @@ impl Cache {
             .or_else(|| var("HOME").map(|h| h.join(".cache").join("ww")))
     }
 
+    /// Opens (creating if needed) the cache in `dir`. Its `files/`, `roots/` and `tmp/` must be
+    /// real directories: a symlink there (which ww never makes) is refused, so that nothing is
+    /// written through one.
     pub fn open(dir: &Path) -> Result<Cache, BootError> {
         for sub in ["files", "roots", "tmp"] {
             let d = dir.join(sub);
@@ -74,6 +79,15 @@ impl Cache {
                 "cannot create the cache directory {}",
                 d.display()
             )))?;
+            let meta = std::fs::symlink_metadata(&d)
+                .map_err(host(format!("cannot stat {}", d.display())))?;
+            if !meta.is_dir() {
+                return Err(BootError::Host(format!(
+                    "the cache directory {} is a symlink, not a directory; ww writes only into \
+                     directories it made: remove it",
+                    d.display()
+                )));
+            }
         }
         Ok(Cache {
             dir: dir.to_path_buf(),
@@ -129,6 +143,52 @@ impl Cache {
             let _ = std::fs::remove_file(&tmp);
         }
         result.map(|()| dest)
+    }
+
+    /// Caches the bytes of the open host file `source` (`size` bytes by its metadata, `what` in
+    /// messages) and returns the entry and the file's node. Everything is read from the one
+    /// open file, never by path again: its CID is computed from it; an existing entry is kept
+    /// when it holds exactly its bytes (so a cache ww cannot write still serves); else they are
+    /// copied into a temporary file, the CID computed again from the bytes copied and checked,
+    /// and the copy renamed into place. A file that changes meanwhile is an error.
+    pub fn put_host_file(
+        &self,
+        source: std::fs::File,
+        size: u64,
+        what: &str,
+    ) -> Result<(PathBuf, Node), BootError> {
+        let changed = |read: u64| {
+            BootError::Host(format!(
+                "{what}: changed while ww read it ({size} bytes, then {read})"
+            ))
+        };
+        let read_all = |out: &mut dyn Write| -> Result<(Node, u64), BootError> {
+            let mut from = &source;
+            std::io::Seek::rewind(&mut from)
+                .map_err(|e| BootError::Host(format!("cannot read {what}: {e}")))?;
+            let mut tee = Tee {
+                from: std::io::Read::take(from, size.saturating_add(1)),
+                to: out,
+                copied: 0,
+                cancel: &self.cancel,
+            };
+            let node = unixfs::import_file(&mut tee, what, &Profile::default(), &NullSink)
+                .map_err(|e| BootError::Host(e.to_string()))?;
+            Ok((node, tee.copied))
+        };
+        let (node, read) = read_all(&mut std::io::sink())?;
+        if read != size {
+            return Err(changed(read));
+        }
+        let produce = |out: &mut dyn Write| -> Result<(), BootError> {
+            let (again, read) = read_all(out)?;
+            if read != size || again.cid != node.cid {
+                return Err(changed(read));
+            }
+            Ok(())
+        };
+        let path = self.put_file(&node.cid, size, &produce)?;
+        Ok((path, node))
     }
 
     /// Whether the entry at `dest` is there and holds what `produce` writes.
@@ -312,6 +372,24 @@ impl<R: Read> Write for Compare<'_, R> {
     }
 }
 
+/// A reader that copies what it reads to `to`, counting it, and checks `cancel` at every read.
+struct Tee<'a, R, W> {
+    from: R,
+    to: W,
+    copied: u64,
+    cancel: &'a Cancel,
+}
+
+impl<R: Read, W: Write> Read for Tee<'_, R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.cancel.check().map_err(std::io::Error::other)?;
+        let n = self.from.read(buf)?;
+        self.to.write_all(&buf[..n])?;
+        self.copied += n as u64;
+        Ok(n)
+    }
+}
+
 /// A writer that takes at most `left` more bytes, and checks `cancel` at every write.
 struct Bounded<'a, W> {
     inner: W,
@@ -334,5 +412,41 @@ impl<W: Write> Write for Bounded<'_, W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wwpack::tree::{Entry, RelPath, Tree};
+
+    #[test]
+    fn a_cache_directory_that_is_a_symlink_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let elsewhere = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("files")).expect("link");
+        let err = Cache::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("is a symlink"), "{err}");
+    }
+
+    #[test]
+    fn a_root_that_fails_half_way_leaves_nothing_in_tmp() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = Cache::open(dir.path()).expect("cache");
+        let mut tree = Tree::default();
+        let rel = |s: &str| RelPath::new(s).expect("path");
+        tree.insert(rel("etc/a"), Entry::Symlink { target: "b".into() })
+            .expect("insert");
+        tree.insert_file(rel("etc/z"), dir.path().join("no-such-file"))
+            .expect("insert");
+        let union = Union::of([("layer", &tree)]).expect("union");
+        let key = Cid::v1_sha2_256(wwpack::cid::DAG_PB, b"key");
+        let err = cache.root(&union, &key).unwrap_err().to_string();
+        assert!(err.contains("cannot materialize the union root"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("tmp"))
+            .expect("tmp")
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        assert!(!dir.path().join("roots").join(key.to_string()).exists());
     }
 }

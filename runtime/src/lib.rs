@@ -17,6 +17,7 @@ pub mod cell;
 pub mod compile_cache;
 pub mod engine;
 pub mod error;
+mod host_layer;
 pub mod identity;
 pub mod limits;
 pub mod loader;

@@ -28,11 +28,17 @@ use wwpack::tree::{Entry, RelPath, Tree};
 use wwpack::unixfs::read::{Kind, Reader};
 use wwpack::unixfs::{self, FileNodes, Node, Profile};
 
+use wwpack::text::printable;
+
 use crate::cache::Cache;
 use crate::error::BootError;
 
 /// The default of `--max-image-size`: the bytes of files one `ww run` may materialize.
 pub const DEFAULT_MAX_IMAGE_SIZE: u64 = 4 << 30;
+
+/// The bytes of blocks a content layer's reader may decode beyond twice `--max-image-size`
+/// (each file's blocks are read to learn its size, then to write it): 1 GiB for directories.
+pub const DIRECTORY_BYTES: u64 = 1 << 30;
 
 /// A layer ready for the union: its tree (files in the cache), where each file came from, and
 /// the nodes of its files (so the union's CID needs no re-hashing).
@@ -69,6 +75,14 @@ impl ImageBudget {
         if self.counted.contains(&cid.to_v1()) {
             return Ok(());
         }
+        self.charge_size(size, path)?;
+        self.counted.insert(cid.to_v1());
+        Ok(())
+    }
+
+    /// Counts a file of `size` bytes whose CID is not known yet (a host file, counted before
+    /// it is read).
+    pub(crate) fn charge_size(&mut self, size: u64, path: &str) -> Result<(), String> {
         match self
             .used
             .checked_add(size)
@@ -76,13 +90,12 @@ impl ImageBudget {
         {
             Some(total) => {
                 self.used = total;
-                self.counted.insert(cid.to_v1());
                 Ok(())
             }
             None => Err(format!(
                 "`{}` is {size} bytes, which makes the image larger than --max-image-size {} \
                  (files of all layers together, each counted once)",
-                wwpack::text::printable(path),
+                printable(path),
                 Size(self.max)
             )),
         }
@@ -176,7 +189,10 @@ impl ChainLoader<'_> {
             dir: PathBuf::from(arg),
             reason,
         };
-        let reader = Reader::new(chain);
+        // Each file's block is read once to learn its size and once to write it; directories
+        // get a budget of their own.
+        let reader = Reader::new(chain)
+            .with_max_bytes(budget.max.saturating_mul(2).saturating_add(DIRECTORY_BYTES));
         let root = reader
             .resolve_dir(&target.root, &target.path)
             .map_err(|e| bad(e.to_string()))?;
@@ -189,7 +205,7 @@ impl ChainLoader<'_> {
         let base = if target.path.is_empty() {
             format!("/ipfs/{}", target.root)
         } else {
-            format!("/ipfs/{}/{}", target.root, target.path)
+            format!("/ipfs/{}/{}", target.root, printable(&target.path))
         };
         let mut files = Vec::new();
         let mut refused = None;
@@ -216,10 +232,7 @@ impl ChainLoader<'_> {
                     }
                 },
                 Err(rule) => {
-                    refused = Some(format!(
-                        "entry `{}` {rule}",
-                        wwpack::text::printable(&e.path)
-                    ));
+                    refused = Some(format!("entry `{}` {rule}", printable(&e.path)));
                     return Err(stop());
                 }
             };
@@ -237,7 +250,7 @@ impl ChainLoader<'_> {
         walked.map_err(|e| bad(e.to_string()))?;
 
         for file in files {
-            let path = format!("{base}/{}", file.rel);
+            let path = format!("{base}/{}", printable(file.rel.as_str()));
             let cached = self.cache.put_file(&file.cid, file.size, &|out| {
                 reader
                     .read_to(&file.cid, out)
@@ -262,62 +275,7 @@ impl ChainLoader<'_> {
     }
 
     fn load_dir(&self, arg: &str, budget: &mut ImageBudget) -> Result<LoadedLayer, BootError> {
-        let dir = PathBuf::from(arg);
-        let bad = |reason: String| BootError::Layer {
-            dir: dir.clone(),
-            reason,
-        };
-        match std::fs::metadata(&dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(bad("is not a directory (nor a CID)".into())),
-            Err(e) => return Err(bad(format!("cannot open: {e}"))),
-        }
-        let scanned = Tree::scan(&dir).map_err(|e| bad(strip_path_prefix(&e.to_string(), &dir)))?;
-        let mut layer = LoadedLayer {
-            label: arg.to_string(),
-            tree: Tree::default(),
-            origins: BTreeMap::new(),
-            nodes: Vec::new(),
-        };
-        let mut files = Vec::new();
-        for (path, entry) in scanned.iter() {
-            self.cancel.check().map_err(|e| bad(e.to_string()))?;
-            match entry {
-                Entry::File { source } => {
-                    let node = unixfs::import_host_file(source, &Profile::default(), &NullSink)
-                        .map_err(|e| bad(e.to_string()))?;
-                    budget
-                        .charge(&node.cid, node.filesize, path.as_str())
-                        .map_err(&bad)?;
-                    files.push((path, source, node));
-                }
-                other => {
-                    layer
-                        .tree
-                        .insert(path.clone(), other.clone())
-                        .map_err(|e| bad(e.to_string()))?;
-                }
-            }
-        }
-        for (path, source, node) in files {
-            let file = self.cache.put_file(&node.cid, node.filesize, &|out| {
-                let mut f = wwpack::beneath::open_regular(source).map_err(|e| {
-                    BootError::Host(format!("cannot read {}: {e}", source.display()))
-                })?;
-                std::io::copy(&mut f, out)
-                    .map(drop)
-                    .map_err(|e| BootError::Host(format!("cannot copy {}: {e}", source.display())))
-            })?;
-            layer
-                .origins
-                .insert(path.clone(), source.display().to_string());
-            layer.nodes.push((file.clone(), node));
-            layer
-                .tree
-                .insert(path.clone(), Entry::File { source: file })
-                .map_err(|e| bad(e.to_string()))?;
-        }
-        Ok(layer)
+        crate::host_layer::load(arg, Path::new(arg), self.cache, budget, &self.cancel)
     }
 }
 
@@ -341,12 +299,6 @@ pub fn union_key(union: &wwpack::union::Union, layers: &[LoadedLayer]) -> Result
     unixfs::import_tree_with(&tree, &Profile::default(), &NullSink, &mut nodes)
         .map(|n| n.cid)
         .map_err(|e| BootError::Host(format!("cannot compute the union's CID: {e}")))
-}
-
-/// `wwpack` errors start with the path they concern; the boot error names the layer already.
-fn strip_path_prefix(message: &str, dir: &Path) -> String {
-    let prefix = format!("{}: ", dir.display());
-    message.strip_prefix(&prefix).unwrap_or(message).to_string()
 }
 
 /// A layer error of `wwpack` names the layer (`layer `x`: ...`); the boot error does already.

@@ -48,7 +48,10 @@ fn format_service(name: &str, line: &str, json: bool) -> String {
         })
         .to_string()
     } else {
-        format!("[{name}] {line}")
+        // The name comes from the image, the line from the service: neither may drive the
+        // terminal or forge a line of ww's.
+        use wwpack::text::printable;
+        format!("[{}] {}", printable(name), printable(line))
     }
 }
 
@@ -65,6 +68,10 @@ mod tests {
     #[test]
     fn plain_and_json_lines() {
         assert_eq!(format_service("svc/a", "hi", false), "[svc/a] hi");
+        assert_eq!(
+            format_service("svc/\u{1b}]0;x", "a\rww: error: fake", false),
+            "[svc/\\x1b]0;x] a\\x0dww: error: fake"
+        );
         assert_eq!(format_error("boom", false), "ww: error: boom");
         assert_eq!(
             format_error("`a\u{1b}[2J`\n  two", false),

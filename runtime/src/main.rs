@@ -53,8 +53,9 @@ enum Command {
         /// Cache of files and union roots [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
         #[arg(long, value_name = "DIR", env = "WW_CACHE")]
         cache: Option<PathBuf>,
-        /// IPFS node RPC API for blocks not in the store [default: $IPFS_API, or http://127.0.0.1:5001]
-        #[arg(long, value_name = "URL")]
+        /// IPFS node RPC API for blocks not in the store: http://HOST:PORT, HOST:PORT or
+        /// /ip4/A.B.C.D/tcp/PORT [default: $IPFS_API, or http://127.0.0.1:5001]
+        #[arg(long, value_name = "ADDR")]
         api: Option<String>,
         /// Seconds to wait for each request to the IPFS node
         #[arg(long, value_name = "SECS", default_value_t = 30)]

@@ -56,6 +56,18 @@ impl Dir {
         })
     }
 
+    /// Opens the directory `path` as the user named it (a symlink to a directory is followed:
+    /// the path is the user's, not an image's); what is below it is then reached beneath the
+    /// handle.
+    pub fn open_following(path: &Path) -> io::Result<Dir> {
+        let flags = OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY;
+        let fd = rustix::fs::openat(CWD, path, flags, Mode::empty())?;
+        Ok(Dir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
     /// The directory's path, for messages.
     pub fn path(&self) -> &Path {
         &self.path

@@ -142,7 +142,8 @@ pub fn cat(
     length: Option<u64>,
     out: &mut dyn Write,
 ) -> Result<u64, ContentError> {
-    let reader = Reader::new(store);
+    // As many bytes as the file holds: the output is what the user asked for.
+    let reader = Reader::new(store).with_max_bytes(u64::MAX);
     let cid = reader.resolve(&target.root, &target.path)?;
     Ok(reader.read_range(&cid, offset, length.unwrap_or(u64::MAX), out)?)
 }

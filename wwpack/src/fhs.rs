@@ -449,7 +449,8 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Checks the boot file `path`; its multiaddrs when it follows every rule.
+    /// Checks the boot file `path`; its multiaddrs when it follows every rule. A file larger
+    /// than [`boot::MAX_BOOT_FILE`] is one finding, known from its metadata before it is read.
     fn boot_entry(
         &mut self,
         path: &str,
@@ -480,7 +481,28 @@ impl Checker<'_> {
                 return Ok(None);
             }
         };
-        let bytes = std::fs::read(source).map_err(Error::io("read", source))?;
+        // The size is checked from the opened file's metadata before a byte is read; then at
+        // most one byte past the cap is read, in case the file grew since.
+        use std::io::Read;
+        let file = crate::beneath::open_regular(source).map_err(Error::io("read", source))?;
+        let size = file
+            .metadata()
+            .map_err(Error::io("read the metadata of", source))?
+            .len();
+        if size > boot::MAX_BOOT_FILE {
+            let rule = boot::too_large(size);
+            self.error(path, format!("from layer `{layer}`: {rule}"));
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        file.take(boot::MAX_BOOT_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(Error::io("read", source))?;
+        if u64::try_from(bytes.len()).map_or(true, |read| read > boot::MAX_BOOT_FILE) {
+            let rule = boot::grew_too_large(size);
+            self.error(path, format!("from layer `{layer}`: {rule}"));
+            return Ok(None);
+        }
         match parse_boot_file(name, &bytes) {
             Ok(addrs) => Ok(Some(addrs)),
             Err(problems) => {

@@ -51,8 +51,9 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "WW_STORE")]
     store: Option<PathBuf>,
 
-    /// IPFS node RPC API [default: $IPFS_API, or http://127.0.0.1:5001]
-    #[arg(long, global = true, value_name = "URL")]
+    /// IPFS node RPC API: http://HOST:PORT, HOST:PORT or /ip4/A.B.C.D/tcp/PORT
+    /// [default: $IPFS_API, or http://127.0.0.1:5001]
+    #[arg(long, global = true, value_name = "ADDR")]
     api: Option<String>,
 
     /// Seconds to wait for each request to the IPFS node

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::error::InsertError;
 use crate::error::{Error, Result};
+use crate::text::printable;
 
 /// How many components a path of a tree may have: a tree nests at most this deep. Trees come
 /// from images anyone can publish; the cap keeps every walk over them (and the directory handles
@@ -214,8 +215,8 @@ impl Tree {
                 Some(Entry::Dir) => break,
                 Some(other) => {
                     return Err(InsertError::ParentNotDir {
-                        path: path.to_string(),
-                        parent: p.to_string(),
+                        path: printable(path.as_str()).into_owned(),
+                        parent: printable(p.as_str()).into_owned(),
                         kind: other.kind(),
                     })
                 }
@@ -227,7 +228,7 @@ impl Tree {
             && self.has_children(&path)
         {
             return Err(InsertError::DirNotEmpty {
-                path: path.to_string(),
+                path: printable(path.as_str()).into_owned(),
                 kind: entry.kind(),
             });
         }

@@ -70,7 +70,7 @@ impl Union {
                         (Entry::Dir, Entry::Dir) => {}
                         (Entry::Dir, _) | (_, Entry::Dir) => {
                             return Err(Error::UnionConflict {
-                                path: path.to_string(),
+                                path: crate::text::printable(path.as_str()).into_owned(),
                                 earlier: names[prev.layer].clone(),
                                 earlier_kind: prev.entry.kind(),
                                 later: name.to_string(),
@@ -269,7 +269,7 @@ fn io(what: &Path) -> impl Fn(std::io::Error) -> String + '_ {
 }
 
 /// Whether two readers hold the same bytes.
-fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
+pub fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
     use std::io::Read;
     let (mut a, mut b) = (std::io::BufReader::new(a), std::io::BufReader::new(b));
     let (mut x, mut y) = ([0u8; 8192], [0u8; 8192]);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::content::{Content, ContentReader};
+use super::content::{Content, ContentReader, TextBudget};
 use super::side::{FileView, ImageView, Snapshot};
 use crate::error::{Error, Result};
 use crate::manifest::{GuestRecord, LayerRecord};
@@ -121,12 +121,14 @@ fn info(f: &FileView) -> FileInfo {
     }
 }
 
-/// Compares `a` with `b`, reading file contents through `reader`.
+/// Compares `a` with `b`, reading file contents through `reader`. The text diffs of the whole
+/// comparison share one time budget ([`TextBudget`]).
 pub fn compare(a: &Snapshot, b: &Snapshot, reader: &ContentReader<'_>) -> Result<Report> {
     let mut summary = Summary::default();
     let mut images = Vec::new();
+    let budget = TextBudget::default();
     for (name, renamed_from, ia, ib) in pair(a, b)? {
-        let image = compare_image(name, renamed_from, ia, ib, reader, &mut summary);
+        let image = compare_image(name, renamed_from, ia, ib, reader, &budget, &mut summary);
         images.push(image);
     }
     let guests = match (&a.guests, &b.guests) {
@@ -217,6 +219,7 @@ fn compare_image(
     a: Option<&ImageView>,
     b: Option<&ImageView>,
     reader: &ContentReader<'_>,
+    budget: &TextBudget,
     summary: &mut Summary,
 ) -> ImageDiff {
     let empty = BTreeMap::new();
@@ -244,14 +247,14 @@ fn compare_image(
                 }
                 None => {
                     let mut c = change(path, "added", None, Some(g));
-                    c.content = reader.content(path, None, Some(g));
+                    c.content = reader.content(path, None, Some(g), budget);
                     c
                 }
             },
             Some(f) if f.cid != g.cid || f.size != g.size || f.target != g.target => {
                 let mut c = change(path, "modified", Some(f), Some(g));
                 c.provenance = provenance(f, g);
-                c.content = reader.content(path, Some(f), Some(g));
+                c.content = reader.content(path, Some(f), Some(g), budget);
                 c
             }
             Some(f) => match provenance(f, g) {
@@ -268,7 +271,7 @@ fn compare_image(
     for (path, f) in fa {
         if !fb.contains_key(path) && !moved_from.contains(path.as_str()) {
             let mut c = change(path, "removed", Some(f), None);
-            c.content = reader.content(path, Some(f), None);
+            c.content = reader.content(path, Some(f), None, budget);
             changes.push(c);
         }
     }

@@ -2,6 +2,11 @@
 //! per line. [`parse_boot_file`] is the one parser, used by `wwpack build` (through
 //! [`super::check_image`]) and by `ww` when it reads an image's peers, so both accept the same
 //! files and word every problem the same way.
+//!
+//! Both are bounded, since boot files come from images: a boot file is at most
+//! [`MAX_BOOT_FILE`] bytes (checked by the caller from the file's metadata before reading it,
+//! see [`too_large`] and [`grew_too_large`]), and [`parse_boot_file`] words at most [`MAX_BOOT_PROBLEMS`] problems, then
+//! counts the rest in one last line.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -10,6 +15,30 @@ use crate::text::printable;
 
 /// The longest identity-multihash digest accepted in a peer ID.
 pub const MAX_IDENTITY_DIGEST: usize = 64;
+
+/// The largest boot file accepted, in bytes (64 KiB). A boot file is a handful of multiaddrs.
+pub const MAX_BOOT_FILE: u64 = 64 * 1024;
+
+/// The most problems [`parse_boot_file`] words for one file; the rest are counted in one line.
+pub const MAX_BOOT_PROBLEMS: usize = 20;
+
+/// The problem with a boot file of `size` bytes, more than [`MAX_BOOT_FILE`], worded to follow
+/// its path and layer as the problems of [`parse_boot_file`] are.
+pub fn too_large(size: u64) -> String {
+    format!(
+        "is {size} bytes, more than the {MAX_BOOT_FILE} bytes a boot file may hold; \
+         {BOOT_CONTENT_RULE}"
+    )
+}
+
+/// The problem with a boot file that was `size` bytes when its metadata was read but grew past
+/// [`MAX_BOOT_FILE`] while it was read.
+pub fn grew_too_large(size: u64) -> String {
+    format!(
+        "grew from {size} bytes to more than the {MAX_BOOT_FILE} bytes a boot file may hold \
+         while it was read; {BOOT_CONTENT_RULE}"
+    )
+}
 
 /// The rule for the names of boot files, quoted in messages.
 pub const BOOT_NAME_RULE: &str = "boot files are named by the libp2p peer ID (base58btc \
@@ -25,60 +54,84 @@ pub const BOOT_CONTENT_RULE: &str =
 /// blank lines, comments, `\r` or surrounding spaces. Each problem is worded to follow the
 /// file's path and layer, as `wwpack build` reports it (`` `boot/x` from layer `base`: `` and
 /// then the problem); names and lines quoted in it have their control characters escaped.
+/// At most [`MAX_BOOT_PROBLEMS`] problems are worded; when there are more, one last line says
+/// how many (`… and N more problems`), so the messages stay bounded whatever the file holds.
 /// `ww` reads the boot files of an image with this same function.
 pub fn parse_boot_file(name: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<String>> {
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     if let Err(why) = check_peer_id(name) {
-        problems.push(format!(
-            "the name `{}` is not a libp2p peer ID: {why}; {BOOT_NAME_RULE}",
-            printable(name)
-        ));
+        problems.push(|| {
+            format!(
+                "the name `{}` is not a libp2p peer ID: {why}; {BOOT_NAME_RULE}",
+                printable(name)
+            )
+        });
     }
-    let addrs = match multiaddr_lines(bytes) {
-        Ok(addrs) => addrs,
-        Err(more) => {
-            problems.extend(more);
-            Vec::new()
+    let addrs = multiaddr_lines(bytes, &mut problems);
+    problems.into_result(addrs)
+}
+
+/// The problems of one boot file: the first [`MAX_BOOT_PROBLEMS`] worded, the rest counted.
+#[derive(Default)]
+struct Problems {
+    worded: Vec<String>,
+    more: usize,
+}
+
+impl Problems {
+    /// Records a problem; `word` is called only while fewer than the cap are worded.
+    fn push(&mut self, word: impl FnOnce() -> String) {
+        if self.worded.len() < MAX_BOOT_PROBLEMS {
+            self.worded.push(word());
+        } else {
+            self.more = self.more.saturating_add(1);
         }
-    };
-    if problems.is_empty() {
-        Ok(addrs)
-    } else {
-        Err(problems)
+    }
+
+    /// `ok` when there was no problem, else the worded problems and the count of the rest.
+    fn into_result<T>(mut self, ok: T) -> Result<T, Vec<String>> {
+        if self.worded.is_empty() {
+            return Ok(ok);
+        }
+        match self.more {
+            0 => {}
+            1 => self.worded.push("… and 1 more problem".into()),
+            n => self.worded.push(format!("… and {n} more problems")),
+        }
+        Err(self.worded)
     }
 }
 
-/// The lines of a boot file's content, or what is wrong with it, one message per problem
-/// (lines numbered from 1).
-fn multiaddr_lines(bytes: &[u8]) -> Result<Vec<String>, Vec<String>> {
+/// The multiaddrs of a boot file's content (lines numbered from 1); what is wrong with it goes
+/// to `problems`, one per problem.
+fn multiaddr_lines(bytes: &[u8], problems: &mut Problems) -> Vec<String> {
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return Err(vec![format!("is not UTF-8 text; {BOOT_CONTENT_RULE}")]);
+        problems.push(|| format!("is not UTF-8 text; {BOOT_CONTENT_RULE}"));
+        return Vec::new();
     };
     if text.is_empty() {
-        return Err(vec![format!("is empty; {BOOT_CONTENT_RULE}, at least one")]);
+        problems.push(|| format!("is empty; {BOOT_CONTENT_RULE}, at least one"));
+        return Vec::new();
     }
     let body = text.strip_suffix('\n').unwrap_or(text);
     let mut addrs = Vec::new();
-    let mut problems = Vec::new();
     for (i, line) in body.split('\n').enumerate() {
         let n = i + 1;
         if line.is_empty() {
-            problems.push(format!("line {n} is blank; {BOOT_CONTENT_RULE}"));
+            problems.push(|| format!("line {n} is blank; {BOOT_CONTENT_RULE}"));
         } else if let Err(why) = check_multiaddr(line) {
-            problems.push(format!(
-                "line {n}: `{}` is not a multiaddr: {}; {BOOT_CONTENT_RULE}",
-                printable(line),
-                printable(&why)
-            ));
+            problems.push(|| {
+                format!(
+                    "line {n}: `{}` is not a multiaddr: {}; {BOOT_CONTENT_RULE}",
+                    printable(line),
+                    printable(&why)
+                )
+            });
         } else {
             addrs.push(line.to_string());
         }
     }
-    if problems.is_empty() {
-        Ok(addrs)
-    } else {
-        Err(problems)
-    }
+    addrs
 }
 
 /// Checks that `s` is a libp2p peer ID: base58btc (bitcoin alphabet) of an identity multihash
@@ -331,6 +384,145 @@ pub(super) mod tests {
         for bad in [&b"/ip4/1.2.3.4\r\n"[..], b" /ip4/1.2.3.4\n", b"", b"\n"] {
             assert!(parse_boot_file(&id, bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// The result of `fhs::boot_peers` on an image whose only file is `boot/<name>`, written
+    /// by `write` to a host file.
+    fn boot_peers_of(
+        name: &str,
+        write: impl FnOnce(&std::path::Path),
+    ) -> Result<Vec<(String, Vec<String>)>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("boot-file");
+        write(&source);
+        let mut tree = crate::tree::Tree::default();
+        let path = format!("boot/{name}");
+        tree.insert_file(crate::tree::RelPath::new(&path).unwrap(), source)
+            .unwrap();
+        let union = crate::union::Union::of([("base", &tree)]).unwrap();
+        crate::fhs::boot_peers(&union)
+    }
+
+    #[test]
+    fn twenty_megabytes_of_blank_lines_give_bounded_problems() {
+        // The attack: 20 MiB of `\n` (one repeated leaf as a DAG). Each blank line used to be
+        // a message of its own, all kept: gigabytes. Now 20 are worded and the rest counted.
+        let id = identity_peer();
+        let size = 20 << 20;
+        let problems = parse_boot_file(&id, &vec![b'\n'; size]).unwrap_err();
+        assert_eq!(
+            problems.len(),
+            MAX_BOOT_PROBLEMS + 1,
+            "{:?}",
+            &problems[..3]
+        );
+        assert_eq!(problems[0], format!("line 1 is blank; {BOOT_CONTENT_RULE}"));
+        assert_eq!(
+            problems[MAX_BOOT_PROBLEMS - 1],
+            format!("line {MAX_BOOT_PROBLEMS} is blank; {BOOT_CONTENT_RULE}")
+        );
+        // 20 MiB of `\n`: the last one ends the file, the others end 20 MiB blank lines.
+        assert_eq!(
+            problems[MAX_BOOT_PROBLEMS],
+            format!("… and {} more problems", size - MAX_BOOT_PROBLEMS)
+        );
+
+        // As a file of an image it is refused from its size, before it is read.
+        let err =
+            boot_peers_of(&id, |p| std::fs::write(p, vec![b'\n'; size]).unwrap()).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "`boot/{id}` from layer `base`: is {size} bytes, more than the 65536 bytes a \
+                 boot file may hold; {BOOT_CONTENT_RULE}"
+            )
+        );
+    }
+
+    #[test]
+    fn a_boot_file_over_the_cap_is_one_error_from_its_metadata() {
+        let id = identity_peer();
+        let line = b"/ip4/1.2.3.4/tcp/1\n";
+        let cap = usize::try_from(MAX_BOOT_FILE).unwrap();
+        // Exactly the cap is accepted.
+        let full: Vec<u8> = line.iter().copied().cycle().take(cap).collect();
+        let lines = full.iter().filter(|&&b| b == b'\n').count();
+        // The cap is not a multiple of the line: the last line is cut, so it is refused, but
+        // for what it holds, not for its size.
+        let err = boot_peers_of(&id, |p| std::fs::write(p, &full).unwrap()).unwrap_err();
+        assert!(
+            err.contains(&format!("line {}: `/ip4/`", lines + 1)),
+            "{err}"
+        );
+        assert!(!err.contains("bytes a boot file may hold"), "{err}");
+        let whole = &full[..lines * line.len()];
+        let peers = boot_peers_of(&id, |p| std::fs::write(p, whole).unwrap()).unwrap();
+        assert_eq!(peers.len(), 1);
+        assert_eq!(peers[0].1.len(), lines);
+
+        // One byte more is one error naming the path, the size and the cap.
+        let over = [whole, &vec![b'/'; cap + 1 - whole.len()]].concat();
+        let err = boot_peers_of(&id, |p| std::fs::write(p, &over).unwrap()).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "`boot/{id}` from layer `base`: {}",
+                too_large(MAX_BOOT_FILE + 1)
+            )
+        );
+        assert!(err.contains(&format!("is {} bytes", cap + 1)), "{err}");
+        assert!(err.contains("more than the 65536 bytes"), "{err}");
+
+        // A sparse 64 GiB file: reading it would exhaust memory, its size says enough.
+        let huge = 64u64 << 30;
+        let err = boot_peers_of(&id, |p| {
+            std::fs::File::create(p).unwrap().set_len(huge).unwrap()
+        })
+        .unwrap_err();
+        assert!(
+            err.contains(&format!("is {huge} bytes, more than")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn problems_past_the_cap_are_counted_in_one_line() {
+        let blank = |n: usize| vec![b'\n'; n];
+        // A bad name and 19 blank lines: 20 problems, all worded.
+        let problems = parse_boot_file("not-a-peer", &blank(19)).unwrap_err();
+        assert_eq!(problems.len(), MAX_BOOT_PROBLEMS, "{problems:?}");
+        assert!(
+            problems[0].starts_with("the name `not-a-peer`"),
+            "{problems:?}"
+        );
+        assert!(problems.iter().all(|p| !p.starts_with('…')), "{problems:?}");
+        // One more: counted, in the singular.
+        let problems = parse_boot_file("not-a-peer", &blank(20)).unwrap_err();
+        assert_eq!(problems.len(), MAX_BOOT_PROBLEMS + 1, "{problems:?}");
+        assert_eq!(problems[MAX_BOOT_PROBLEMS], "… and 1 more problem");
+        // Bad lines among good ones are counted too, the good ones not: 60 lines, the even
+        // ones bad.
+        let id = identity_peer();
+        let text: String = (1..=60)
+            .map(|n| {
+                if n % 2 == 0 {
+                    "nope\n"
+                } else {
+                    "/ip4/1.2.3.4\n"
+                }
+            })
+            .collect();
+        let problems = parse_boot_file(&id, text.as_bytes()).unwrap_err();
+        assert_eq!(problems.len(), MAX_BOOT_PROBLEMS + 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("line 2: `nope` is not a multiaddr"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[MAX_BOOT_PROBLEMS - 1].starts_with("line 40: `nope`"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[MAX_BOOT_PROBLEMS], "… and 10 more problems");
     }
 
     #[test]

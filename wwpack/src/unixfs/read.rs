@@ -11,10 +11,14 @@
 //!   `/`, no NUL) and names are unique in their directory, HAMT shards included
 //!   ([`ReadError::BadName`]); a reader of the tree can join names into paths safely;
 //! - **blocks**: one [`Reader`] decodes at most [`DEFAULT_MAX_BLOCKS`] blocks
-//!   ([`Reader::with_max_blocks`]), so a DAG that links the same blocks over and over (a
+//!   ([`Reader::with_max_blocks`]) holding at most [`DEFAULT_MAX_BYTES`] bytes in all
+//!   ([`Reader::with_max_bytes`]), so a DAG that links the same blocks over and over (a
 //!   directory whose two entries name one child, 60 levels deep, is 2^60 paths) ends with
 //!   [`ReadError::Budget`] instead of running for ever; a HAMT shard linked twice in one
-//!   directory is malformed;
+//!   directory is malformed; a walk decodes each directory it meets once;
+//! - **what a walk keeps**: the paths (and symlink targets) it yields add up to at most
+//!   [`DEFAULT_MAX_WALK_BYTES`] bytes ([`Reader::with_max_walk_bytes`]), and a name is at most
+//!   [`MAX_NAME_LEN`] bytes (as Linux's `NAME_MAX`), so what a walk holds is bounded too;
 //! - **depth**: a file DAG nests at most [`MAX_FILE_DEPTH`] levels, a HAMT at most as deep as its
 //!   hash bits allow, a directory tree at most [`crate::tree::MAX_DEPTH`] levels; every walk is
 //!   iterative;
@@ -42,9 +46,19 @@ pub const MAX_FILE_DEPTH: usize = 64;
 /// or a file of a million chunks (a TiB at 1 MiB chunks).
 pub const DEFAULT_MAX_BLOCKS: u64 = 1_000_000;
 
+/// How many bytes of blocks one [`Reader`] decodes before it refuses to go on: 16 GiB.
+pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
+
+/// How many bytes of paths and symlink targets one walk yields before it refuses to go on:
+/// 64 MiB, the paths of some 600,000 files.
+pub const DEFAULT_MAX_WALK_BYTES: u64 = 64 << 20;
+
+/// The longest name of a directory entry: 255 bytes, the longest file name Linux stores.
+pub const MAX_NAME_LEN: usize = 255;
+
 /// The rule every directory entry name follows, quoted in [`ReadError::BadName`].
 pub const NAME_RULE: &str = "a name is one path component (non-empty, not `.` or `..`, no `/` \
-     or NUL) and unique in its directory";
+     or NUL, at most 255 bytes) and unique in its directory";
 
 /// Why a read failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +85,18 @@ pub enum ReadError {
         name: String,
         rule: &'static str,
     },
-    /// The reader decoded its budget of blocks ([`Reader::with_max_blocks`]).
+    /// The reader used up a budget ([`Reader::with_max_blocks`], [`Reader::with_max_bytes`],
+    /// [`Reader::with_max_walk_bytes`]); `what` says which: `blocks`, `bytes of blocks`, `bytes
+    /// of paths`.
     #[error(
-        "block {cid}: reading this DAG took more than {limit} blocks; a DAG that large, or one \
+        "block {cid}: reading this DAG took more than {limit} {what}; a DAG that large, or one \
          that links the same blocks over and over, is refused"
     )]
-    Budget { cid: Cid, limit: u64 },
+    Budget {
+        cid: Cid,
+        limit: u64,
+        what: &'static str,
+    },
     /// A directory tree nests deeper than [`MAX_DEPTH`].
     #[error("directory {cid} at `{path}`: the tree nests deeper than {MAX_DEPTH} levels")]
     TooDeep { cid: Cid, path: String },
@@ -126,11 +146,15 @@ enum Decoded {
     Pb(PbNode, Data),
 }
 
-/// Reads UnixFS from a block source, decoding at most a budget of blocks (see the module docs).
+/// Reads UnixFS from a block source, within budgets of blocks, bytes and paths (see the module
+/// docs).
 pub struct Reader<'a> {
     source: &'a dyn BlockSource,
     decoded: Cell<u64>,
+    decoded_bytes: Cell<u64>,
     max_blocks: u64,
+    max_bytes: u64,
+    max_walk_bytes: u64,
 }
 
 fn malformed(cid: &Cid, reason: impl Into<String>) -> ReadError {
@@ -142,18 +166,35 @@ fn malformed(cid: &Cid, reason: impl Into<String>) -> ReadError {
 }
 
 impl<'a> Reader<'a> {
-    /// A reader of `source` with the default budget of [`DEFAULT_MAX_BLOCKS`] blocks.
+    /// A reader of `source` with the default budgets: [`DEFAULT_MAX_BLOCKS`] blocks of
+    /// [`DEFAULT_MAX_BYTES`] bytes, walks of [`DEFAULT_MAX_WALK_BYTES`] bytes of paths.
     pub fn new(source: &'a dyn BlockSource) -> Reader<'a> {
         Reader {
             source,
             decoded: Cell::new(0),
+            decoded_bytes: Cell::new(0),
             max_blocks: DEFAULT_MAX_BLOCKS,
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_walk_bytes: DEFAULT_MAX_WALK_BYTES,
         }
     }
 
     /// This reader with a budget of `max` decoded blocks in all (every call counts).
     pub fn with_max_blocks(mut self, max: u64) -> Reader<'a> {
         self.max_blocks = max;
+        self
+    }
+
+    /// This reader with a budget of `max` bytes of decoded blocks in all (every call counts;
+    /// `u64::MAX` for a read as long as the file, e.g. `wwpack cat`).
+    pub fn with_max_bytes(mut self, max: u64) -> Reader<'a> {
+        self.max_bytes = max;
+        self
+    }
+
+    /// This reader with walks that yield at most `max` bytes of paths and symlink targets.
+    pub fn with_max_walk_bytes(mut self, max: u64) -> Reader<'a> {
+        self.max_walk_bytes = max;
         self
     }
 
@@ -168,10 +209,20 @@ impl<'a> Reader<'a> {
             return Err(ReadError::Budget {
                 cid: cid.clone(),
                 limit: self.max_blocks,
+                what: "blocks",
             });
         }
         self.decoded.set(n);
         let bytes = get_verified(self.source, cid)?;
+        let total = self.decoded_bytes.get().saturating_add(bytes.len() as u64);
+        if total > self.max_bytes {
+            return Err(ReadError::Budget {
+                cid: cid.clone(),
+                limit: self.max_bytes,
+                what: "bytes of blocks",
+            });
+        }
+        self.decoded_bytes.set(total);
         if cid.codec() == RAW {
             return Ok(Decoded::Raw(bytes));
         }
@@ -196,8 +247,34 @@ impl<'a> Reader<'a> {
 
     /// The entries of directory `cid`, sorted by name. Every name follows [`NAME_RULE`].
     pub fn list(&self, cid: &Cid) -> Result<Vec<DirEntry>, ReadError> {
-        let mut out = Vec::new();
+        let decoded = self.decode(cid)?;
+        self.list_decoded(cid, decoded)
+    }
+
+    /// What `cid` is and, for a directory, its entries: one decode of its block.
+    fn describe(&self, cid: &Cid) -> Result<(Kind, Option<Vec<DirEntry>>), ReadError> {
         match self.decode(cid)? {
+            Decoded::Raw(bytes) => Ok((
+                Kind::File {
+                    size: bytes.len() as u64,
+                },
+                None,
+            )),
+            Decoded::Pb(node, data) => {
+                let kind = kind_of(cid, &node, &data)?;
+                if kind == Kind::Directory {
+                    let entries = self.list_decoded(cid, Decoded::Pb(node, data))?;
+                    Ok((kind, Some(entries)))
+                } else {
+                    Ok((kind, None))
+                }
+            }
+        }
+    }
+
+    fn list_decoded(&self, cid: &Cid, decoded: Decoded) -> Result<Vec<DirEntry>, ReadError> {
+        let mut out = Vec::new();
+        match decoded {
             Decoded::Pb(node, data) if data.kind == DataType::Directory => {
                 for link in node.links {
                     let name = link
@@ -455,10 +532,25 @@ impl<'a> Reader<'a> {
         mut visit: impl FnMut(WalkEntry) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
         let mut stack = vec![(String::new(), root.clone(), None, 0usize)];
+        // Bytes of the paths made (counted as they are made, stack included) and targets met.
+        let mut kept = 0u64;
+        let mut keep = |cid: &Cid, bytes: usize| {
+            kept = kept.saturating_add(bytes as u64);
+            if kept > self.max_walk_bytes {
+                return Err(ReadError::Budget {
+                    cid: cid.clone(),
+                    limit: self.max_walk_bytes,
+                    what: "bytes of paths",
+                });
+            }
+            Ok(())
+        };
         while let Some((path, cid, tsize, depth)) = stack.pop() {
-            let kind = self.stat(&cid)?;
-            if kind == Kind::Directory {
-                let entries = self.list(&cid)?;
+            let (kind, entries) = self.describe(&cid)?;
+            if let Kind::Symlink { target } = &kind {
+                keep(&cid, target.len())?;
+            }
+            if let Some(entries) = entries {
                 if !entries.is_empty() && depth >= MAX_DEPTH {
                     return Err(ReadError::TooDeep {
                         cid,
@@ -466,6 +558,7 @@ impl<'a> Reader<'a> {
                     });
                 }
                 for e in entries.into_iter().rev() {
+                    keep(&cid, path.len() + 1 + e.name.len())?;
                     let child = if path.is_empty() {
                         e.name
                     } else {
@@ -489,6 +582,8 @@ impl<'a> Reader<'a> {
 fn check_name(dir: &Cid, name: &str) -> Result<(), ReadError> {
     let rule = if name.is_empty() {
         "is empty"
+    } else if name.len() > MAX_NAME_LEN {
+        "is longer than 255 bytes"
     } else if name == "." || name == ".." {
         "is `.` or `..`"
     } else if name.contains('/') {

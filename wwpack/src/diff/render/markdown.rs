@@ -9,7 +9,7 @@ use super::{
     whole_file, Shown,
 };
 use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
-use crate::diff::content::Content;
+use crate::diff::content::{Content, SIMPLIFIED_NOTE};
 use crate::diff::wasm::{ItemsDiff, WasmDiff};
 
 /// Content diffs of more lines than this are folded.
@@ -218,6 +218,7 @@ fn write_content(out: &mut String, c: &PathChange) {
             lines_added,
             lines_removed,
             diff,
+            simplified,
         } => {
             let fence = fence_for(diff);
             let block = format!(
@@ -225,7 +226,11 @@ fn write_content(out: &mut String, c: &PathChange) {
                 diff,
                 if diff.ends_with('\n') { "" } else { "\n" }
             );
-            let what = format!("+{lines_added} -{lines_removed} lines");
+            let mut what = format!("+{lines_added} -{lines_removed} lines");
+            if *simplified {
+                what.push_str(", ");
+                what.push_str(SIMPLIFIED_NOTE);
+            }
             titled(out, &c.path, &what, &block);
         }
         Content::Wasm(w) => {
@@ -396,6 +401,7 @@ mod tests {
                     lines_added: 1,
                     lines_removed: 1,
                     diff: format!("-{}\n+{}\n", "a".repeat(400), "b".repeat(400)),
+                    simplified: false,
                 }),
             })
             .collect();

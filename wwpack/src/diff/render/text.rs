@@ -18,7 +18,7 @@ use super::{
     summary_line, whole_file, Shown,
 };
 use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
-use crate::diff::content::Content;
+use crate::diff::content::{Content, SIMPLIFIED_NOTE};
 use crate::diff::wasm::{ItemsDiff, WasmDiff};
 
 struct Paint(bool);
@@ -187,7 +187,12 @@ fn write_change(
         return;
     }
     match &c.content {
-        Some(Content::Text { diff, .. }) => {
+        Some(Content::Text {
+            diff, simplified, ..
+        }) => {
+            if *simplified {
+                let _ = writeln!(out, "      {}", p.bold(SIMPLIFIED_NOTE));
+            }
             for l in diff.lines() {
                 let l = &printable(l);
                 let painted = if l.starts_with("+++") || l.starts_with("---") {
