@@ -16,9 +16,11 @@
 //!   directory whose two entries name one child, 60 levels deep, is 2^60 paths) ends with
 //!   [`ReadError::Budget`] instead of running for ever; a HAMT shard linked twice in one
 //!   directory is malformed; a walk decodes each directory it meets once;
-//! - **what a walk keeps**: the paths (and symlink targets) it yields add up to at most
-//!   [`DEFAULT_MAX_WALK_BYTES`] bytes ([`Reader::with_max_walk_bytes`]), and a name is at most
-//!   [`MAX_NAME_LEN`] bytes (as Linux's `NAME_MAX`), so what a walk holds is bounded too;
+//! - **what a walk handles**: the paths and symlink targets it yields and the directory blocks
+//!   it decodes add up to at most [`DEFAULT_MAX_WALK_BYTES`] bytes
+//!   ([`Reader::with_max_walk_bytes`]), and a name is at most [`MAX_NAME_LEN`] bytes (as
+//!   Linux's `NAME_MAX`), so what a walk holds, and the directories it reads again and again,
+//!   are bounded too;
 //! - **depth**: a file DAG nests at most [`MAX_FILE_DEPTH`] levels, a HAMT at most as deep as its
 //!   hash bits allow, a directory tree at most [`crate::tree::MAX_DEPTH`] levels; every walk is
 //!   iterative;
@@ -49,9 +51,9 @@ pub const DEFAULT_MAX_BLOCKS: u64 = 1_000_000;
 /// How many bytes of blocks one [`Reader`] decodes before it refuses to go on: 16 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
 
-/// How many bytes of paths and symlink targets one walk yields before it refuses to go on:
-/// 64 MiB, the paths of some 600,000 files.
-pub const DEFAULT_MAX_WALK_BYTES: u64 = 64 << 20;
+/// How many bytes of paths, symlink targets and directory blocks one walk handles before it
+/// refuses to go on: 256 MiB, the paths and directories of some million files.
+pub const DEFAULT_MAX_WALK_BYTES: u64 = 256 << 20;
 
 /// The longest name of a directory entry: 255 bytes, the longest file name Linux stores.
 pub const MAX_NAME_LEN: usize = 255;
@@ -87,7 +89,7 @@ pub enum ReadError {
     },
     /// The reader used up a budget ([`Reader::with_max_blocks`], [`Reader::with_max_bytes`],
     /// [`Reader::with_max_walk_bytes`]); `what` says which: `blocks`, `bytes of blocks`, `bytes
-    /// of paths`.
+    /// of paths and directories`.
     #[error(
         "block {cid}: reading this DAG took more than {limit} {what}; a DAG that large, or one \
          that links the same blocks over and over, is refused"
@@ -192,7 +194,8 @@ impl<'a> Reader<'a> {
         self
     }
 
-    /// This reader with walks that yield at most `max` bytes of paths and symlink targets.
+    /// This reader with walks that handle at most `max` bytes of paths, symlink targets and
+    /// directory blocks.
     pub fn with_max_walk_bytes(mut self, max: u64) -> Reader<'a> {
         self.max_walk_bytes = max;
         self
@@ -540,15 +543,21 @@ impl<'a> Reader<'a> {
                 return Err(ReadError::Budget {
                     cid: cid.clone(),
                     limit: self.max_walk_bytes,
-                    what: "bytes of paths",
+                    what: "bytes of paths and directories",
                 });
             }
             Ok(())
         };
         while let Some((path, cid, tsize, depth)) = stack.pop() {
+            let before = self.decoded_bytes.get();
             let (kind, entries) = self.describe(&cid)?;
-            if let Kind::Symlink { target } = &kind {
-                keep(&cid, target.len())?;
+            match &kind {
+                Kind::Symlink { target } => keep(&cid, target.len())?,
+                Kind::Directory => {
+                    let block = self.decoded_bytes.get().saturating_sub(before);
+                    keep(&cid, usize::try_from(block).unwrap_or(usize::MAX))?;
+                }
+                Kind::File { .. } => {}
             }
             if let Some(entries) = entries {
                 if !entries.is_empty() && depth >= MAX_DEPTH {
