@@ -153,3 +153,23 @@ fn sizes_that_overflow_are_malformed_not_a_panic() {
         assert!(err.to_string().contains("past 2^64"), "{err}");
     }
 }
+
+#[test]
+fn directories_read_again_and_again_count_against_the_walk_budget() {
+    // Two names per level for one padded directory: every level doubles the decodes.
+    let blocks = MemoryBlocks::new();
+    let mut padded = Data::new(DataType::Directory);
+    padded.data = Some(vec![b'p'; 64 << 10]);
+    let mut d = put(&blocks, vec![], padded.clone());
+    for _ in 0..12 {
+        d = put(&blocks, vec![("a", &d), ("b", &d)], padded.clone());
+    }
+    let reader = Reader::new(&blocks).with_max_walk_bytes(4 << 20);
+    match reader.walk(&d) {
+        Err(ReadError::Budget { what, limit, .. }) => {
+            assert_eq!((what, limit), ("bytes of paths and directories", 4 << 20))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(reader.blocks_decoded() < 100, "{}", reader.blocks_decoded());
+}
