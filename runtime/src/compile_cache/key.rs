@@ -301,6 +301,19 @@ mod tests {
 
     use super::*;
 
+    /// `compiled` holds the key and nothing else (no temporary name left).
+    fn assert_only_the_key(compiled: &Path) {
+        let names: Vec<_> = std::fs::read_dir(compiled)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from(KEY_FILE)],
+            "no temp left"
+        );
+    }
+
     #[test]
     fn a_key_is_made_once_mode_0600_and_read_back() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -315,15 +328,7 @@ mod tests {
         let other = tempfile::tempdir().expect("temp dir");
         let fresh = CacheKey::load_or_create(other.path()).expect("another key");
         assert_ne!(made.bytes(), fresh.bytes(), "each cache has its own");
-        let names: Vec<_> = std::fs::read_dir(&compiled)
-            .expect("read dir")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        assert_eq!(
-            names,
-            vec![std::ffi::OsString::from(KEY_FILE)],
-            "no temp left"
-        );
+        assert_only_the_key(&compiled);
     }
 
     #[test]
@@ -518,15 +523,7 @@ mod tests {
         assert!(keys.iter().all(|k| k == &keys[0]), "one key for all");
         let meta = std::fs::metadata(compiled.join(KEY_FILE)).expect("the key");
         assert_eq!(meta.nlink(), 1);
-        let names: Vec<_> = std::fs::read_dir(&compiled)
-            .expect("read dir")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        assert_eq!(
-            names,
-            vec![std::ffi::OsString::from(KEY_FILE)],
-            "no temp left"
-        );
+        assert_only_the_key(&compiled);
     }
 
     #[test]
