@@ -269,7 +269,7 @@ fn io(what: &Path) -> impl Fn(std::io::Error) -> String + '_ {
 }
 
 /// Whether two readers hold the same bytes.
-pub fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
+fn same_bytes(a: impl std::io::Read, b: impl std::io::Read) -> std::io::Result<bool> {
     use std::io::Read;
     let (mut a, mut b) = (std::io::BufReader::new(a), std::io::BufReader::new(b));
     let (mut x, mut y) = ([0u8; 8192], [0u8; 8192]);
