@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::dag::Dag;
-use e2e::{output, wat, write_tree};
+use e2e::{output, write_tree};
 use wwpack::cid::Cid;
 
 /// How long a test lets a command run before it kills it, so that an unbounded walk fails the
@@ -19,15 +19,7 @@ const HANG_GUARD: Duration = Duration::from_secs(120);
 
 /// A WASI command whose `run` returns `status` (0 or 1).
 fn command(status: u8) -> Vec<u8> {
-    wat(&format!(
-        r#"(component
-  (core module $m (func (export "run") (result i32) i32.const {status}))
-  (core instance $i (instantiate $m))
-  (type $run-type (func (result (result))))
-  (func $run (type $run-type) (canon lift (core func $i "run")))
-  (instance $run-instance (export "run" (func $run)))
-  (export "wasi:cli/run@0.2.0" (instance $run-instance)))"#
-    ))
+    e2e::exiting_command(status)
 }
 
 /// A home for one ww: its store, cache and data, and a directory "outside" that hostile

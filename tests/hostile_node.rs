@@ -235,18 +235,6 @@ fn wwpack(store: &Path) -> Command {
     cmd
 }
 
-/// A WASI command component that exits 0 at once.
-const EXITING_COMMAND: &str = r#"
-(component
-  (core module $m
-    (func (export "run") (result i32) i32.const 0))
-  (core instance $i (instantiate $m))
-  (type $run-type (func (result (result))))
-  (func $run (type $run-type) (canon lift (core func $i "run")))
-  (instance $run-instance (export "run" (func $run)))
-  (export "wasi:cli/run@0.2.0" (instance $run-instance)))
-"#;
-
 /// A project of static layers only (no guest to compile), built into `store`: its
 /// `wwpack.toml` and the image's root CID.
 fn tiny_project(dir: &Path, store: &Path) -> (PathBuf, String) {
@@ -257,7 +245,7 @@ fn tiny_project(dir: &Path, store: &Path) -> (PathBuf, String) {
                 "wwpack.toml",
                 b"[layers.app]\npath = \"layers/app\"\n[images.tiny]\nlayers = [\"app\"]\n",
             ),
-            ("layers/app/bin/main.wasm", &e2e::wat(EXITING_COMMAND)),
+            ("layers/app/bin/main.wasm", &e2e::exiting_command(0)),
             ("layers/app/etc/motd", b"a tiny image\n"),
         ],
     );

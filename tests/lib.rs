@@ -127,6 +127,20 @@ pub fn wat(text: &str) -> Vec<u8> {
     wat::parse_str(text).unwrap_or_else(|e| panic!("bad test WAT: {e}"))
 }
 
+/// A WASI 0.2 command component whose `run` returns at once: `Ok` for `status` 0, `Err` (exit
+/// status 1) for 1.
+pub fn exiting_command(status: u8) -> Vec<u8> {
+    wat(&format!(
+        r#"(component
+  (core module $m (func (export "run") (result i32) i32.const {status}))
+  (core instance $i (instantiate $m))
+  (type $run-type (func (result (result))))
+  (func $run (type $run-type) (canon lift (core func $i "run")))
+  (instance $run-instance (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-instance)))"#
+    ))
+}
+
 /// A WASI 0.2 command component whose `run` executes `unreachable`.
 pub const TRAPPING_COMMAND: &str = r#"
 (component
