@@ -47,6 +47,17 @@ pub enum BlockError {
 pub trait BlockSource {
     /// The stored bytes of `cid`, not yet verified; `Ok(None)` when absent.
     fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError>;
+
+    /// The bytes of `cid`, verified against it; [`BlockError::NotFound`] when absent. A source
+    /// that verifies what it returns anyway (the chain) says so by overriding this, so that the
+    /// bytes are not hashed twice.
+    fn get_verified(&self, cid: &Cid) -> Result<Vec<u8>, BlockError> {
+        let data = self
+            .get_unverified(cid)?
+            .ok_or_else(|| BlockError::NotFound(cid.clone()))?;
+        verify(cid, &data)?;
+        Ok(data)
+    }
 }
 
 /// Something that takes blocks. `put` must be idempotent.
@@ -75,11 +86,7 @@ pub fn verify(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
 
 /// The block `cid` from `source`, verified against the CID before it is returned.
 pub fn get_verified(source: &dyn BlockSource, cid: &Cid) -> Result<Vec<u8>, BlockError> {
-    let data = source
-        .get_unverified(cid)?
-        .ok_or_else(|| BlockError::NotFound(cid.clone()))?;
-    verify(cid, &data)?;
-    Ok(data)
+    source.get_verified(cid)
 }
 
 /// The CIDs a block links to, in link order: none for raw blocks, the links of a dag-pb node.

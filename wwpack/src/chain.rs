@@ -63,6 +63,12 @@ impl BlockSource for ChainSource<'_> {
         self.fetched.set(self.fetched.get() + 1);
         Ok(Some(bytes))
     }
+
+    /// What [`BlockSource::get_unverified`] returns here has been verified already.
+    fn get_verified(&self, cid: &Cid) -> Result<Vec<u8>, BlockError> {
+        self.get_unverified(cid)?
+            .ok_or_else(|| BlockError::NotFound(cid.clone()))
+    }
 }
 
 /// Why `cid` is not to be had through the chain: not in `store`, and the node (named by its URL)
