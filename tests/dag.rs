@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use wwpack::block::{BlockSink, MemoryBlocks};
-use wwpack::cid::{Cid, DAG_PB, RAW};
-use wwpack::dagpb::{PbLink, PbNode};
-use wwpack::unixfs::{Data, DataType};
+use ww_content::block::{BlockSink, MemoryBlocks};
+use ww_content::cid::{Cid, DAG_PB, RAW};
+use ww_content::dagpb::{PbLink, PbNode};
+use ww_content::unixfs::{Data, DataType};
 
 /// The blocks of one or more hand-made DAGs.
 #[derive(Debug, Default)]
@@ -72,7 +72,7 @@ impl Dag {
 
     /// Puts every block into the embedded block store at `dir` (as if fetched from a node).
     pub fn store_into(&self, dir: &Path) {
-        let store = wwpack::store::Store::open(dir).expect("open the block store");
+        let store = ww_content::store::Store::open(dir).expect("open the block store");
         for (cid, bytes) in self.blocks.blocks() {
             store.put(&cid, &bytes).expect("put a block");
         }
@@ -81,7 +81,8 @@ impl Dag {
     /// A CAR v1 of the DAG under `root` (every block of it must be here).
     pub fn car(&self, root: &Cid) -> Vec<u8> {
         let mut out = Vec::new();
-        wwpack::car::export(&self.blocks, std::slice::from_ref(root), &mut out).expect("export");
+        ww_content::car::export(&self.blocks, std::slice::from_ref(root), &mut out)
+            .expect("export");
         out
     }
 

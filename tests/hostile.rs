@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use e2e::dag::Dag;
 use e2e::{output, write_tree};
-use wwpack::cid::Cid;
+use ww_content::cid::Cid;
 
 /// How long a test lets a command run before it kills it, so that an unbounded walk fails the
 /// test instead of hanging it. Nothing is asserted about how fast anything is.
@@ -521,8 +521,8 @@ fn a_corrupt_store_block_is_repaired_by_add_and_import() {
     let add = home.wwpack(&["add", src.to_str().unwrap()]);
     assert!(add.status.success(), "{}", stderr(&add));
     let root = String::from_utf8_lossy(&add.stdout).trim().to_string();
-    let leaf = Cid::v1_sha2_256(wwpack::cid::RAW, b"some content");
-    let store = wwpack::store::Store::open(&home.store()).expect("store");
+    let leaf = Cid::v1_sha2_256(ww_content::cid::RAW, b"some content");
+    let store = ww_content::store::Store::open(&home.store()).expect("store");
     let path = store.block_path(&leaf);
     let flip = |path: &Path| {
         let mut bytes = std::fs::read(path).expect("block");
@@ -583,7 +583,7 @@ fn sigterm_while_waiting_on_a_node_that_never_answers_stops_ww() {
         }
     });
     let home = Home::new();
-    let missing = Cid::v1_sha2_256(wwpack::cid::DAG_PB, b"nowhere");
+    let missing = Cid::v1_sha2_256(ww_content::cid::DAG_PB, b"nowhere");
     for (signal, status) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
         let child = e2e::ww_in(home.path())
             .args([
@@ -711,8 +711,8 @@ fn a_corrupt_store_block_is_repaired_by_pull_and_by_ww_from_the_node() {
         String::from_utf8_lossy(&imported.stderr)
     );
 
-    let motd = Cid::v1_sha2_256(wwpack::cid::RAW, b"from the node\n");
-    let store = wwpack::store::Store::open(&home.store()).expect("store");
+    let motd = Cid::v1_sha2_256(ww_content::cid::RAW, b"from the node\n");
+    let store = ww_content::store::Store::open(&home.store()).expect("store");
     let corrupt = || {
         let path = store.block_path(&motd);
         let mut bytes = std::fs::read(&path).expect("block");

@@ -13,13 +13,13 @@ use std::path::Path;
 use e2e::dag::{link, Dag};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use wwpack::block::{BlockSink, MemoryBlocks};
-use wwpack::cancel::Cancel;
-use wwpack::cid::{Cid, DAG_PB};
-use wwpack::tree::{Entry, RelPath, Tree};
-use wwpack::union::{Placement, Union};
-use wwpack::unixfs::read::{Kind, Reader};
-use wwpack::unixfs::{Data, DataType};
+use ww_content::block::{BlockSink, MemoryBlocks};
+use ww_content::cancel::Cancel;
+use ww_content::cid::{Cid, DAG_PB};
+use ww_content::tree::{Entry, RelPath, Tree};
+use ww_content::unixfs::read::{Kind, Reader};
+use ww_content::unixfs::{Data, DataType};
+use ww_image::union::{Placement, Union};
 
 /// Cases per property and seed.
 const CASES: u32 = 96;
@@ -257,7 +257,7 @@ fn import_damaged_car(
         return Ok(());
     };
     let mut car = Vec::new();
-    if wwpack::car::export(&dag.blocks, std::slice::from_ref(root), &mut car).is_err() {
+    if ww_content::car::export(&dag.blocks, std::slice::from_ref(root), &mut car).is_err() {
         return Ok(());
     }
     for (at, xor) in damage {
@@ -266,10 +266,10 @@ fn import_damaged_car(
     }
     car.truncate(car.len() - cut % car.len().max(1));
     let sink = MemoryBlocks::new();
-    if wwpack::car::import(&mut car.as_slice(), &sink).is_ok() {
+    if ww_content::car::import(&mut car.as_slice(), &sink).is_ok() {
         for (cid, bytes) in sink.blocks() {
             prop_assert!(
-                wwpack::block::verify(&cid, &bytes).is_ok(),
+                ww_content::block::verify(&cid, &bytes).is_ok(),
                 "{cid} stored unverified"
             );
         }

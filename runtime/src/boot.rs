@@ -4,12 +4,12 @@
 //! They are read from the union (each file from its verified cache entry), never by a path
 //! through the materialized root, so a `boot` that is a symlink in the image cannot make the
 //! host read one of its own files for the guest. They are checked by the rules `wwpack build`
-//! applies, with its messages ([`wwpack::fhs::boot_peers`]): a bad boot file stops the boot.
+//! applies, with its messages ([`ww_image::fhs::boot_peers`]): a bad boot file stops the boot.
 
 use std::path::Path;
 
-use wwpack::tree::Tree;
-use wwpack::union::Union;
+use ww_content::tree::Tree;
+use ww_image::union::Union;
 
 use crate::error::BootError;
 use crate::root::UnionRoot;
@@ -39,7 +39,7 @@ pub fn peers_of_dir(dir: &Path) -> Result<Vec<BootPeer>, BootError> {
 }
 
 fn peers_of(union: &Union) -> Result<Vec<BootPeer>, BootError> {
-    let peers = wwpack::fhs::boot_peers(union).map_err(BootError::Union)?;
+    let peers = ww_image::fhs::boot_peers(union).map_err(BootError::Union)?;
     Ok(peers
         .into_iter()
         .map(|(id, addrs)| BootPeer { id, addrs })

@@ -17,22 +17,22 @@
 //!   as they are read again ([`Cache::put_file`]);
 //! - a `roots/<cid>/` root must have exactly the union's entries, each of the right kind, every
 //!   file the verified `files/` entry itself (same inode) or byte-identical to it, every symlink
-//!   the union's target ([`wwpack::union::Union::check_materialized`]).
+//!   the union's target ([`ww_image::union::Union::check_materialized`]).
 //!
 //! Anything else (left by a crash, a bug, or planted) is logged at warn, removed and rebuilt.
 //! New roots are written beneath directory handles with no-follow, create-exclusive calls
-//! ([`wwpack::union::Union::materialize`]), so no content can write outside `tmp/`.
+//! ([`ww_image::union::Union::materialize`]), so no content can write outside `tmp/`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use wwpack::beneath;
-use wwpack::block::NullSink;
-use wwpack::cancel::Cancel;
-use wwpack::cid::Cid;
-use wwpack::union::{Placement, Union};
-use wwpack::unixfs::{self, Node, Profile};
+use ww_content::beneath;
+use ww_content::block::NullSink;
+use ww_content::cancel::Cancel;
+use ww_content::cid::Cid;
+use ww_content::unixfs::{self, Node, Profile};
+use ww_image::union::{Placement, Union};
 
 use crate::error::BootError;
 
@@ -418,7 +418,7 @@ impl<W: Write> Write for Bounded<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wwpack::tree::{Entry, RelPath, Tree};
+    use ww_content::tree::{Entry, RelPath, Tree};
 
     #[test]
     fn a_cache_directory_that_is_a_symlink_is_refused() {
@@ -440,7 +440,7 @@ mod tests {
         tree.insert_file(rel("etc/z"), dir.path().join("no-such-file"))
             .expect("insert");
         let union = Union::of([("layer", &tree)]).expect("union");
-        let key = Cid::v1_sha2_256(wwpack::cid::DAG_PB, b"key");
+        let key = Cid::v1_sha2_256(ww_content::cid::DAG_PB, b"key");
         let err = cache.root(&union, &key).unwrap_err().to_string();
         assert!(err.contains("cannot materialize the union root"), "{err}");
         let left: Vec<_> = std::fs::read_dir(dir.path().join("tmp"))

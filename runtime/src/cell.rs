@@ -74,7 +74,7 @@ pub fn compile(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Component, B
         file: name.to_string(),
         reason,
     };
-    wwpack::wasm::check_command(bytes).map_err(unbootable)?;
+    ww_image::wasm::check_command(bytes).map_err(unbootable)?;
     Component::new(engine, bytes).map_err(|e| unbootable(one_line(&e)))
 }
 

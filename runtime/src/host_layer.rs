@@ -3,7 +3,7 @@
 //!
 //! The directory the user named is opened once (following a symlink there: the path is the
 //! user's); every entry below is reached from its parent's handle without following a link
-//! ([`wwpack::beneath`]): a directory swapped for a symlink mid-run is an error, not a way out.
+//! ([`ww_content::beneath`]): a directory swapped for a symlink mid-run is an error, not a way out.
 //! Each file is opened once, beneath its directory, and copied into the cache while its CID is
 //! computed from the very bytes copied ([`Cache::put_host_file`]). The rules are
 //! `Tree::scan`'s: names are UTF-8 and form valid paths, and device files, FIFOs and sockets
@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use wwpack::beneath::{Dir, Kind};
-use wwpack::cancel::Cancel;
-use wwpack::text::printable;
-use wwpack::tree::{Entry, RelPath, Tree};
+use ww_content::beneath::{Dir, Kind};
+use ww_content::cancel::Cancel;
+use ww_content::text::printable;
+use ww_content::tree::{Entry, RelPath, Tree};
 
 use crate::cache::Cache;
 use crate::error::BootError;
@@ -71,7 +71,7 @@ pub(crate) fn load(
         }
         .map_err(|rule| bad(format!("{here}: {rule}")))?;
         let stat = parent.stat(&name).map_err(|e| at(&here, e))?;
-        match wwpack::beneath::kind_of(&stat) {
+        match ww_content::beneath::kind_of(&stat) {
             Kind::Dir => {
                 let sub = parent.open_dir(&name).map_err(|e| {
                     bad(format!(

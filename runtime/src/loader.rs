@@ -9,7 +9,7 @@
 //!
 //! Layers are untrusted. A content layer is read with [`Reader::walk_with`], which enforces the
 //! name rule, the depth cap and the block budget; every layer then passes the rules `wwpack
-//! build` applies to a layer ([`wwpack::fhs::validate_layer`]: symlinks stay inside it; a host
+//! build` applies to a layer ([`ww_image::fhs::validate_layer`]: symlinks stay inside it; a host
 //! directory's FIFOs, devices and sockets are refused when it is scanned). Before any file is
 //! written, the sizes of the distinct files of all layers together are checked against
 //! `--max-image-size` ([`ImageBudget`]).
@@ -18,17 +18,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::units::Size;
-use wwpack::block::{BlockSource, NullSink};
-use wwpack::cancel::Cancel;
-pub use wwpack::chain::ChainSource;
-use wwpack::cid::Cid;
-use wwpack::content::ContentPath;
-use wwpack::store::Store;
-use wwpack::tree::{Entry, RelPath, Tree};
-use wwpack::unixfs::read::{Kind, Reader};
-use wwpack::unixfs::{self, FileNodes, Node, Profile};
+use ww_content::block::{BlockSource, NullSink};
+use ww_content::cancel::Cancel;
+pub use ww_content::chain::ChainSource;
+use ww_content::cid::Cid;
+use ww_content::path::ContentPath;
+use ww_content::store::Store;
+use ww_content::tree::{Entry, RelPath, Tree};
+use ww_content::unixfs::read::{Kind, Reader};
+use ww_content::unixfs::{self, FileNodes, Node, Profile};
 
-use wwpack::text::printable;
+use ww_content::text::printable;
 
 use crate::cache::Cache;
 use crate::error::BootError;
@@ -135,7 +135,7 @@ impl ChainLoader<'_> {
             },
             Err(_) => self.load_dir(arg, budget)?,
         };
-        wwpack::fhs::validate_layer(arg, &layer.tree).map_err(|e| bad(strip_layer(&e, arg)))?;
+        ww_image::fhs::validate_layer(arg, &layer.tree).map_err(|e| bad(layer_rule(&e)))?;
         Ok(layer)
     }
 
@@ -156,7 +156,7 @@ impl ChainLoader<'_> {
             Ok(Some(_)) => return Ok(Some(chain)),
             Ok(None) if Path::new(arg).is_dir() => {}
             Ok(None) => {
-                return Err(bad(wwpack::chain::missing(
+                return Err(bad(ww_content::chain::missing(
                     &target.root,
                     self.store,
                     label,
@@ -167,7 +167,7 @@ impl ChainLoader<'_> {
                 tracing::debug!("{arg}: not from the node ({e}); using the directory");
             }
             Err(e) => {
-                return Err(bad(wwpack::chain::missing(
+                return Err(bad(ww_content::chain::missing(
                     &target.root,
                     self.store,
                     label,
@@ -280,13 +280,13 @@ impl ChainLoader<'_> {
 }
 
 /// The error a walk callback returns to stop the walk; the real reason is kept beside it.
-fn stop() -> wwpack::unixfs::read::ReadError {
-    wwpack::unixfs::read::ReadError::Output(std::io::Error::other("stopped"))
+fn stop() -> ww_content::unixfs::read::ReadError {
+    ww_content::unixfs::read::ReadError::Output(std::io::Error::other("stopped"))
 }
 
 /// The key of a union root: its UnixFS CID (default profile), computed from the layers' known
 /// file nodes, so no file is hashed again.
-pub fn union_key(union: &wwpack::union::Union, layers: &[LoadedLayer]) -> Result<Cid, BootError> {
+pub fn union_key(union: &ww_image::union::Union, layers: &[LoadedLayer]) -> Result<Cid, BootError> {
     let mut nodes = FileNodes::default();
     for layer in layers {
         for (path, node) in &layer.nodes {
@@ -301,12 +301,10 @@ pub fn union_key(union: &wwpack::union::Union, layers: &[LoadedLayer]) -> Result
         .map_err(|e| BootError::Host(format!("cannot compute the union's CID: {e}")))
 }
 
-/// A layer error of `wwpack` names the layer (`layer `x`: ...`); the boot error does already.
-fn strip_layer(e: &wwpack::Error, label: &str) -> String {
-    let message = e.to_string();
-    let prefix = format!("layer `{label}`: ");
-    message
-        .strip_prefix(&prefix)
-        .unwrap_or(&message)
-        .to_string()
+/// The rule a layer broke, without the layer's name: the boot error names it already.
+fn layer_rule(e: &ww_image::Error) -> String {
+    match e {
+        ww_image::Error::Layer { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
 }

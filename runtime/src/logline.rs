@@ -34,7 +34,10 @@ fn format_error(message: &str, json: bool) -> String {
     } else {
         // Messages quote names from images: their control characters are shown as `\xNN`,
         // line by line (a message may span lines).
-        let lines: Vec<_> = message.split('\n').map(wwpack::text::printable).collect();
+        let lines: Vec<_> = message
+            .split('\n')
+            .map(ww_content::text::printable)
+            .collect();
         format!("ww: error: {}", lines.join("\n"))
     }
 }
@@ -50,7 +53,7 @@ fn format_service(name: &str, line: &str, json: bool) -> String {
     } else {
         // The name comes from the image, the line from the service: neither may drive the
         // terminal or forge a line of ww's.
-        use wwpack::text::printable;
+        use ww_content::text::printable;
         format!("[{}] {}", printable(name), printable(line))
     }
 }

@@ -134,7 +134,7 @@ fn main() -> ExitCode {
             let mut layers = vec![image];
             layers.extend(overlays);
             let (Some(store), Some(cache)) = (
-                store.or_else(wwpack::store::default_dir),
+                store.or_else(ww_content::store::default_dir),
                 cache.or_else(ww_runtime::cache::Cache::default_dir),
             ) else {
                 ww_runtime::logline::error(
@@ -158,16 +158,16 @@ fn main() -> ExitCode {
                 },
                 no_cache,
                 max_image_size,
-                cancel: wwpack::cancel::Cancel::new(),
+                cancel: ww_content::cancel::Cancel::new(),
             };
-            let url = match wwpack::ipfs::api_url(api.as_deref()) {
+            let url = match ww_content::ipfs::api_url(api.as_deref()) {
                 Ok(url) => url,
                 Err(err) => {
                     ww_runtime::logline::error(&err.to_string());
                     return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
                 }
             };
-            let node = wwpack::ipfs::LazyNode::new(
+            let node = ww_content::ipfs::LazyNode::new(
                 &url,
                 std::time::Duration::from_secs(api_timeout.max(1)),
             )

@@ -1,13 +1,13 @@
 //! The union root of a boot: the per-file union of the loaded layers (computed by
-//! `wwpack::union`, the same code `wwpack build` uses), materialized in the cache under the
+//! `ww_image::union`, the same code `wwpack build` uses), materialized in the cache under the
 //! union's CID and reused by later runs.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use wwpack::cid::Cid;
-use wwpack::tree::{Entry, RelPath};
-use wwpack::union::Union;
+use ww_content::cid::Cid;
+use ww_content::tree::{Entry, RelPath};
+use ww_image::union::Union;
 
 use crate::cache::Cache;
 use crate::error::BootError;
@@ -27,7 +27,7 @@ impl UnionRoot {
         let union = Union::of(layers.iter().map(|l| (l.label.as_str(), &l.tree)))
             .map_err(|e| BootError::Union(e.to_string()))?;
         // Each layer's links were checked alone; together they must stay inside too.
-        wwpack::fhs::check_union_symlinks(&union).map_err(BootError::Union)?;
+        ww_image::fhs::check_union_symlinks(&union).map_err(BootError::Union)?;
         let key = union_key(&union, &layers)?;
         let path = cache.root(&union, &key)?;
         Ok(UnionRoot {

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use stem::{Epoch, Epochs};
-use wwpack::block::BlockSource;
-use wwpack::cancel::Cancel;
-use wwpack::image::PID0;
-use wwpack::store::Store;
+use ww_content::block::BlockSource;
+use ww_content::cancel::Cancel;
+use ww_content::store::Store;
+use ww_image::PID0;
 
 use crate::boot::read_boot_peers;
 use crate::cache::Cache;

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use tokio::io::{AsyncReadExt, DuplexStream};
-use wwpack::image::PID0;
+use ww_image::PID0;
 
 use crate::cell::{self, CellSpec, Stdio, PIPE_CAPACITY};
 use crate::error::BootError;

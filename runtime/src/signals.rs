@@ -9,7 +9,7 @@
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use tokio::signal::unix::{signal, SignalKind};
-use wwpack::cancel::Cancel;
+use ww_content::cancel::Cancel;
 
 use crate::error::{BootError, Signal};
 

@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::{BlockSink, NullSink};
 use crate::config::{Config, Image};
 use crate::error::{Error, Result};
-use crate::fhs;
 use crate::fingerprint::{self, Fingerprint};
 use crate::guests::Workspace;
 use crate::image;
-use crate::manifest::{FileRecord, GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
 use crate::plan;
 use crate::statcache::StatCache;
-use crate::store::Store;
-use crate::tree::{Entry, Tree};
-use crate::unixfs::{self, FileNodes, Profile};
+use ww_content::block::{BlockSink, NullSink};
+use ww_content::store::Store;
+use ww_content::tree::{Entry, Tree};
+use ww_content::unixfs::{self, FileNodes, Profile};
+use ww_image::fhs;
+use ww_image::manifest::{FileRecord, GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -240,10 +240,10 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     for (image, union) in built.iter().zip(&trees) {
         image::write(union, &image.dir)?;
         store.pin(
-            &image.root.parse().map_err(|e| Error::Image {
-                image: image.name.clone(),
-                message: format!("bad root CID: {e}"),
-            })?,
+            &image
+                .root
+                .parse()
+                .map_err(|e| Error::image(image.name.clone(), format!("bad root CID: {e}")))?,
             Some(&format!("image {}", image.name)),
         )?;
     }
@@ -275,7 +275,7 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
 fn store_blocks(
     images: &[&Image],
     layer_trees: &[Vec<Tree>],
-    unions: &[crate::union::Union],
+    unions: &[ww_image::union::Union],
     artifacts: &BTreeMap<String, PathBuf>,
     store: &Store,
 ) -> Result<()> {
@@ -283,10 +283,7 @@ fn store_blocks(
     for ((image, layers), union) in images.iter().zip(layer_trees).zip(unions) {
         let profile = &image.profile;
         let nodes = nodes.entry(profile.name).or_default();
-        let err = |e: unixfs::ImportError| Error::Image {
-            image: image.name.clone(),
-            message: e.to_string(),
-        };
+        let err = |e: unixfs::ImportError| Error::image(image.name.clone(), e.to_string());
         for tree in layers {
             unixfs::import_tree_with(tree, profile, store, nodes).map_err(err)?;
         }
@@ -368,12 +365,9 @@ fn manifest_of(
     nodes: &mut FileNodes,
     opts: &BuildOptions,
     warnings: &mut Vec<String>,
-) -> Result<(ImageManifest, crate::union::Union, Vec<Tree>)> {
+) -> Result<(ImageManifest, ww_image::union::Union, Vec<Tree>)> {
     let profile = &image.profile;
-    let import_err = |e: unixfs::ImportError| Error::Image {
-        image: image.name.clone(),
-        message: e.to_string(),
-    };
+    let import_err = |e: unixfs::ImportError| Error::image(image.name.clone(), e.to_string());
     let mut trees = Vec::new();
     let mut layers = Vec::new();
     for layer in config.layers_of(image) {
@@ -386,13 +380,8 @@ fn manifest_of(
         });
         trees.push((layer.name.clone(), tree));
     }
-    let union =
-        crate::union::Union::of(trees.iter().map(|(n, t)| (n.as_str(), t))).map_err(|e| {
-            Error::Image {
-                image: image.name.clone(),
-                message: e.to_string(),
-            }
-        })?;
+    let union = ww_image::union::Union::of(trees.iter().map(|(n, t)| (n.as_str(), t)))
+        .map_err(|e| Error::image(image.name.clone(), e.to_string()))?;
     for w in fhs::validate_image(&image.name, &union)? {
         warnings.push(format!("image `{}`: {w}", image.name));
     }
@@ -413,10 +402,10 @@ fn manifest_of(
                 shadows.join(", ")
             );
             if opts.deny_shadowing {
-                return Err(Error::Image {
-                    image: image.name.clone(),
-                    message: format!("{message} (--deny-shadowing)"),
-                });
+                return Err(Error::image(
+                    image.name.clone(),
+                    format!("{message} (--deny-shadowing)"),
+                ));
             }
             warnings.push(format!("image `{}`: {message}", image.name));
         }
@@ -513,7 +502,7 @@ fn up_to_date(
     }
     for image in &stamp.report.images {
         let root = image.root.parse().ok()?;
-        if !image.dir.join(image::PID0).is_file() || !store.has(&root) {
+        if !image.dir.join(ww_image::PID0).is_file() || !store.has(&root) {
             return None;
         }
     }
@@ -581,7 +570,7 @@ fn save_stamp(
         if let Some(dir) = stamp_path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(e) = crate::atomic::write_file(stamp_path, &text) {
+        if let Err(e) = ww_content::atomic::write_file(stamp_path, &text) {
             tracing::warn!("cannot record the build stamp: {e}");
         }
     }

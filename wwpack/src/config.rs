@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::tree::RelPath;
-use crate::unixfs::Profile;
+use ww_content::tree::RelPath;
+use ww_content::unixfs::Profile;
 
 /// The file name `wwpack` looks for in the current directory and its ancestors.
 pub const FILE_NAME: &str = "wwpack.toml";
@@ -125,11 +125,7 @@ impl Config {
 
     /// Loads and validates the given `wwpack.toml`.
     pub fn load(file: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
-            path: file.to_path_buf(),
-            action: "read",
-            source,
-        })?;
+        let text = std::fs::read_to_string(file).map_err(Error::io("read", file))?;
         let root = file
             .parent()
             .map(Path::to_path_buf)

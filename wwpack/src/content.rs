@@ -1,19 +1,18 @@
 //! The content verbs of `wwpack` on the embedded block store: `cid`, `add`, `cat`, `ls`,
 //! `export`, `import`, `gc`. Each is a function here; the command line only parses arguments.
 
-use std::fmt;
 use std::io::Write;
 use std::path::Path;
-use std::str::FromStr;
+use ww_content::path::ContentPath;
 
-use crate::block::{BlockError, NullSink};
-use crate::car::{self, CarError, ExportReport, ImportReport};
-use crate::cid::Cid;
 use crate::output::{Output, OutputError};
-use crate::store::{GcReport, Store};
-use crate::tree::{Entry as TreeEntry, Tree};
-use crate::unixfs::read::{DirEntry, Kind, ReadError, Reader};
-use crate::unixfs::{self, ImportError, Node, Profile};
+use ww_content::block::{BlockError, NullSink};
+use ww_content::car::{self, CarError, ExportReport, ImportReport};
+use ww_content::cid::Cid;
+use ww_content::store::{GcReport, Store};
+use ww_content::tree::{Entry as TreeEntry, Tree};
+use ww_content::unixfs::read::{DirEntry, Kind, ReadError, Reader};
+use ww_content::unixfs::{self, ImportError, Node, Profile};
 
 /// Why a content verb failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,11 +26,11 @@ pub enum ContentError {
     #[error(transparent)]
     Block(#[from] BlockError),
     #[error(transparent)]
-    Tree(#[from] crate::Error),
+    Tree(#[from] ww_content::Error),
     #[error(transparent)]
     Output(#[from] OutputError),
-    #[error("`{0}` is not a content path: {1} (expected CID[/path] or /ipfs/CID[/path])")]
-    BadPath(String, String),
+    #[error(transparent)]
+    BadPath(#[from] ww_content::path::BadPath),
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -39,43 +38,6 @@ pub enum ContentError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// A CID and an optional path below it: `CID[/path]` or `/ipfs/CID[/path]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContentPath {
-    pub root: Cid,
-    pub path: String,
-}
-
-impl FromStr for ContentPath {
-    type Err = ContentError;
-
-    fn from_str(s: &str) -> Result<ContentPath, ContentError> {
-        let rest = s.strip_prefix("/ipfs/").unwrap_or(s);
-        let (cid, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let root = cid
-            .parse()
-            .map_err(|e| ContentError::BadPath(s.to_string(), format!("`{cid}`: {e}")))?;
-        let path = path.trim_end_matches('/').to_string();
-        if path.split('/').any(|c| c == "." || c == "..") {
-            return Err(ContentError::BadPath(
-                s.to_string(),
-                "`.` and `..` are not allowed".into(),
-            ));
-        }
-        Ok(ContentPath { root, path })
-    }
-}
-
-impl fmt::Display for ContentPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{}", self.root)
-        } else {
-            write!(f, "{}/{}", self.root, self.path)
-        }
-    }
 }
 
 /// The root CID of `path` under `profile`, as `ipfs add -r --hidden --only-hash` computes it;
@@ -230,24 +192,4 @@ pub fn import(store: &Store, file: &Path) -> Result<ImportReport, ContentError> 
 /// Removes every block no pin reaches.
 pub fn gc(store: &Store) -> Result<GcReport, ContentError> {
     Ok(store.gc()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_paths() {
-        let cid = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354";
-        let p: ContentPath = format!("/ipfs/{cid}/etc/motd").parse().unwrap();
-        assert_eq!(
-            (p.root.to_string().as_str(), p.path.as_str()),
-            (cid, "etc/motd")
-        );
-        let p: ContentPath = cid.parse().unwrap();
-        assert_eq!(p.path, "");
-        assert!(format!("{cid}/../x").parse::<ContentPath>().is_err());
-        let err = "nope/x".parse::<ContentPath>().unwrap_err().to_string();
-        assert!(err.contains("`nope`"), "{err}");
-    }
 }

@@ -1,26 +1,22 @@
 //! Images: the trees of their layers and the union written to disk. (Validation is in
-//! [`crate::fhs`], manifests in [`crate::manifest`].)
+//! [`ww_image::fhs`], manifests in [`ww_image::manifest`].)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::atomic;
 use crate::config::Layer;
 use crate::error::{Error, Result};
-use crate::tree::{Entry, RelPath, Tree};
-use crate::union::{Placement, Union};
-
-/// Where pid0 lives in every image.
-pub const PID0: &str = "bin/main.wasm";
+use ww_content::atomic;
+use ww_content::tree::{Entry, RelPath, Tree};
+use ww_image::union::{Placement, Union};
 
 /// The tree of `layer`: its static files plus the guest artifacts it installs.
 /// `artifacts` maps guest package names to built `.wasm` files.
 pub fn layer_tree(layer: &Layer, artifacts: &BTreeMap<String, PathBuf>) -> Result<Tree> {
     let mut tree = match &layer.path {
-        Some(path) => Tree::scan(path).map_err(|e| Error::Layer {
-            layer: layer.name.clone(),
-            message: e.to_string(),
-        })?,
+        Some(path) => {
+            Tree::scan(path).map_err(|e| Error::layer(layer.name.clone(), e.to_string()))?
+        }
         None => Tree::default(),
     };
     for (dest, guest) in &layer.install {
@@ -29,18 +25,15 @@ pub fn layer_tree(layer: &Layer, artifacts: &BTreeMap<String, PathBuf>) -> Resul
             message: format!("layer `{}` installs it but it was not built", layer.name),
         })?;
         if let Some(existing) = conflicting_entry(&tree, dest) {
-            return Err(Error::Layer {
-                layer: layer.name.clone(),
-                message: format!(
+            return Err(Error::layer(
+                layer.name.clone(),
+                format!(
                     "installs guest `{guest}` at `{dest}`, where its static files already have a {existing}"
                 ),
-            });
+            ));
         }
         tree.insert_file(dest.clone(), artifact.clone())
-            .map_err(|e| Error::Layer {
-                layer: layer.name.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| Error::layer(layer.name.clone(), e.to_string()))?;
     }
     Ok(tree)
 }
@@ -73,10 +66,16 @@ pub fn write(union: &Union, dest: &Path) -> Result<()> {
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(Error::io("remove", &staging))?;
     }
-    let result = union
-        .materialize(&staging, Placement::Copy, &crate::cancel::Cancel::new())
-        .and_then(|()| atomic::sync_tree(&staging))
-        .and_then(|()| atomic::replace_dir(&staging, dest));
+    let result: Result<()> = (|| {
+        union.materialize(
+            &staging,
+            Placement::Copy,
+            &ww_content::cancel::Cancel::new(),
+        )?;
+        atomic::sync_tree(&staging)?;
+        atomic::replace_dir(&staging, dest)?;
+        Ok(())
+    })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }

@@ -8,35 +8,16 @@
 
 #![forbid(unsafe_code)]
 
-pub mod atomic;
-pub mod beneath;
 pub mod build;
 pub mod config;
 pub mod error;
 pub mod guests;
 pub mod image;
-pub mod tree;
-pub mod union;
-pub mod wasm;
 
 pub use error::{Error, Result};
-pub mod block;
-pub mod cancel;
-pub mod car;
-pub mod chain;
-pub mod cid;
 pub mod content;
-pub mod dagpb;
 pub mod diff;
-pub mod fhs;
 pub mod fingerprint;
-pub mod ipfs;
-pub mod manifest;
 pub mod output;
-pub mod pb;
 pub mod plan;
 pub mod statcache;
-pub mod store;
-pub mod text;
-pub mod transfer;
-pub mod unixfs;

@@ -7,15 +7,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use ww_content::cid::Cid;
+use ww_content::path::ContentPath;
+use ww_content::store::Store;
+use ww_content::text::printable;
+use ww_content::unixfs::Profile;
 use wwpack::build::BuildOptions;
-use wwpack::cid::Cid;
 use wwpack::config::Config;
-use wwpack::content::{self, ContentPath};
+use wwpack::content;
 use wwpack::diff::SideSpec;
 use wwpack::output::Stdout;
-use wwpack::store::Store;
-use wwpack::text::printable;
-use wwpack::unixfs::Profile;
 
 /// Writes one line to stdout, as `println!` would, but evaluates to an `anyhow::Result` instead
 /// of panicking: a closed stdout (`wwpack ls | head -1`) is an error that `main` turns into a
@@ -267,9 +268,9 @@ fn diff_command(cli: &Cli, specs: Vec<(usize, SideSpec)>) -> anyhow::Result<Exit
             .or_else(|_| Store::open_read_only(&dir))
             .ok()
     });
-    let url = wwpack::ipfs::api_url(cli.api.as_deref())?;
+    let url = ww_content::ipfs::api_url(cli.api.as_deref())?;
     let node =
-        wwpack::ipfs::LazyNode::new(&url, std::time::Duration::from_secs(cli.timeout.max(1)));
+        ww_content::ipfs::LazyNode::new(&url, std::time::Duration::from_secs(cli.timeout.max(1)));
     let env = wwpack::diff::Env {
         project: config.as_ref(),
         store: store.as_ref(),
@@ -308,7 +309,7 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 fn store_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
     match &cli.store {
         Some(dir) => Ok(dir.clone()),
-        None => wwpack::store::default_dir()
+        None => ww_content::store::default_dir()
             .context("no block store: set --store DIR, WW_STORE, XDG_DATA_HOME or HOME"),
     }
 }
@@ -318,9 +319,9 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(Store::open(&store_dir(cli)?)?)
 }
 
-fn connect(cli: &Cli) -> anyhow::Result<wwpack::ipfs::Node> {
-    let url = wwpack::ipfs::api_url(cli.api.as_deref())?;
-    Ok(wwpack::ipfs::Node::connect(
+fn connect(cli: &Cli) -> anyhow::Result<ww_content::ipfs::Node> {
+    let url = ww_content::ipfs::api_url(cli.api.as_deref())?;
+    Ok(ww_content::ipfs::Node::connect(
         &url,
         std::time::Duration::from_secs(cli.timeout.max(1)),
     )?)
@@ -344,7 +345,7 @@ fn read_store(cli: &Cli) -> anyhow::Result<Store> {
 fn print_node(
     path: &std::path::Path,
     profile: &Profile,
-    node: &wwpack::unixfs::Node,
+    node: &ww_content::unixfs::Node,
     json: bool,
 ) -> anyhow::Result<()> {
     if json {
@@ -447,8 +448,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Push { images, json } => {
             let config = load_config(&cli)?;
             let store = open_store(&cli)?;
-            let lock_path = config.root.join(wwpack::manifest::LOCK_FILE);
-            let lock = wwpack::manifest::Lock::read(&lock_path)?.with_context(|| {
+            let lock_path = config.root.join(ww_image::manifest::LOCK_FILE);
+            let lock = ww_image::manifest::Lock::read(&lock_path)?.with_context(|| {
                 format!(
                     "no {} to push from: run `wwpack build`",
                     lock_path.display()
@@ -465,7 +466,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .images
                     .get(name)
                     .with_context(|| format!("no image `{name}` in {}", lock_path.display()))?;
-                items.push(wwpack::transfer::PushItem {
+                items.push(ww_content::transfer::PushItem {
                     name: name.clone(),
                     root: image.root.parse()?,
                     also: image
@@ -477,7 +478,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let node = connect(&cli)?;
             let bar = progress_bar(cli.quiet);
-            let counts = wwpack::transfer::push(&store, &node, &items, |c| {
+            let counts = ww_content::transfer::push(&store, &node, &items, |c| {
                 bar.set_message(format!(
                     "{} blocks ({} bytes) sent, {} skipped",
                     c.blocks_sent, c.bytes_sent, c.blocks_skipped
@@ -513,7 +514,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pull { cid } => {
             let store = open_store(&cli)?;
             let node = connect(&cli)?;
-            let counts = wwpack::transfer::pull(&store, &node, cid)?;
+            let counts = ww_content::transfer::pull(&store, &node, cid)?;
             report_repairs(&store);
             outln!("{cid}")?;
             if !cli.quiet {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::Store;
-use crate::unixfs::{FileNodes, Node, Profile};
+use ww_content::store::Store;
+use ww_content::unixfs::{FileNodes, Node, Profile};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Stat {
@@ -115,7 +115,7 @@ impl StatCache {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(e) = crate::atomic::write_file(path, &text) {
+        if let Err(e) = ww_content::atomic::write_file(path, &text) {
             tracing::warn!("cannot save the stat cache: {e}");
         }
     }

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use ww_image::wasm::{kind, Kind};
 use wwpack::guests::Workspace;
 use wwpack::plan::{plan, Plan};
-use wwpack::wasm::{kind, Kind};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embed")

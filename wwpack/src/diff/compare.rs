@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::content::{Content, ContentReader, TextBudget};
 use super::side::{FileView, ImageView, Snapshot};
 use crate::error::{Error, Result};
-use crate::manifest::{GuestRecord, LayerRecord};
+use ww_image::manifest::{GuestRecord, LayerRecord};
 
 /// The version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;

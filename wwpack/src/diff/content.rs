@@ -21,12 +21,12 @@ use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
 use super::side::FileView;
-use super::wasm::{self, WasmDiff};
-use crate::block::BlockSource;
-use crate::chain::ChainSource;
-use crate::cid::Cid;
-use crate::store::Store;
-use crate::unixfs::read::Reader;
+use ww_content::block::BlockSource;
+use ww_content::chain::ChainSource;
+use ww_content::cid::Cid;
+use ww_content::store::Store;
+use ww_content::unixfs::read::Reader;
+use ww_image::wasm::summary::{self as wasm, WasmDiff};
 
 /// The default largest text file shown as a diff, in bytes.
 pub const DEFAULT_TEXT_LIMIT: u64 = 256 * 1024;

@@ -9,7 +9,6 @@ pub mod compare;
 pub mod content;
 pub mod render;
 pub mod side;
-pub mod wasm;
 
 pub use compare::{compare, Report};
 pub use content::ContentReader;

@@ -11,17 +11,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::block::{BlockSource, NullSink};
 use crate::build::{self, BuildOptions};
-use crate::chain::{self, ChainSource};
 use crate::config::Config;
-use crate::content::ContentPath;
 use crate::error::{Error, Result};
-use crate::manifest::{GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
-use crate::store::Store;
-use crate::tree::{Entry, Tree};
-use crate::unixfs::read::{Kind, Reader};
-use crate::unixfs::{self, FileNodes, Profile};
+use ww_content::block::{BlockSource, NullSink};
+use ww_content::chain::{self, ChainSource};
+use ww_content::path::ContentPath;
+use ww_content::store::Store;
+use ww_content::tree::{Entry, Tree};
+use ww_content::unixfs::read::{Kind, Reader};
+use ww_content::unixfs::{self, FileNodes, Profile};
+use ww_image::manifest::{GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
 
 /// A side as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

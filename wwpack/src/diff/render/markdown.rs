@@ -10,7 +10,7 @@ use super::{
 };
 use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
 use crate::diff::content::{Content, SIMPLIFIED_NOTE};
-use crate::diff::wasm::{ItemsDiff, WasmDiff};
+use ww_image::wasm::summary::{ItemsDiff, WasmDiff};
 
 /// Content diffs of more lines than this are folded.
 const FOLD_LINES: usize = 20;
@@ -52,7 +52,7 @@ pub(super) fn render(report: &Report) -> String {
             out,
             "| Guest | Change | Before | After |\n| --- | --- | --- | --- |"
         );
-        let show = |r: &Option<crate::manifest::GuestRecord>| {
+        let show = |r: &Option<ww_image::manifest::GuestRecord>| {
             r.as_ref()
                 .map(|r| format!("{} {}", r.version, code(&r.wasm)))
                 .unwrap_or_default()
@@ -93,7 +93,7 @@ fn write_image(out: &mut String, image: &ImageDiff, shown: &mut Shown) {
         );
     }
     if let Some([a, b]) = &image.layers {
-        let show = |ls: &[crate::manifest::LayerRecord]| {
+        let show = |ls: &[ww_image::manifest::LayerRecord]| {
             ls.iter()
                 .map(|l| format!("{} {}", l.name, code(&l.cid)))
                 .collect::<Vec<_>>()

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 use super::compare::{PathChange, Report, Summary};
-use super::wasm::{ItemsDiff, SectionsDiff};
+use ww_image::wasm::summary::{ItemsDiff, SectionsDiff};
 
 /// An output format of `wwpack diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,9 +193,9 @@ fn names_line(what: &str, items: &ItemsDiff, show: impl Fn(&str) -> String) -> O
     (!names.is_empty()).then(|| format!("{what} ({}): {}", names.len(), names.join(", ")))
 }
 
-/// `s` with control characters shown as `\xNN` ([`crate::text::printable`]).
+/// `s` with control characters shown as `\xNN` ([`ww_content::text::printable`]).
 fn printable(s: &str) -> String {
-    crate::text::printable(s).into_owned()
+    ww_content::text::printable(s).into_owned()
 }
 
 /// `3 functions: a, b, c` (at most 8 named).

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
 use crate::diff::content::{Content, SIMPLIFIED_NOTE};
-use crate::diff::wasm::{ItemsDiff, WasmDiff};
+use ww_image::wasm::summary::{ItemsDiff, WasmDiff};
 
 struct Paint(bool);
 
@@ -64,7 +64,7 @@ pub(super) fn render(report: &Report, color: bool) -> String {
         write_image(&mut out, image, &p, &mut shown);
     }
     for g in &report.guests {
-        let show = |r: &Option<crate::manifest::GuestRecord>| {
+        let show = |r: &Option<ww_image::manifest::GuestRecord>| {
             r.as_ref()
                 .map(|r| format!("{} {}", r.version, r.wasm))
                 .unwrap_or_else(|| "(none)".into())
@@ -114,7 +114,7 @@ fn write_image(out: &mut String, image: &ImageDiff, p: &Paint, shown: &mut Shown
         );
     }
     if let Some([a, b]) = &image.layers {
-        let show = |ls: &[crate::manifest::LayerRecord]| {
+        let show = |ls: &[ww_image::manifest::LayerRecord]| {
             ls.iter()
                 .map(|l| format!("{} {}", l.name, l.cid))
                 .collect::<Vec<_>>()

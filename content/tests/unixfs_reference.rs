@@ -14,9 +14,9 @@ use ipld_core::cid::Version as RefVersion;
 use proptest::prelude::*;
 use rust_unixfs::dir::builder::{BufferingTreeBuilder, TreeOptions};
 use rust_unixfs::file::adder::{BalancedCollector, Chunker, FileAdder};
-use wwpack::block::{MemoryBlocks, NullSink};
-use wwpack::cid::{Cid, Version};
-use wwpack::unixfs::{
+use ww_content::block::{MemoryBlocks, NullSink};
+use ww_content::cid::{Cid, Version};
+use ww_content::unixfs::{
     build_dir, import_file, Entry, HamtThreshold, Node, Profile, KUBO_CIDV1, PROFILES,
     UNIXFS_V0_2015, UNIXFS_V1_2025,
 };
@@ -183,7 +183,7 @@ fn our_tree(files: &BTreeMap<String, Vec<u8>>, empty_dirs: &[String], p: &Profil
     for d in empty_dirs {
         std::fs::create_dir_all(dir.path().join(d)).unwrap();
     }
-    wwpack::unixfs::import_path(dir.path(), p, &NullSink)
+    ww_content::unixfs::import_path(dir.path(), p, &NullSink)
         .unwrap()
         .cid
 }
@@ -274,7 +274,7 @@ fn link_estimate_threshold_matches_just_under_at_and_over() {
                 .collect();
             let reference = reference_tree(&files, &[], &p, Some(262_144));
             assert_eq!(ours.cid.to_string(), reference, "{} at {total}", p.name);
-            let sharded = wwpack::unixfs::read::Reader::new(&blocks)
+            let sharded = ww_content::unixfs::read::Reader::new(&blocks)
                 .list(&ours.cid)
                 .map(|l| l.len())
                 .unwrap();
@@ -316,15 +316,21 @@ fn block_size_threshold_of_v1_2025_is_strictly_greater() {
     };
     let kind = |entries: Vec<Entry>| {
         let dir = build_dir(entries, &p, &blocks).unwrap();
-        let bytes = wwpack::block::get_verified(&blocks, &dir.cid).unwrap();
-        let data = wwpack::dagpb::PbNode::decode(&bytes).unwrap().data.unwrap();
+        let bytes = ww_content::block::get_verified(&blocks, &dir.cid).unwrap();
+        let data = ww_content::dagpb::PbNode::decode(&bytes)
+            .unwrap()
+            .data
+            .unwrap();
         (
-            wwpack::unixfs::Data::decode(&data).unwrap().kind,
+            ww_content::unixfs::Data::decode(&data).unwrap().kind,
             bytes.len(),
         )
     };
     let (at, len) = kind(make(extra));
-    assert_eq!((at, len), (wwpack::unixfs::DataType::Directory, 262_144));
+    assert_eq!(
+        (at, len),
+        (ww_content::unixfs::DataType::Directory, 262_144)
+    );
     let (over, _) = kind(make(extra + 1));
-    assert_eq!(over, wwpack::unixfs::DataType::HamtShard);
+    assert_eq!(over, ww_content::unixfs::DataType::HamtShard);
 }

@@ -152,3 +152,4 @@ mod tests {
             .contains("not a valid"));
     }
 }
+pub mod summary;

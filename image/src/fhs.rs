@@ -38,11 +38,11 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::image::PID0;
-use crate::text::printable;
-use crate::tree::{Entry, RelPath, Tree};
 use crate::union::{Union, UnionEntry};
 use crate::wasm;
+use crate::PID0;
+use ww_content::text::printable;
+use ww_content::tree::{Entry, RelPath, Tree};
 
 pub mod boot;
 pub mod symlinks;
@@ -484,7 +484,7 @@ impl Checker<'_> {
         // The size is checked from the opened file's metadata before a byte is read; then at
         // most one byte past the cap is read, in case the file grew since.
         use std::io::Read;
-        let file = crate::beneath::open_regular(source).map_err(Error::io("read", source))?;
+        let file = ww_content::beneath::open_regular(source).map_err(Error::io("read", source))?;
         let size = file
             .metadata()
             .map_err(Error::io("read the metadata of", source))?

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use wwpack::ipfs::Node;
-use wwpack::store::Store;
-use wwpack::transfer::{push, PushItem};
-use wwpack::unixfs::{import_path, UNIXFS_V1_2025};
+use ww_content::ipfs::Node;
+use ww_content::store::Store;
+use ww_content::transfer::{push, PushItem};
+use ww_content::unixfs::{import_path, UNIXFS_V1_2025};
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ipfs-node")
@@ -136,7 +136,7 @@ fn main() {
     ]);
     stop(&repo_b);
     let same = add_root
-        .parse::<wwpack::cid::Cid>()
+        .parse::<ww_content::cid::Cid>()
         .map(|c| c == root)
         .unwrap_or(false);
 

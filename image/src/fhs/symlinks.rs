@@ -26,7 +26,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::tree::{Entry, RelPath, Tree};
+use ww_content::tree::{Entry, RelPath, Tree};
 
 /// The most symlinks one path lookup follows on Linux (`MAXSYMLINKS`); one more is `ELOOP`.
 pub const MAX_SYMLINKS: u32 = 40;

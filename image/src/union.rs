@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::beneath::Dir;
-use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::tree::{Entry, RelPath, Tree};
+use ww_content::beneath::Dir;
+use ww_content::cancel::Cancel;
+use ww_content::tree::{Entry, RelPath, Tree};
 
 /// One path of a union: the entry that won, the layer it came from, and the layers it shadows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Union {
                         (Entry::Dir, Entry::Dir) => {}
                         (Entry::Dir, _) | (_, Entry::Dir) => {
                             return Err(Error::UnionConflict {
-                                path: crate::text::printable(path.as_str()).into_owned(),
+                                path: ww_content::text::printable(path.as_str()).into_owned(),
                                 earlier: names[prev.layer].clone(),
                                 earlier_kind: prev.entry.kind(),
                                 later: name.to_string(),
@@ -139,9 +139,9 @@ impl Union {
     ///
     /// Nothing is written through a link: every directory, file and symlink is created beneath
     /// the handle of its parent directory, which this call created itself, with create-exclusive
-    /// calls that never follow a symlink ([`crate::beneath`]); file bytes are hard-linked or
+    /// calls that never follow a symlink ([`ww_content::beneath`]); file bytes are hard-linked or
     /// copied from their sources, which are opened without following a symlink. The walk is
-    /// depth-first with one open directory per level (at most [`crate::tree::MAX_DEPTH`]).
+    /// depth-first with one open directory per level (at most [`ww_content::tree::MAX_DEPTH`]).
     /// Checks `cancel` before each entry. On an error, what was written stays below `dest` for
     /// the caller to remove.
     pub fn materialize(&self, dest: &Path, placement: Placement, cancel: &Cancel) -> Result<()> {
@@ -155,7 +155,9 @@ impl Union {
                 stack.pop();
                 continue;
             };
-            cancel.check().map_err(crate::block::BlockError::from)?;
+            cancel
+                .check()
+                .map_err(ww_content::block::BlockError::from)?;
             placed += 1;
             let name = path.name();
             let at = dir.path_of(name);
@@ -175,13 +177,14 @@ impl Union {
         }
         if placed != self.entries.len() {
             // Entries whose parent is not a directory of the union: a tree never holds them.
-            return Err(Error::Tree {
+            return Err(ww_content::Error::Tree {
                 path: dest.to_path_buf(),
                 rule: format!(
                     "{} entries of the union are not below a directory",
                     self.entries.len() - placed
                 ),
-            });
+            }
+            .into());
         }
         Ok(())
     }
@@ -223,22 +226,22 @@ impl Union {
             let name = path.name();
             let at = dir.path_of(name);
             let stat = dir.stat(name).map_err(io(&at))?;
-            let kind = crate::beneath::kind_of(&stat);
+            let kind = ww_content::beneath::kind_of(&stat);
             match &item.entry {
-                Entry::Dir if kind == crate::beneath::Kind::Dir => {
+                Entry::Dir if kind == ww_content::beneath::Kind::Dir => {
                     let sub = dir.open_dir(name).map_err(io(&at))?;
                     let below = children.remove(&Some(path)).unwrap_or_default();
                     same_names(&sub, &below)?;
                     stack.push((sub, below.into_iter()));
                 }
-                Entry::Symlink { target } if kind == crate::beneath::Kind::Symlink => {
+                Entry::Symlink { target } if kind == ww_content::beneath::Kind::Symlink => {
                     if dir.read_link(name).map_err(io(&at))? != target.as_bytes() {
                         return Err(format!("{} has another target", at.display()));
                     }
                 }
-                Entry::File { source } if kind == crate::beneath::Kind::File => {
+                Entry::File { source } if kind == ww_content::beneath::Kind::File => {
                     use std::os::unix::fs::MetadataExt;
-                    let src = crate::beneath::open_regular(source).map_err(io(source))?;
+                    let src = ww_content::beneath::open_regular(source).map_err(io(source))?;
                     let meta = src.metadata().map_err(io(source))?;
                     if (meta.dev(), meta.ino()) != (stat.st_dev, stat.st_ino)
                         && !same_bytes(src, dir.open_file(name).map_err(io(&at))?)
@@ -297,7 +300,7 @@ fn place_file(dir: &Dir, name: &str, source: &Path, placement: Placement) -> Res
         },
         Placement::Copy => 0o644,
     };
-    let mut from = crate::beneath::open_regular(source).map_err(Error::io("read", source))?;
+    let mut from = ww_content::beneath::open_regular(source).map_err(Error::io("read", source))?;
     let mut to = dir
         .create_file(name, mode)
         .map_err(Error::io("create", &at))?;

@@ -10,8 +10,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::cid::{varint, IDENTITY, SHA2_256};
-use crate::text::printable;
+use ww_content::cid::{varint, IDENTITY, SHA2_256};
+use ww_content::text::printable;
 
 /// The longest identity-multihash digest accepted in a peer ID.
 pub const MAX_IDENTITY_DIGEST: usize = 64;
@@ -395,9 +395,9 @@ pub(super) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("boot-file");
         write(&source);
-        let mut tree = crate::tree::Tree::default();
+        let mut tree = ww_content::tree::Tree::default();
         let path = format!("boot/{name}");
-        tree.insert_file(crate::tree::RelPath::new(&path).unwrap(), source)
+        tree.insert_file(ww_content::tree::RelPath::new(&path).unwrap(), source)
             .unwrap();
         let union = crate::union::Union::of([("base", &tree)]).unwrap();
         crate::fhs::boot_peers(&union)

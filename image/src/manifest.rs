@@ -108,25 +108,19 @@ impl Lock {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(Error::Io {
-                    path: path.to_path_buf(),
-                    action: "read",
-                    source,
-                })
-            }
+            Err(source) => return Err(Error::io("read", path)(source)),
         };
         Lock::parse(&text, path).map(Some)
     }
 
     /// Parses the text of a lock; `origin` names it in errors (a path, or `REV:wwpack.lock`).
     pub fn parse(text: &str, origin: &Path) -> Result<Lock> {
-        let lock: Lock = serde_json::from_str(text).map_err(|e| Error::Config {
+        let lock: Lock = serde_json::from_str(text).map_err(|e| Error::Lock {
             file: origin.to_path_buf(),
             message: format!("not a valid wwpack.lock: {e}"),
         })?;
         if lock.version != VERSION {
-            return Err(Error::Config {
+            return Err(Error::Lock {
                 file: origin.to_path_buf(),
                 message: format!(
                     "lock version {} is not supported (this wwpack writes {VERSION})",
@@ -144,7 +138,7 @@ impl Lock {
         if std::fs::read_to_string(path).ok().as_deref() == Some(text.as_str()) {
             return Ok(false);
         }
-        crate::atomic::write_file(path, text.as_bytes())?;
+        ww_content::atomic::write_file(path, text.as_bytes())?;
         Ok(true)
     }
 

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wwpack::block::NullSink;
-use wwpack::store::Store;
-use wwpack::unixfs::{
+use ww_content::block::NullSink;
+use ww_content::store::Store;
+use ww_content::unixfs::{
     import_file, import_path, Profile, KUBO_CIDV1, UNIXFS_V0_2015, UNIXFS_V1_2025,
 };
 
@@ -235,7 +235,7 @@ fn import_tree_files(root: &Path) {
     }
 }
 
-fn import_big(path: &Path, profile: &Profile, sink: &dyn wwpack::block::BlockSink) {
+fn import_big(path: &Path, profile: &Profile, sink: &dyn ww_content::block::BlockSink) {
     let mut file = File::open(path).expect("open the large file");
     let node = import_file(&mut file, "large file", profile, sink).expect("import the large file");
     black_box(node);
@@ -400,7 +400,7 @@ fn main() {
             black_box(node);
         }));
         scan_tree.push(time(|| {
-            black_box(wwpack::tree::Tree::scan(&tree).expect("scan the tree"));
+            black_box(ww_content::tree::Tree::scan(&tree).expect("scan the tree"));
         }));
         files_tree.push(time(|| import_tree_files(&tree)));
         alloc_tree.push(time(|| sha_tree_alloc(&tree)));
