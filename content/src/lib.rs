@@ -28,6 +28,7 @@ pub mod car;
 pub mod chain;
 pub mod cid;
 pub mod dagpb;
+pub mod dirs;
 pub mod error;
 pub mod ipfs;
 pub mod path;

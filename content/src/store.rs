@@ -58,7 +58,6 @@
 //! only.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -85,18 +84,7 @@ const STALE_TEMP: Duration = Duration::from_secs(60 * 60);
 /// `$XDG_DATA_HOME/ww/blocks` (if absolute, as the XDG spec asks), else
 /// `$HOME/.local/share/ww/blocks`; `None` without any of them. `--store DIR` takes precedence.
 pub fn default_dir() -> Option<PathBuf> {
-    default_dir_from(|name| std::env::var_os(name))
-}
-
-fn default_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = set("WW_STORE") {
-        return Some(dir);
-    }
-    if let Some(data) = set("XDG_DATA_HOME").filter(|d| d.is_absolute()) {
-        return Some(data.join("ww").join("blocks"));
-    }
-    set("HOME").map(|home| home.join(".local").join("share").join("ww").join("blocks"))
+    crate::dirs::ww_dir(Some("WW_STORE"), crate::dirs::Home::Data, "blocks")
 }
 
 /// What a [`Store::gc`] did.
@@ -1065,29 +1053,5 @@ mod tests {
         // gc holds the exclusive lock: every temp file is left over.
         store.gc().unwrap();
         assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn default_dir_precedence() {
-        fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-            move |name| {
-                vars.iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| OsString::from(v))
-            }
-        }
-        let all = [("WW_STORE", "/s"), ("XDG_DATA_HOME", "/x"), ("HOME", "/h")];
-        assert_eq!(default_dir_from(env(&all)), Some(PathBuf::from("/s")));
-        let no_store = [("WW_STORE", ""), ("XDG_DATA_HOME", "/x"), ("HOME", "/h")];
-        assert_eq!(
-            default_dir_from(env(&no_store)),
-            Some(PathBuf::from("/x/ww/blocks"))
-        );
-        let relative_xdg = [("XDG_DATA_HOME", "x"), ("HOME", "/h")];
-        assert_eq!(
-            default_dir_from(env(&relative_xdg)),
-            Some(PathBuf::from("/h/.local/share/ww/blocks"))
-        );
-        assert_eq!(default_dir_from(env(&[])), None);
     }
 }

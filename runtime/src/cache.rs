@@ -55,18 +55,7 @@ pub type Produce<'a> = dyn Fn(&mut dyn Write) -> Result<(), BootError> + 'a;
 impl Cache {
     /// `$WW_CACHE`, else `$XDG_CACHE_HOME/ww`, else `$HOME/.cache/ww`.
     pub fn default_dir() -> Option<PathBuf> {
-        let var = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        var("WW_CACHE")
-            .or_else(|| {
-                var("XDG_CACHE_HOME")
-                    .filter(|p| p.is_absolute())
-                    .map(|p| p.join("ww"))
-            })
-            .or_else(|| var("HOME").map(|h| h.join(".cache").join("ww")))
+        ww_content::dirs::ww_dir(Some("WW_CACHE"), ww_content::dirs::Home::Cache, "")
     }
 
     /// Opens (creating if needed) the cache in `dir`. Its `files/`, `roots/` and `tmp/` must be

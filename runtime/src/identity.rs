@@ -173,15 +173,7 @@ impl Identity {
 
     /// `$XDG_DATA_HOME/ww/identity` (when absolute), else `$HOME/.local/share/ww/identity`.
     pub fn default_path() -> Option<PathBuf> {
-        let set = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        if let Some(data) = set("XDG_DATA_HOME").filter(|d| d.is_absolute()) {
-            return Some(data.join("ww").join("identity"));
-        }
-        set("HOME").map(|home| home.join(".local/share/ww/identity"))
+        ww_content::dirs::ww_dir(None, ww_content::dirs::Home::Data, "identity")
     }
 }
 
