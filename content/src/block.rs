@@ -41,9 +41,7 @@ pub enum BlockError {
     )]
     TooDeep { cid: Cid, limit: usize },
     /// A [`crate::walk`] met `cid` after it had visited `limit` blocks.
-    #[error(
-        "block {cid}: the DAG has more than {limit} blocks; a DAG that large is refused"
-    )]
+    #[error("block {cid}: the DAG has more than {limit} blocks; a DAG that large is refused")]
     TooManyBlocks { cid: Cid, limit: u64 },
     /// The command was stopped (SIGINT, SIGTERM) while it worked: see [`crate::cancel`].
     #[error(transparent)]

@@ -117,7 +117,9 @@ pub fn pull(store: &Store, node: &Node, root: &Cid) -> Result<Counts, BlockError
     Walk::new(&source)
         .budget(Budget::UNTRUSTED)
         .cancel(node.cancel())
-        .run(std::slice::from_ref(root), |_: &Visit| Ok::<_, BlockError>(()))?;
+        .run(std::slice::from_ref(root), |_: &Visit| {
+            Ok::<_, BlockError>(())
+        })?;
     store.pin(root, Some("pulled"))?;
     drop(guard);
     Ok(source.counts.into_inner())

@@ -393,12 +393,16 @@ mod tests {
         let inner = node(&blocks, &[&leaf], b"inner");
         let inner_v0 = v0(&blocks, &inner);
         let root = node(&blocks, &[&inner, &inner_v0], b"root");
-        let by_cid = order(&mut Walk::new(&blocks).same(Same::Cid), &[root.clone()]).unwrap();
+        let by_cid = order(
+            &mut Walk::new(&blocks).same(Same::Cid),
+            std::slice::from_ref(&root),
+        )
+        .unwrap();
         assert_eq!(
             by_cid.into_iter().map(|(c, _)| c).collect::<Vec<_>>(),
             vec![root.clone(), inner.clone(), leaf.clone(), inner_v0]
         );
-        let by_block = order(&mut Walk::new(&blocks), &[root.clone()]).unwrap();
+        let by_block = order(&mut Walk::new(&blocks), std::slice::from_ref(&root)).unwrap();
         assert_eq!(
             by_block.into_iter().map(|(c, _)| c).collect::<Vec<_>>(),
             vec![root, inner, leaf]
@@ -418,7 +422,11 @@ mod tests {
             max_depth: 4,
             max_blocks: 100,
         };
-        let err = order(&mut Walk::new(&blocks).budget(deep), &[top.clone()]).unwrap_err();
+        let err = order(
+            &mut Walk::new(&blocks).budget(deep),
+            std::slice::from_ref(&top),
+        )
+        .unwrap_err();
         // The top is at depth 0: the block 5 links below it is the first too deep.
         let too_deep = chain[chain.len() - 6].clone();
         assert!(
@@ -432,7 +440,11 @@ mod tests {
             max_depth: 100,
             max_blocks: 3,
         };
-        let err = order(&mut Walk::new(&blocks).budget(many), &[top.clone()]).unwrap_err();
+        let err = order(
+            &mut Walk::new(&blocks).budget(many),
+            std::slice::from_ref(&top),
+        )
+        .unwrap_err();
         let fourth = chain[chain.len() - 4].clone();
         assert!(
             matches!(&err, BlockError::TooManyBlocks { cid, limit: 3 } if *cid == fourth),
@@ -486,10 +498,16 @@ mod tests {
         let identity = Cid::new_v1(RAW, Multihash::new(crate::cid::IDENTITY, b"x".to_vec()));
         let root = node(&blocks, &[&gone, &corrupt, &cbor], b"root");
 
-        let err = order(&mut Walk::new(&blocks), &[root.clone()]).unwrap_err();
-        assert!(matches!(&err, BlockError::NotFound(c) if *c == gone), "{err}");
-        let err = order(&mut Walk::new(&blocks), &[corrupt.clone()]).unwrap_err();
-        assert!(matches!(&err, BlockError::Mismatch { cid } if *cid == corrupt), "{err}");
+        let err = order(&mut Walk::new(&blocks), std::slice::from_ref(&root)).unwrap_err();
+        assert!(
+            matches!(&err, BlockError::NotFound(c) if *c == gone),
+            "{err}"
+        );
+        let err = order(&mut Walk::new(&blocks), std::slice::from_ref(&corrupt)).unwrap_err();
+        assert!(
+            matches!(&err, BlockError::Mismatch { cid } if *cid == corrupt),
+            "{err}"
+        );
 
         let (mut ok, mut missing, mut broken) = (Vec::new(), Vec::new(), Vec::new());
         Walk::new(&blocks)

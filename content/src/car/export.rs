@@ -62,9 +62,7 @@ pub fn export(
     };
     // go-car writes a CIDv0 and the CIDv1 of the same block as two sections: so do we.
     let source = Inline(source);
-    let mut walk = Walk::new(&source)
-        .budget(Budget::UNLIMITED)
-        .same(Same::Cid);
+    let mut walk = Walk::new(&source).budget(Budget::UNLIMITED).same(Same::Cid);
     walk.run(roots, |block: &Visit| {
         let cid_bytes = block.cid.to_bytes();
         check_size(&block.cid, "the CID", cid_bytes.len(), MAX_CID_LEN)?;

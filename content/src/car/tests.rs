@@ -335,9 +335,8 @@ fn a_flipped_block_byte_is_a_mismatch_naming_the_cid_and_offset() {
     let car = export_bytes(&dag.store, &dag.roots);
     let (_, blocks) = read_all(&car);
     for (i, block) in blocks.iter().enumerate() {
-        let data_start = car.len()
-            - block.data.len()
-            - blocks[i + 1..].iter().map(section_len).sum::<usize>();
+        let data_start =
+            car.len() - block.data.len() - blocks[i + 1..].iter().map(section_len).sum::<usize>();
         for pos in data_start..data_start + block.data.len() {
             let mut flipped = car.clone();
             flipped[pos] ^= 0x01;
@@ -684,8 +683,7 @@ fn interop_go_car_dag_pb_payload_imports_and_reexports_byte_for_byte() {
             455,
         ),
     ];
-    let expected: Vec<(String, u64)> =
-        expected.iter().map(|(c, o)| (c.to_string(), *o)).collect();
+    let expected: Vec<(String, u64)> = expected.iter().map(|(c, o)| (c.to_string(), *o)).collect();
     assert_eq!(index, expected);
     assert_eq!(blocks[3].data, b"fish");
     assert_eq!(blocks[4].data, b"lobster");

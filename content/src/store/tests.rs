@@ -366,3 +366,63 @@ fn temp_files_and_strays_are_not_blocks_and_old_ones_are_removed() {
     store.gc().unwrap();
     assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+#[test]
+fn puts_leave_nothing_beside_blocks_and_gc_removes_what_a_crash_left() {
+    let (_tmp, store) = store();
+    let block = raw(b"kept");
+    put(&store, &block);
+    store.pin(&block.0, Some("label")).unwrap();
+    let shard_dir = store.block_path(&block.0).parent().unwrap().to_path_buf();
+    let pins_dir = store.dir().join("pins");
+    // A put and a pin leave exactly their file.
+    assert_eq!(fs::read_dir(&shard_dir).unwrap().count(), 1);
+    assert_eq!(fs::read_dir(&pins_dir).unwrap().count(), 1);
+
+    // What a writer killed between its temp file and the rename leaves behind.
+    let name = block.0.to_string();
+    let left_block = shard_dir.join(format!(".{name}.tmp-4242"));
+    let left_pin = pins_dir.join(format!(".{name}.tmp-4242"));
+    fs::write(&left_block, b"partial").unwrap();
+    fs::write(&left_pin, b"partial").unwrap();
+    assert_eq!(store.blocks().unwrap(), vec![block.0.clone()]);
+    assert_eq!(store.pins().unwrap(), vec![block.0.clone()]);
+
+    let report = store.gc().unwrap();
+    assert_eq!((report.kept, report.removed), (1, 0), "{report:?}");
+    assert!(!left_block.exists() && !left_pin.exists());
+    assert_eq!(store.get(&block.0).unwrap(), block.1);
+    assert_eq!(
+        store.pins_named().unwrap(),
+        vec![(block.0.clone(), Some("label".into()))]
+    );
+}
+
+#[test]
+fn threads_putting_one_block_through_differently_spelled_paths_all_succeed() {
+    let (tmp, store) = store();
+    // The same directory as `store`, spelled with a `.` component: one destination file.
+    let other = tmp.path().join(".").join("store");
+    let block = raw(b"one block, many writers");
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let dir = if t % 2 == 0 {
+                store.dir().to_path_buf()
+            } else {
+                other.clone()
+            };
+            let block = &block;
+            s.spawn(move || {
+                let store = Store::open(&dir).unwrap();
+                for _ in 0..25 {
+                    // Each put finds the block missing or damaged, so it writes.
+                    let _ = store.remove_block(&block.0);
+                    store.put(&block.0, &block.1).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(store.get(&block.0).unwrap(), block.1);
+    let shard_dir = store.block_path(&block.0).parent().unwrap().to_path_buf();
+    assert_eq!(fs::read_dir(&shard_dir).unwrap().count(), 1);
+}
