@@ -1,9 +1,8 @@
 //! Blocks: bytes named by a CID. Sources give blocks, sinks take them; [`get_verified`] is the
-//! one way blocks are read for use, and checks every byte against the CID first.
+//! one way blocks are read for use, and checks every byte against the CID first. Tests keep
+//! blocks in `MemoryBlocks` (in this crate's tests, and elsewhere with the `testing` feature).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use crate::cid::{Cid, DAG_PB, RAW};
 use crate::dagpb::PbNode;
@@ -36,6 +35,14 @@ pub enum BlockError {
         #[source]
         source: std::io::Error,
     },
+    /// A [`crate::walk`] met `cid` more than `limit` links below its root.
+    #[error(
+        "block {cid} is more than {limit} links below the root of the DAG; a DAG that deep is refused"
+    )]
+    TooDeep { cid: Cid, limit: usize },
+    /// A [`crate::walk`] met `cid` after it had visited `limit` blocks.
+    #[error("block {cid}: the DAG has more than {limit} blocks; a DAG that large is refused")]
+    TooManyBlocks { cid: Cid, limit: u64 },
     /// The command was stopped (SIGINT, SIGTERM) while it worked: see [`crate::cancel`].
     #[error(transparent)]
     Cancelled(#[from] crate::cancel::Cancelled),
@@ -113,56 +120,68 @@ pub fn decode_pb(cid: &Cid, data: &[u8]) -> Result<PbNode, BlockError> {
     })
 }
 
-/// Blocks in memory: for tests and for tools that need a scratch store.
-#[derive(Debug, Default)]
-pub struct MemoryBlocks {
-    blocks: Mutex<BTreeMap<Cid, Vec<u8>>>,
-}
+#[cfg(any(test, feature = "testing"))]
+pub use memory::MemoryBlocks;
 
-impl MemoryBlocks {
-    pub fn new() -> MemoryBlocks {
-        MemoryBlocks::default()
+#[cfg(any(test, feature = "testing"))]
+mod memory {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, MutexGuard};
+
+    use super::{BlockError, BlockSink, BlockSource};
+    use crate::cid::Cid;
+
+    /// Blocks in memory, for tests: this crate's, and (with the `testing` feature) other crates'.
+    #[derive(Debug, Default)]
+    pub struct MemoryBlocks {
+        blocks: Mutex<BTreeMap<Cid, Vec<u8>>>,
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().len()
+    impl MemoryBlocks {
+        pub fn new() -> MemoryBlocks {
+            MemoryBlocks::default()
+        }
+
+        pub fn len(&self) -> usize {
+            self.lock().len()
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.lock().is_empty()
+        }
+
+        /// Every block, in CID order.
+        pub fn blocks(&self) -> Vec<(Cid, Vec<u8>)> {
+            self.lock()
+                .iter()
+                .map(|(c, d)| (c.clone(), d.clone()))
+                .collect()
+        }
+
+        /// Replaces the bytes stored for `cid` without any check: for tests that corrupt blocks.
+        pub fn overwrite(&self, cid: &Cid, data: Vec<u8>) {
+            self.lock().insert(cid.clone(), data);
+        }
+
+        fn lock(&self) -> MutexGuard<'_, BTreeMap<Cid, Vec<u8>>> {
+            // A panic while holding the lock cannot leave the map half-updated.
+            self.blocks.lock().unwrap_or_else(|p| p.into_inner())
+        }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+    impl BlockSource for MemoryBlocks {
+        fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+            Ok(self.lock().get(cid).cloned())
+        }
     }
 
-    /// Every block, in CID order.
-    pub fn blocks(&self) -> Vec<(Cid, Vec<u8>)> {
-        self.lock()
-            .iter()
-            .map(|(c, d)| (c.clone(), d.clone()))
-            .collect()
-    }
-
-    /// Replaces the bytes stored for `cid` without any check: for tests that corrupt blocks.
-    pub fn overwrite(&self, cid: &Cid, data: Vec<u8>) {
-        self.lock().insert(cid.clone(), data);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Cid, Vec<u8>>> {
-        // A panic while holding the lock cannot leave the map half-updated.
-        self.blocks.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl BlockSource for MemoryBlocks {
-    fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
-        Ok(self.lock().get(cid).cloned())
-    }
-}
-
-impl BlockSink for MemoryBlocks {
-    fn put(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
-        self.lock()
-            .entry(cid.clone())
-            .or_insert_with(|| data.to_vec());
-        Ok(())
+    impl BlockSink for MemoryBlocks {
+        fn put(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
+            self.lock()
+                .entry(cid.clone())
+                .or_insert_with(|| data.to_vec());
+            Ok(())
+        }
     }
 }
 

@@ -4,9 +4,10 @@
 //! walking the local store, then asked of the node once, with `refs/local`), then pins each image
 //! root there. It only reads the local store, so an interrupted push leaves it as it was, and a
 //! rerun sends what is still missing. Pull fetches a DAG, verifies every block against its CID
-//! before storing it, and pins the root locally. Both stop when the node's
-//! [`Cancel`](crate::cancel::Cancel) is raised.
+//! before storing it, and pins the root locally. Both walk DAGs with [`crate::walk`] and stop
+//! when the node's [`Cancel`](crate::cancel::Cancel) is raised.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 use serde::Serialize;
@@ -15,6 +16,7 @@ use crate::block::{self, BlockError, BlockSink, BlockSource};
 use crate::cid::Cid;
 use crate::ipfs::Node;
 use crate::store::Store;
+use crate::walk::{Budget, Visit, Walk};
 
 /// Blocks and bytes moved and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -75,68 +77,86 @@ pub fn push(
 }
 
 /// For each item, its blocks (CID and size) not already in an earlier item's list, in the
-/// order push sends them: depth first, the root, then the further roots.
+/// order push sends them: the walk's order ([`crate::walk`]), the root, then the further roots.
+/// The walk reads the local store, which bounds it: no budget.
 fn plan(
     store: &Store,
     node: &Node,
     items: &[PushItem],
 ) -> Result<Vec<Vec<(Cid, u64)>>, BlockError> {
-    let mut seen = HashSet::new();
+    let mut walk = Walk::new(store)
+        .budget(Budget::UNLIMITED)
+        .cancel(node.cancel());
     let mut plan = Vec::with_capacity(items.len());
     for item in items {
         let mut blocks = Vec::new();
-        let mut stack: Vec<Cid> = item.also.iter().rev().cloned().collect();
-        stack.push(item.root.clone());
-        while let Some(cid) = stack.pop() {
-            if !seen.insert(cid.to_v1()) {
-                continue;
-            }
-            node.cancel().check()?;
-            let data = store.get(&cid)?;
-            let links = block::links(&cid, &data)?;
-            blocks.push((cid, data.len() as u64));
-            stack.extend(links.into_iter().rev());
-        }
+        let roots: Vec<Cid> = std::iter::once(&item.root)
+            .chain(&item.also)
+            .cloned()
+            .collect();
+        walk.run(&roots, |block: &Visit| {
+            blocks.push((block.cid.clone(), block.data.len() as u64));
+            Ok::<_, BlockError>(())
+        })?;
         plan.push(blocks);
     }
     Ok(plan)
 }
 
 /// Fetches the DAG under `root` from `node` into `store` (every block verified) and pins it.
-/// Blocks already in the store are not fetched again.
+/// Blocks already in the store are not fetched again. The DAG comes from the node, so the walk
+/// has the [`Budget::UNTRUSTED`] budget: a DAG deeper or larger than that is refused, naming
+/// the block where the walk stopped.
 pub fn pull(store: &Store, node: &Node, root: &Cid) -> Result<Counts, BlockError> {
     let guard = store.writer()?;
-    let mut counts = Counts::default();
-    let mut seen = HashSet::new();
-    let mut stack = vec![root.clone()];
-    while let Some(cid) = stack.pop() {
-        if !seen.insert(cid.to_v1()) {
-            continue;
-        }
-        node.cancel().check()?;
-        let data = match store.get_unverified(&cid)? {
-            Some(data) if block::verify(&cid, &data).is_ok() => {
-                counts.blocks_skipped += 1;
-                counts.bytes_skipped += data.len() as u64;
-                data
-            }
-            _ => {
-                let data = node.get_unverified(&cid)?.ok_or_else(|| {
-                    BlockError::Other(format!(
-                        "block {cid} is not on the IPFS node at {} (no answer within the timeout)",
-                        node.url()
-                    ))
-                })?;
-                block::verify(&cid, &data)?;
-                store.put(&cid, &data)?;
-                counts.blocks_sent += 1;
-                counts.bytes_sent += data.len() as u64;
-                data
-            }
-        };
-        stack.extend(block::links(&cid, &data)?.into_iter().rev());
-    }
+    let source = Pulling {
+        store,
+        node,
+        counts: RefCell::new(Counts::default()),
+    };
+    Walk::new(&source)
+        .budget(Budget::UNTRUSTED)
+        .cancel(node.cancel())
+        .run(std::slice::from_ref(root), |_: &Visit| {
+            Ok::<_, BlockError>(())
+        })?;
     store.pin(root, Some("pulled"))?;
     drop(guard);
-    Ok(counts)
+    Ok(source.counts.into_inner())
+}
+
+/// The blocks of a pull: from the store when there and whole (counted as skipped), else from the
+/// node, verified and stored (counted as sent). What it returns has been verified.
+struct Pulling<'a> {
+    store: &'a Store,
+    node: &'a Node,
+    counts: RefCell<Counts>,
+}
+
+impl BlockSource for Pulling<'_> {
+    fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        self.get_verified(cid).map(Some)
+    }
+
+    fn get_verified(&self, cid: &Cid) -> Result<Vec<u8>, BlockError> {
+        let mut counts = self.counts.borrow_mut();
+        if let Some(data) = self.store.get_unverified(cid)? {
+            if block::verify(cid, &data).is_ok() {
+                counts.blocks_skipped += 1;
+                counts.bytes_skipped += data.len() as u64;
+                return Ok(data);
+            }
+        }
+        let data = self.node.get_unverified(cid)?.ok_or_else(|| {
+            BlockError::Other(format!(
+                "block {cid} is not on the IPFS node at {} (no answer within the timeout)",
+                self.node.url()
+            ))
+        })?;
+        block::verify(cid, &data)?;
+        self.store.put(cid, &data)?;
+        counts.blocks_sent += 1;
+        counts.bytes_sent += data.len() as u64;
+        Ok(data)
+    }
 }

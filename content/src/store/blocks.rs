@@ -1,0 +1,146 @@
+//! Blocks in the store: [`BlockSink::put`] (verified, idempotent, repairing a damaged file),
+//! [`BlockSource::get_unverified`] and the verified [`Store::get`], and listing, checking and
+//! removing block files. Blocks of identity CIDs are never written: their bytes are their CID.
+
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::path::Path;
+
+use rustix::fs::FlockOperation;
+
+use super::paths::{block_rel, BLOCKS};
+use super::{io_error, Store};
+use crate::block::{self, BlockError, BlockSink, BlockSource};
+use crate::cid::{Cid, IDENTITY};
+
+impl Store {
+    /// Whether the store holds the block `cid` (not verified).
+    pub fn has(&self, cid: &Cid) -> bool {
+        is_inline(cid) || self.block_path(cid).is_file()
+    }
+
+    /// The block `cid`, verified against the CID: [`BlockError::NotFound`] if absent,
+    /// [`BlockError::Mismatch`] if its bytes do not match.
+    pub fn get(&self, cid: &Cid) -> Result<Vec<u8>, BlockError> {
+        block::get_verified(self, cid)
+    }
+
+    /// Removes the block `cid`, pinned or not; `false` if it was not there.
+    pub fn remove_block(&self, cid: &Cid) -> Result<bool, BlockError> {
+        if is_inline(cid) {
+            return Ok(false);
+        }
+        let path = self.block_path(cid);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error("remove block", &path, e)),
+        }
+    }
+
+    /// Every block in the store, as CIDv1s in CID order. Temp files and files that are not
+    /// named as blocks are not listed.
+    pub fn blocks(&self) -> Result<Vec<Cid>, BlockError> {
+        Ok(self
+            .block_files()?
+            .into_iter()
+            .map(|(cid, _)| cid)
+            .collect())
+    }
+
+    /// The blocks whose bytes do not verify against their CID (corrupt, or with a hash or codec
+    /// this implementation cannot check), in CID order.
+    pub fn verify_all(&self) -> Result<Vec<Cid>, BlockError> {
+        let mut bad = Vec::new();
+        for (cid, path) in self.block_files()? {
+            let data = match fs::read(&path) {
+                Ok(data) => data,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error("read block", &path, e)),
+            };
+            if let Err(e) = block::verify(&cid, &data) {
+                tracing::warn!(path = %path.display(), "{e}");
+                bad.push(cid);
+            }
+        }
+        Ok(bad)
+    }
+}
+
+impl BlockSource for Store {
+    fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        if is_inline(cid) {
+            return Ok(Some(cid.hash().digest().to_vec()));
+        }
+        let path = self.block_path(cid);
+        match fs::read(&path) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("read block", &path, e)),
+        }
+    }
+}
+
+impl BlockSink for Store {
+    /// Stores the block unless it is already there; refuses bytes that do not match `cid`.
+    fn put(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
+        block::verify(cid, data)?;
+        if is_inline(cid) {
+            return Ok(());
+        }
+        let _lock = self.lock(FlockOperation::LockShared)?;
+        // Checked in this thread's turn, so a block another thread is writing is found whole.
+        let turn = self.turn(&block_rel(cid));
+        let path = turn.path();
+        let mut repair = false;
+        match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_file() && meta.len() == data.len() as u64 => match fs::read(path) {
+                Ok(stored) if stored == data => return Ok(()),
+                Ok(_) => {
+                    tracing::debug!(path = %path.display(), "block {cid} in the store does not match its CID; replacing it with verified bytes");
+                    repair = true;
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("read block", path, e)),
+            },
+            Ok(meta) if meta.is_file() => {
+                tracing::debug!(path = %path.display(), "block {cid} in the store has the wrong length; replacing it with verified bytes");
+                repair = true;
+            }
+            Ok(_) => {
+                return Err(BlockError::Other(format!(
+                    "block {cid}: {} is in the store but is not a regular file",
+                    path.display()
+                )))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("inspect", path, e)),
+        }
+        if let Some(shard_dir) = path.parent() {
+            match fs::create_dir(shard_dir) {
+                Ok(()) => sync_dir(&self.dir.join(BLOCKS))?,
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_error("create directory", shard_dir, e)),
+            }
+        }
+        turn.write(data)?;
+        if repair {
+            self.repaired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(cid.to_v1());
+        }
+        Ok(())
+    }
+}
+
+/// Whether `cid`'s block is its own multihash digest, never stored.
+fn is_inline(cid: &Cid) -> bool {
+    cid.hash().code() == IDENTITY
+}
+
+fn sync_dir(dir: &Path) -> Result<(), BlockError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error("fsync directory", dir, e))
+}

@@ -1,0 +1,110 @@
+//! Garbage collection: mark every block reachable from a pin with the one DAG walk
+//! ([`crate::walk`], lenient: missing blocks are counted, blocks that do not verify are kept and
+//! reported), then sweep every other block file, the hidden leftovers of interrupted writes and
+//! `tmp/`. Runs under the exclusive lock (see [`super::lock`]'s contract).
+//!
+//! The walk has no budget ([`Budget::UNLIMITED`]): the store is trusted, and a walk visits each
+//! of its blocks once, so the mark is bounded by the store's size; a gc that stopped half way on
+//! a depth or count limit would never free anything in a large store. It is not cancellable:
+//! it runs under the store's exclusive lock, and its sweep only ever removes unreachable files,
+//! so stopping it would only leave garbage.
+
+use std::fs;
+use std::io::ErrorKind;
+
+use rustix::fs::FlockOperation;
+
+use super::{io_error, Store};
+use crate::block::BlockError;
+use crate::cid::Cid;
+use crate::walk::{Budget, Reached, Walk};
+
+/// What a [`Store::gc`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    /// Block files kept (reachable from a pin).
+    pub kept: usize,
+    /// Block files removed.
+    pub removed: usize,
+    /// Bytes of the removed block files.
+    pub bytes_freed: u64,
+    /// Blocks reachable from a pin that are not in the store (pinned DAGs may be incomplete).
+    pub missing: usize,
+    /// Blocks reachable from a pin that do not verify or decode; kept, never removed silently.
+    pub corrupt: Vec<Cid>,
+}
+
+impl Store {
+    /// Removes every block not reachable from a pin, and leftover temp files. Waits for the
+    /// exclusive lock, i.e. until no put, pin or [`WriteGuard`](super::WriteGuard) is in
+    /// progress.
+    pub fn gc(&self) -> Result<GcReport, BlockError> {
+        if self.this_thread_holds_a_guard() {
+            return Err(BlockError::Other(format!(
+                "cannot gc the block store {}: this thread holds a write guard on it and gc \
+                 would wait for it forever; drop the guard first",
+                self.dir.display()
+            )));
+        }
+        let _lock = self.lock(FlockOperation::LockExclusive)?;
+        self.collect()
+    }
+
+    /// Like [`Store::gc`], but `Ok(None)` at once if a writer holds the store.
+    pub fn try_gc(&self) -> Result<Option<GcReport>, BlockError> {
+        let Some(_lock) = self.try_lock(FlockOperation::NonBlockingLockExclusive)? else {
+            return Ok(None);
+        };
+        self.collect().map(Some)
+    }
+
+    /// Mark and sweep; the caller holds the exclusive lock.
+    fn collect(&self) -> Result<GcReport, BlockError> {
+        let mut report = GcReport::default();
+        let mut walk = Walk::new(self).budget(Budget::UNLIMITED);
+        walk.survey(&self.pins()?, |reached| {
+            match reached {
+                Reached::Block(_) => {}
+                Reached::Missing { cid, .. } => {
+                    tracing::debug!(%cid, "block reachable from a pin is not in the store");
+                    report.missing += 1;
+                }
+                Reached::Broken { cid, error, .. } => {
+                    tracing::warn!(
+                        path = %self.block_path(cid).display(),
+                        "{error}; reachable from a pin, kept (its links followed where they \
+                         can be read)"
+                    );
+                    report.corrupt.push(cid.to_v1());
+                }
+            }
+            Ok::<_, BlockError>(())
+        })?;
+        report.corrupt.sort();
+
+        for (cid, path) in self.block_files()? {
+            if walk.has_seen(&cid) {
+                report.kept += 1;
+                continue;
+            }
+            let size = fs::symlink_metadata(&path).map_or(0, |m| m.len());
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    report.removed += 1;
+                    report.bytes_freed += size;
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("remove block", &path, e)),
+            }
+        }
+        // No put or pin is running: every temp file is left over.
+        for path in self.hidden_files()? {
+            match fs::remove_file(&path) {
+                Ok(()) => tracing::debug!(path = %path.display(), "removed a leftover temp file"),
+                Err(e) => tracing::debug!(path = %path.display(), "cannot remove temp file: {e}"),
+            }
+        }
+        self.clean_temp(None);
+        Ok(report)
+    }
+}
