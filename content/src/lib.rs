@@ -38,5 +38,6 @@ pub mod text;
 pub mod transfer;
 pub mod tree;
 pub mod unixfs;
+pub mod varint;
 
 pub use error::{Error, Result};

@@ -121,9 +121,29 @@ pub struct Tree {
     entries: BTreeMap<RelPath, Entry>,
 }
 
+/// A walk's error as ours, naming the path it failed on (`dir` when it does not say).
+fn walk_error(dir: &Path, e: walkdir::Error) -> Error {
+    let path = e.path().unwrap_or(dir).to_path_buf();
+    let action = if e.depth() == 0 {
+        "read"
+    } else {
+        "read directory"
+    };
+    match e.into_io_error() {
+        Some(source) => Error::io(action, path)(source),
+        // Only followed symlinks can loop, and the walk follows none.
+        None => Error::Tree {
+            path,
+            rule: "is part of a filesystem loop".into(),
+        },
+    }
+}
+
 impl Tree {
     /// Reads the tree below `dir`. Hidden files are included. Device files, FIFOs and sockets are
-    /// errors, and so are names that are not UTF-8.
+    /// errors, and so are names that are not UTF-8. Symlinks are read, never followed (but `dir`
+    /// itself may be one); the walk stops with an error at the first path deeper than
+    /// [`MAX_DEPTH`]. Each directory is read in name order, so the first error is always the same.
     pub fn scan(dir: &Path) -> Result<Tree> {
         let meta = std::fs::metadata(dir).map_err(Error::io("read", dir))?;
         if !meta.is_dir() {
@@ -133,48 +153,46 @@ impl Tree {
             });
         }
         let mut tree = Tree::default();
-        tree.scan_into(dir, None)?;
-        Ok(tree)
-    }
-
-    fn scan_into(&mut self, dir: &Path, prefix: Option<&RelPath>) -> Result<()> {
-        let read = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
-        let mut children = Vec::new();
-        for item in read {
-            let item = item.map_err(Error::io("read directory", dir))?;
-            children.push(item.path());
-        }
-        children.sort();
-        for path in children {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .ok_or_else(|| Error::Tree {
-                    path: path.clone(),
-                    rule: "file names must be UTF-8".into(),
-                })?;
-            let rel = match prefix {
+        // The relative paths of the directories above the current entry, outermost first.
+        let mut parents: Vec<RelPath> = Vec::new();
+        let walk = walkdir::WalkDir::new(dir)
+            .min_depth(1)
+            .follow_links(false)
+            .sort_by_file_name();
+        for item in walk {
+            let item = item.map_err(|e| walk_error(dir, e))?;
+            parents.truncate(item.depth() - 1);
+            let path = item.path();
+            let name = item.file_name().to_str().ok_or_else(|| Error::Tree {
+                path: path.to_path_buf(),
+                rule: "file names must be UTF-8".into(),
+            })?;
+            let rel = match parents.last() {
                 Some(p) => p.join(name),
                 None => RelPath::new(name),
             }
             .map_err(|rule| Error::Tree {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 rule: rule.into(),
             })?;
-            let meta = std::fs::symlink_metadata(&path).map_err(Error::io("stat", &path))?;
-            let ft = meta.file_type();
+            let ft = item.file_type();
             if ft.is_dir() {
-                self.entries.insert(rel.clone(), Entry::Dir);
-                self.scan_into(&path, Some(&rel))?;
+                tree.entries.insert(rel.clone(), Entry::Dir);
+                parents.push(rel);
             } else if ft.is_file() {
-                self.entries.insert(rel, Entry::File { source: path });
+                tree.entries.insert(
+                    rel,
+                    Entry::File {
+                        source: item.into_path(),
+                    },
+                );
             } else if ft.is_symlink() {
-                let target = std::fs::read_link(&path).map_err(Error::io("read link", &path))?;
+                let target = std::fs::read_link(path).map_err(Error::io("read link", path))?;
                 let target = target.to_str().ok_or_else(|| Error::Tree {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     rule: "symlink targets must be UTF-8".into(),
                 })?;
-                self.entries.insert(
+                tree.entries.insert(
                     rel,
                     Entry::Symlink {
                         target: target.to_string(),
@@ -182,12 +200,12 @@ impl Tree {
                 );
             } else {
                 return Err(Error::Tree {
-                    path,
+                    path: item.into_path(),
                     rule: "is a device file, FIFO or socket; a layer holds only directories, regular files and symlinks".into(),
                 });
             }
         }
-        Ok(())
+        Ok(tree)
     }
 
     /// Adds a file at `path`, creating its parent directories. Returns the entry it replaced.
@@ -302,6 +320,38 @@ mod tests {
                 "etc/link:symlink",
                 "etc/motd:file"
             ]
+        );
+    }
+
+    #[test]
+    fn scan_does_not_follow_symlinks_to_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        // A loop through a symlink is only a symlink too.
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("d/up")).unwrap();
+        let tree = Tree::scan(dir.path()).unwrap();
+        let kinds: Vec<_> = tree
+            .iter()
+            .map(|(p, e)| format!("{p}:{}", e.kind()))
+            .collect();
+        assert_eq!(kinds, ["d:directory", "d/up:symlink", "out:symlink"]);
+    }
+
+    #[test]
+    fn scan_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = Tree::scan(&missing).unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let err = Tree::scan(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("file") && err.contains("not a directory"),
+            "{err}"
         );
     }
 
