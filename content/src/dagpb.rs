@@ -4,6 +4,13 @@
 //! Encoding is canonical: links first, then data; within a link Hash, Name, Tsize. Decoding is
 //! strict, as the dag-pb spec asks: unknown fields, fields out of order or repeated, a link
 //! without a hash or with a hash that is not a CID are errors.
+//!
+//! Hand-written rather than the `ipld-dagpb` crate (over `quick-protobuf`), which was evaluated:
+//! its decoder accepts what the spec rejects (Data before the links, Data or a link's fields
+//! repeated or out of order, non-minimal and 10-byte varints, link CIDs with overlong varints),
+//! its encoder re-sorts links by name (our importer already writes them in the order Kubo does),
+//! and its nodes hold `cid::Cid` (64-byte digests) and `Bytes` rather than this crate's types,
+//! so every node would be converted on the way in and out. The wire format is [`crate::pb`]'s.
 
 use crate::cid::Cid;
 use crate::pb::{self, Reader, Value};
@@ -28,11 +35,9 @@ pub struct PbNode {
 impl PbNode {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
-        let mut link_buf = Vec::new();
         for link in &self.links {
-            link_buf.clear();
-            encode_link(link, &mut link_buf);
-            pb::put_bytes(2, &link_buf, &mut out);
+            pb::put_len(2, link_len(link), &mut out);
+            encode_link(link, &mut out);
         }
         if let Some(data) = &self.data {
             pb::put_bytes(1, data, &mut out);
@@ -79,7 +84,7 @@ impl PbNode {
 }
 
 fn link_len(link: &PbLink) -> usize {
-    let hash = pb::bytes_field_len(link.cid.to_bytes().len());
+    let hash = pb::bytes_field_len(link.cid.encoded_len());
     let name = link
         .name
         .as_ref()
@@ -89,7 +94,8 @@ fn link_len(link: &PbLink) -> usize {
 }
 
 fn encode_link(link: &PbLink, out: &mut Vec<u8>) {
-    pb::put_bytes(1, &link.cid.to_bytes(), out);
+    pb::put_len(1, link.cid.encoded_len(), out);
+    link.cid.write_to(out);
     if let Some(name) = &link.name {
         pb::put_bytes(2, name.as_bytes(), out);
     }

@@ -38,6 +38,7 @@ pub mod text;
 pub mod transfer;
 pub mod tree;
 pub mod unixfs;
+pub mod varint;
 pub mod walk;
 
 pub use error::{Error, Result};

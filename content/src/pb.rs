@@ -1,7 +1,12 @@
 //! The few pieces of the protobuf wire format that dag-pb and UnixFS need: varint and
 //! length-delimited fields, written in field order and read strictly.
+//!
+//! Hand-written rather than `quick-protobuf`: its `BytesReader` reads 10-byte varints without
+//! checking that they are minimal or fit in 64 bits, and skips unknown wire types and fields,
+//! while dag-pb's spec asks a reader to reject all of those. The varints are [`crate::varint`]'s,
+//! the crate's one varint reader.
 
-use crate::cid::varint;
+use crate::varint;
 
 pub const WIRE_VARINT: u8 = 0;
 pub const WIRE_LEN: u8 = 2;
@@ -14,15 +19,21 @@ pub fn put_varint(field: u32, value: u64, out: &mut Vec<u8>) {
 
 /// Appends a length-delimited field.
 pub fn put_bytes(field: u32, bytes: &[u8], out: &mut Vec<u8>) {
-    varint::write(u64::from(field << 3) | u64::from(WIRE_LEN), out);
-    varint::write(bytes.len() as u64, out);
+    put_len(field, bytes.len(), out);
     out.extend_from_slice(bytes);
 }
 
+/// Appends the key and length of a length-delimited field of `len` bytes, which the caller
+/// appends next (to write them straight into `out`).
+pub fn put_len(field: u32, len: usize, out: &mut Vec<u8>) {
+    varint::write(u64::from(field << 3) | u64::from(WIRE_LEN), out);
+    varint::write(len as u64, out);
+}
+
 /// The encoded length of a varint.
+#[inline]
 pub fn varint_len(value: u64) -> usize {
-    let bits = 64 - value.max(1).leading_zeros() as usize;
-    bits.div_ceil(7)
+    varint::len(value)
 }
 
 /// The encoded length of a length-delimited field with a one-byte tag.
@@ -89,8 +100,9 @@ impl<'a> Reader<'a> {
 
 /// A protobuf varint at the start of `bytes`: up to 10 bytes (a `u64` takes 10 when its top
 /// bit is set, which [`put_varint`] writes), minimally encoded, nothing past 64 bits.
+#[inline]
 pub(crate) fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    varint::read_at_most(bytes, 10)
+    varint::read_at_most(bytes, varint::PROTOBUF_MAX)
 }
 
 #[cfg(test)]

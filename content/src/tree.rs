@@ -121,9 +121,29 @@ pub struct Tree {
     entries: BTreeMap<RelPath, Entry>,
 }
 
+/// A walk's error as ours, naming the path it failed on (`dir` when it does not say).
+fn walk_error(dir: &Path, e: walkdir::Error) -> Error {
+    let path = e.path().unwrap_or(dir).to_path_buf();
+    let action = if e.depth() == 0 {
+        "read"
+    } else {
+        "read directory"
+    };
+    match e.into_io_error() {
+        Some(source) => Error::io(action, path)(source),
+        // Only followed symlinks can loop, and the walk follows none.
+        None => Error::Tree {
+            path,
+            rule: "is part of a filesystem loop".into(),
+        },
+    }
+}
+
 impl Tree {
     /// Reads the tree below `dir`. Hidden files are included. Device files, FIFOs and sockets are
-    /// errors, and so are names that are not UTF-8.
+    /// errors, and so are names that are not UTF-8. Symlinks are read, never followed (but `dir`
+    /// itself may be one); the walk stops with an error at the first path deeper than
+    /// [`MAX_DEPTH`]. Each directory is read in name order, so the first error is always the same.
     pub fn scan(dir: &Path) -> Result<Tree> {
         let meta = std::fs::metadata(dir).map_err(Error::io("read", dir))?;
         if !meta.is_dir() {
@@ -133,48 +153,46 @@ impl Tree {
             });
         }
         let mut tree = Tree::default();
-        tree.scan_into(dir, None)?;
-        Ok(tree)
-    }
-
-    fn scan_into(&mut self, dir: &Path, prefix: Option<&RelPath>) -> Result<()> {
-        let read = std::fs::read_dir(dir).map_err(Error::io("read directory", dir))?;
-        let mut children = Vec::new();
-        for item in read {
-            let item = item.map_err(Error::io("read directory", dir))?;
-            children.push(item.path());
-        }
-        children.sort();
-        for path in children {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .ok_or_else(|| Error::Tree {
-                    path: path.clone(),
-                    rule: "file names must be UTF-8".into(),
-                })?;
-            let rel = match prefix {
+        // The relative paths of the directories above the current entry, outermost first.
+        let mut parents: Vec<RelPath> = Vec::new();
+        let walk = walkdir::WalkDir::new(dir)
+            .min_depth(1)
+            .follow_links(false)
+            .sort_by_file_name();
+        for item in walk {
+            let item = item.map_err(|e| walk_error(dir, e))?;
+            parents.truncate(item.depth() - 1);
+            let path = item.path();
+            let name = item.file_name().to_str().ok_or_else(|| Error::Tree {
+                path: path.to_path_buf(),
+                rule: "file names must be UTF-8".into(),
+            })?;
+            let rel = match parents.last() {
                 Some(p) => p.join(name),
                 None => RelPath::new(name),
             }
             .map_err(|rule| Error::Tree {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 rule: rule.into(),
             })?;
-            let meta = std::fs::symlink_metadata(&path).map_err(Error::io("stat", &path))?;
-            let ft = meta.file_type();
+            let ft = item.file_type();
             if ft.is_dir() {
-                self.entries.insert(rel.clone(), Entry::Dir);
-                self.scan_into(&path, Some(&rel))?;
+                tree.entries.insert(rel.clone(), Entry::Dir);
+                parents.push(rel);
             } else if ft.is_file() {
-                self.entries.insert(rel, Entry::File { source: path });
+                tree.entries.insert(
+                    rel,
+                    Entry::File {
+                        source: item.into_path(),
+                    },
+                );
             } else if ft.is_symlink() {
-                let target = std::fs::read_link(&path).map_err(Error::io("read link", &path))?;
+                let target = std::fs::read_link(path).map_err(Error::io("read link", path))?;
                 let target = target.to_str().ok_or_else(|| Error::Tree {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     rule: "symlink targets must be UTF-8".into(),
                 })?;
-                self.entries.insert(
+                tree.entries.insert(
                     rel,
                     Entry::Symlink {
                         target: target.to_string(),
@@ -182,12 +200,12 @@ impl Tree {
                 );
             } else {
                 return Err(Error::Tree {
-                    path,
+                    path: item.into_path(),
                     rule: "is a device file, FIFO or socket; a layer holds only directories, regular files and symlinks".into(),
                 });
             }
         }
-        Ok(())
+        Ok(tree)
     }
 
     /// Adds a file at `path`, creating its parent directories. Returns the entry it replaced.
@@ -266,126 +284,4 @@ impl Tree {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relpath_rules() {
-        assert!(RelPath::new("bin/main.wasm").is_ok());
-        assert!(RelPath::new(".hidden/x").is_ok());
-        for bad in ["", "/a", "a//b", "a/", "./a", "a/../b", ".."] {
-            assert!(RelPath::new(bad).is_err(), "{bad:?} accepted");
-        }
-        let p = RelPath::new("a/b/c").unwrap();
-        assert_eq!(p.parent().unwrap().as_str(), "a/b");
-        assert_eq!(RelPath::new("a").unwrap().parent(), None);
-    }
-
-    #[test]
-    fn scan_reads_files_dirs_symlinks_and_hidden_files() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("etc/empty")).unwrap();
-        std::fs::write(dir.path().join("etc/motd"), "hi").unwrap();
-        std::fs::write(dir.path().join(".hidden"), "").unwrap();
-        std::os::unix::fs::symlink("motd", dir.path().join("etc/link")).unwrap();
-        let tree = Tree::scan(dir.path()).unwrap();
-        let kinds: Vec<_> = tree
-            .iter()
-            .map(|(p, e)| format!("{p}:{}", e.kind()))
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                ".hidden:file",
-                "etc:directory",
-                "etc/empty:directory",
-                "etc/link:symlink",
-                "etc/motd:file"
-            ]
-        );
-    }
-
-    #[test]
-    fn scan_rejects_fifos_naming_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("pipe");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let err = Tree::scan(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("pipe") && err.contains("FIFO"), "{err}");
-    }
-
-    #[test]
-    fn insert_file_creates_parents() {
-        let mut tree = Tree::default();
-        tree.insert_file(RelPath::new("a/b/c").unwrap(), "/x".into())
-            .unwrap();
-        let paths: Vec<_> = tree.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["a", "a/b", "a/b/c"]);
-    }
-
-    #[test]
-    fn nothing_goes_below_a_symlink_or_a_file_and_full_directories_stay() {
-        let rel = |s: &str| RelPath::new(s).unwrap();
-        let link = Entry::Symlink {
-            target: "/etc".into(),
-        };
-        let mut tree = Tree::default();
-        tree.insert(rel("a"), link.clone()).unwrap();
-        tree.insert_file(rel("f"), "/x".into()).unwrap();
-        let err = tree.insert_file(rel("a/passwd"), "/x".into()).unwrap_err();
-        assert!(matches!(err, InsertError::ParentNotDir { kind, .. } if kind == "symlink"));
-        assert!(
-            err.to_string()
-                .contains("`a/passwd` cannot be added below `a`"),
-            "{err}"
-        );
-        let err = tree.insert(rel("f/g/h"), Entry::Dir).unwrap_err();
-        assert!(
-            err.to_string().contains("below `f`, which is a file"),
-            "{err}"
-        );
-        assert_eq!(tree.len(), 2, "a refused insert changes nothing");
-
-        tree.insert(rel("d"), Entry::Dir).unwrap();
-        tree.insert(rel("d-x"), Entry::Dir).unwrap();
-        tree.insert(rel("d/e"), Entry::Dir).unwrap();
-        let err = tree.insert(rel("d"), link.clone()).unwrap_err();
-        assert!(matches!(err, InsertError::DirNotEmpty { .. }), "{err}");
-        assert!(
-            tree.insert(rel("d-x"), link).is_ok(),
-            "an empty directory may be replaced"
-        );
-    }
-
-    #[test]
-    fn paths_nest_at_most_max_depth_levels() {
-        let deep = vec!["d"; MAX_DEPTH].join("/");
-        let p = RelPath::new(&deep).unwrap();
-        assert_eq!(p.depth(), MAX_DEPTH);
-        assert!(RelPath::new(&format!("{deep}/x")).is_err());
-        assert!(p.join("x").is_err());
-        assert_eq!(
-            RelPath::new("a/b").unwrap().join("c").unwrap().as_str(),
-            "a/b/c"
-        );
-        assert!(RelPath::new("a").unwrap().join("b/c").is_err());
-        assert_eq!(RelPath::new("a/b").unwrap().name(), "b");
-    }
-
-    #[test]
-    fn scan_refuses_a_tree_deeper_than_max_depth() {
-        let dir = tempfile::tempdir().unwrap();
-        // Built relative to a handle-free cwd-independent path, one level at a time.
-        let mut path = dir.path().to_path_buf();
-        for _ in 0..=MAX_DEPTH {
-            path.push("d");
-        }
-        std::fs::create_dir_all(&path).unwrap();
-        let err = Tree::scan(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("deeper than 256 levels"), "{err}");
-    }
-}
+mod tests;

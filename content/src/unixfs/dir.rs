@@ -52,7 +52,7 @@ fn needs_hamt(entries: &[Entry], profile: &Profile) -> bool {
         HamtThreshold::LinkEstimate(limit) => {
             let size: usize = entries
                 .iter()
-                .map(|e| e.name.len() + e.node.cid.to_bytes().len())
+                .map(|e| e.name.len() + e.node.cid.encoded_len())
                 .sum();
             size > limit
         }
@@ -66,7 +66,7 @@ fn basic_block_size(entries: &[Entry]) -> usize {
     let links: usize = entries
         .iter()
         .map(|e| {
-            let link = pb::bytes_field_len(e.node.cid.to_bytes().len())
+            let link = pb::bytes_field_len(e.node.cid.encoded_len())
                 + pb::bytes_field_len(e.name.len())
                 + 1
                 + pb::varint_len(e.node.tsize);

@@ -227,6 +227,4 @@ fn build_tree_dir(
 }
 
 #[cfg(test)]
-mod read_limits_tests;
-#[cfg(test)]
 mod tests;

@@ -1,8 +1,8 @@
 //! The reader's rules against hand-made hostile DAGs: names, duplicates, HAMT shards linked
 //! twice, the block budget, the depth cap, and sizes that overflow.
 
-use super::data::{Data, DataType};
-use super::read::{ReadError, Reader};
+use super::super::data::{Data, DataType};
+use super::{ReadError, Reader};
 use crate::block::{BlockSink, MemoryBlocks};
 use crate::cid::{Cid, DAG_PB, RAW};
 use crate::dagpb::{PbLink, PbNode};
