@@ -12,7 +12,7 @@ pub mod side;
 
 pub use compare::{compare, Report};
 pub use content::ContentReader;
-pub use side::{Env, SideSpec, Snapshot};
+pub use side::{BuildWorktree, Env, SideSpec, Snapshot, Worktree};
 
 use crate::error::{Error, Result};
 
