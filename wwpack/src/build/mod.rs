@@ -280,14 +280,37 @@ fn still_installed(config: &Config, workspace: Option<&Workspace>, name: &str) -
 
 /// How the build differs from the committed lock, as `wwpack diff LOCK` would print it (text,
 /// no colour, without its header line, the error naming the lock already); empty when the two
-/// match.
+/// are equal.
 fn mismatch(committed: &Lock, built: &Lock, lock_path: &Path) -> Vec<String> {
+    if committed == built {
+        return Vec::new();
+    }
     let report = diff::compare::locks(
         (committed, &lock_path.display().to_string()),
         (built, "this build"),
     );
     if report.identical {
-        return Vec::new();
+        // The same files under the same root, recorded under another profile: a comparison
+        // of contents does not see it, the lock does.
+        let lines: Vec<String> = report
+            .images
+            .iter()
+            .filter(|i| i.profile[0] != i.profile[1])
+            .map(|i| {
+                let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".into());
+                format!(
+                    "image {}: profile {} → {}",
+                    i.name,
+                    show(&i.profile[0]),
+                    show(&i.profile[1])
+                )
+            })
+            .collect();
+        return if lines.is_empty() {
+            vec!["the recorded images or guests differ".to_string()]
+        } else {
+            lines
+        };
     }
     diff::render::render(&report, diff::render::Format::Text, false)
         .lines()

@@ -169,7 +169,7 @@ pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentErr
         .collect()
 }
 
-/// Writes a CAR of the DAG under `root` to `file` by the rules of [`crate::output`]: `-` is
+/// Writes a CAR of the DAG under `root` to `file` by the rules of [`crate::cli::output`]: `-` is
 /// stdout, a regular file (or a new one) is replaced atomically, a FIFO or device is written in
 /// place, a symlink is followed.
 pub fn export(store: &Store, root: &Cid, file: &Path) -> Result<ExportReport, ContentError> {
