@@ -43,11 +43,11 @@ pub fn artifact_env_var(package: &str) -> String {
 }
 
 impl Workspace {
-    /// Builds the guests of `plan` (a [`crate::plan::Plan`], or any list of waves) in release mode for [`TARGET`] into `target_dir`, one cargo
-    /// invocation per wave, in order, and returns each guest's `.wasm` artifact (absolute).
-    /// Every invocation gets `WWPACK_ARTIFACT_<NAME>=<path>` ([`artifact_env_var`]) for each
-    /// artifact of the earlier waves. Cargo's diagnostics and progress go to this process's
-    /// stderr.
+    /// Builds the guests of `plan` (a [`crate::plan::Plan`], or any list of waves) in release
+    /// mode for [`TARGET`] into `target_dir`, one cargo invocation per wave, in order, and
+    /// returns each guest's `.wasm` artifact (absolute). Every invocation gets
+    /// `WWPACK_ARTIFACT_<NAME>=<path>` ([`artifact_env_var`]) for each artifact of the earlier
+    /// waves. Cargo's diagnostics and progress go to this process's stderr.
     pub fn build_plan(
         &self,
         plan: &impl AsRef<[Vec<String>]>,
