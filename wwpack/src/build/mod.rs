@@ -318,3 +318,76 @@ fn mismatch(committed: &Lock, built: &Lock, lock_path: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ww_image::manifest::{FileRecord, ImageManifest, LayerRecord};
+
+    fn lock(root: &str, files: &[(&str, &str, u64)]) -> Lock {
+        let mut lock = Lock::new();
+        let files = files
+            .iter()
+            .map(|(path, cid, size)| {
+                let record = FileRecord {
+                    cid: cid.to_string(),
+                    layer: "base".into(),
+                    shadows: vec![],
+                    size: *size,
+                    target: None,
+                };
+                (path.to_string(), record)
+            })
+            .collect();
+        let layers = vec![LayerRecord {
+            cid: "bafybase".into(),
+            name: "base".into(),
+        }];
+        lock.images.insert(
+            "default".into(),
+            ImageManifest {
+                files,
+                layers,
+                profile: "unixfs-v1-2025".into(),
+                root: root.into(),
+            },
+        );
+        lock
+    }
+
+    #[test]
+    fn a_mismatch_is_printed_as_wwpack_diff_prints_it() {
+        let path = Path::new("/p/wwpack.lock");
+        let committed = lock("bafyroot", &[("etc/motd", "bafkmotd", 3)]);
+        assert!(mismatch(&committed, &committed.clone(), path).is_empty());
+        let built = lock(
+            "bafyroot2",
+            &[("etc/motd", "bafkmotd2", 4), ("etc/new", "bafknew", 5)],
+        );
+        let lines = mismatch(&committed, &built, path);
+        assert_eq!(lines[0], "image default: modified", "{lines:#?}");
+        assert_eq!(lines[1], "  root bafyroot → bafyroot2");
+        assert!(
+            lines[2].starts_with("  ~ etc/motd  bafkmotd 3 B → bafkmotd2 4 B (+1 B)"),
+            "{lines:#?}"
+        );
+        assert!(lines[3].starts_with("  + etc/new"), "{lines:#?}");
+        assert!(
+            lines[4].starts_with("1 added, 1 modified in 1 image"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+    }
+
+    #[test]
+    fn a_profile_alone_is_a_mismatch_too() {
+        let path = Path::new("wwpack.lock");
+        let committed = lock("bafyroot", &[]);
+        let mut built = committed.clone();
+        built.images.get_mut("default").unwrap().profile = "kubo-cidv1".into();
+        assert_eq!(
+            mismatch(&committed, &built, path),
+            ["image default: profile unixfs-v1-2025 → kubo-cidv1"]
+        );
+    }
+}
