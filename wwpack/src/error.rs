@@ -26,6 +26,8 @@ pub enum Error {
     #[error("wwpack diff: {side}: {message}")]
     Diff { side: String, message: String },
 
+    /// `build --locked` found the result different from `lock`; `diff` holds the lines of the
+    /// mismatch as `wwpack diff` prints it.
     #[error("the build does not match {lock} (--locked):\n  {}", .diff.join("\n  "))]
     Locked { lock: PathBuf, diff: Vec<String> },
 

@@ -1,16 +1,27 @@
-//! Compares two [`Snapshot`]s into a [`Report`]: images paired by name, then every path.
+//! Compares two [`Snapshot`]s into a [`Report`]: images paired by name, each pair compared path
+//! by path by the lock format's one differ ([`ww_image::manifest::compare`]), then what changed
+//! inside files added ([`super::content`]) and everything counted.
 //!
 //! The report is also the JSON output of `wwpack diff --format json`, so its field names and
 //! order are a stable schema (documented in `docs/diff.md`); add fields, never rename them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use super::content::{Content, ContentReader, TextBudget};
 use super::side::{FileView, ImageView, Snapshot};
 use crate::error::{Error, Result};
-use ww_image::manifest::{GuestRecord, LayerRecord};
+use ww_image::manifest::compare::{self as lock_compare, LockDiff, NoContent};
+use ww_image::manifest::Lock;
+
+pub use ww_image::manifest::compare::{FileInfo, GuestChange, Provenance};
+
+/// One image, as the two sides have it, with what changed inside its files.
+pub type ImageDiff = lock_compare::ImageDiff<Content>;
+
+/// What happened to one path, with what changed inside the file.
+pub type PathChange = lock_compare::PathChange<Content>;
 
 /// The version of the JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -53,62 +64,18 @@ pub struct Summary {
     pub guests_changed: usize,
 }
 
-/// One image, as the two sides have it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImageDiff {
-    /// The image's name (on side B, or A when B has none).
-    pub name: String,
-    /// Its name on side A, when different (two single images of different names).
-    pub renamed_from: Option<String>,
-    /// `added`, `removed`, `modified` or `identical`.
-    pub status: &'static str,
-    /// Root CIDs `[a, b]`; `null` for a side without the image.
-    pub root: [Option<String>; 2],
-    pub profile: [Option<String>; 2],
-    /// Layers `[a, b]` when they differ and both sides know them.
-    pub layers: Option<[Vec<LayerRecord>; 2]>,
-    pub changes: Vec<PathChange>,
-}
-
-/// What happened to one path.
-#[derive(Debug, Clone, Serialize)]
-pub struct PathChange {
-    pub path: String,
-    /// `added`, `removed`, `modified`, `moved` or `provenance`.
-    pub change: &'static str,
-    /// For `moved`: the path on side A.
-    pub from: Option<String>,
-    pub a: Option<FileInfo>,
-    pub b: Option<FileInfo>,
-    /// A change of the providing layer or of the layers it shadows, when both sides know them.
-    pub provenance: Option<Provenance>,
-    pub content: Option<Content>,
-}
-
-/// A file on one side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileInfo {
-    pub cid: String,
-    pub size: u64,
-    pub layer: Option<String>,
-    pub shadows: Option<Vec<String>>,
-    pub target: Option<String>,
-}
-
-/// `[a, b]` of what changed in where a file comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Provenance {
-    pub layer: Option<[String; 2]>,
-    pub shadows: Option<[Vec<String>; 2]>,
-}
-
-/// A guest whose record changed.
-#[derive(Debug, Clone, Serialize)]
-pub struct GuestChange {
-    pub name: String,
-    pub change: &'static str,
-    pub a: Option<GuestRecord>,
-    pub b: Option<GuestRecord>,
+/// The side's image as the lock differ sees it (without where the bytes are on this machine).
+fn view(i: &ImageView) -> lock_compare::ImageView {
+    lock_compare::ImageView {
+        root: i.root.clone(),
+        profile: i.profile.clone(),
+        layers: i.layers.clone(),
+        files: i
+            .files
+            .iter()
+            .map(|(path, f)| (path.clone(), info(f)))
+            .collect(),
+    }
 }
 
 fn info(f: &FileView) -> FileInfo {
@@ -124,34 +91,111 @@ fn info(f: &FileView) -> FileInfo {
 /// Compares `a` with `b`, reading file contents through `reader`. The text diffs of the whole
 /// comparison share one time budget ([`TextBudget`]).
 pub fn compare(a: &Snapshot, b: &Snapshot, reader: &ContentReader<'_>) -> Result<Report> {
-    let mut summary = Summary::default();
-    let mut images = Vec::new();
     let budget = TextBudget::default();
+    let mut images = Vec::new();
     for (name, renamed_from, ia, ib) in pair(a, b)? {
-        let image = compare_image(name, renamed_from, ia, ib, reader, &budget, &mut summary);
+        let (va, vb) = (ia.map(view), ib.map(view));
+        let mut image = lock_compare::compare_images(name, renamed_from, va.as_ref(), vb.as_ref());
+        for c in &mut image.changes {
+            if matches!(c.change, "added" | "removed" | "modified") {
+                let fa = ia
+                    .and_then(|i| i.files.get(&c.path))
+                    .filter(|_| c.a.is_some());
+                let fb = ib
+                    .and_then(|i| i.files.get(&c.path))
+                    .filter(|_| c.b.is_some());
+                c.content = reader.content(&c.path, fa, fb, &budget);
+            }
+        }
         images.push(image);
     }
     let guests = match (&a.guests, &b.guests) {
-        (Some(ga), Some(gb)) => compare_guests(ga, gb),
+        (Some(ga), Some(gb)) => lock_compare::compare_guests(ga, gb),
         _ => Vec::new(),
     };
+    Ok(report(
+        side(a.kind, &a.label),
+        side(b.kind, &b.label),
+        images,
+        guests,
+    ))
+}
+
+/// Compares two whole locks, without looking inside files: what `wwpack build --locked` prints
+/// when the build does not match the committed lock (`a`).
+pub fn locks(a: (&Lock, &str), b: (&Lock, &str)) -> Report {
+    let LockDiff { images, guests } = a.0.compare(b.0);
+    let images = images.into_iter().map(without_content).collect();
+    report(side("lock", a.1), side("lock", b.1), images, guests)
+}
+
+/// A lock comparison's image, in the report's type (whose content is always absent).
+fn without_content(image: lock_compare::ImageDiff<NoContent>) -> ImageDiff {
+    ImageDiff {
+        name: image.name,
+        renamed_from: image.renamed_from,
+        status: image.status,
+        root: image.root,
+        profile: image.profile,
+        layers: image.layers,
+        changes: image
+            .changes
+            .into_iter()
+            .map(|c| PathChange {
+                path: c.path,
+                change: c.change,
+                from: c.from,
+                a: c.a,
+                b: c.b,
+                provenance: c.provenance,
+                content: None,
+            })
+            .collect(),
+    }
+}
+
+fn side(kind: &'static str, label: &str) -> SideInfo {
+    SideInfo {
+        kind,
+        label: label.to_string(),
+    }
+}
+
+/// The report of compared images and guests, counted.
+fn report(a: SideInfo, b: SideInfo, images: Vec<ImageDiff>, guests: Vec<GuestChange>) -> Report {
+    let mut summary = Summary::default();
+    for image in &images {
+        match image.status {
+            "added" => summary.images_added += 1,
+            "removed" => summary.images_removed += 1,
+            _ => {}
+        }
+        for c in &image.changes {
+            let size = |s: &Option<FileInfo>| s.as_ref().map_or(0, |f| f.size);
+            match c.change {
+                "added" => summary.added += 1,
+                "removed" => summary.removed += 1,
+                "modified" => summary.modified += 1,
+                "moved" => summary.moved += 1,
+                _ => summary.provenance += 1,
+            }
+            if c.change != "moved" && c.change != "provenance" {
+                summary.bytes_added += size(&c.b);
+                summary.bytes_removed += size(&c.a);
+            }
+        }
+    }
     summary.guests_changed = guests.len();
     let identical = guests.is_empty() && images.iter().all(|i| i.status == "identical");
-    Ok(Report {
+    Report {
         version: SCHEMA_VERSION,
-        a: SideInfo {
-            kind: a.kind,
-            label: a.label.clone(),
-        },
-        b: SideInfo {
-            kind: b.kind,
-            label: b.label.clone(),
-        },
+        a,
+        b,
         identical,
         summary,
         images,
         guests,
-    })
+    }
 }
 
 type Paired<'a> = (
@@ -213,175 +257,10 @@ pub fn partner<'a>(name: &str, one: &Snapshot, many: &'a Snapshot) -> Result<&'a
     })
 }
 
-fn compare_image(
-    name: String,
-    renamed_from: Option<String>,
-    a: Option<&ImageView>,
-    b: Option<&ImageView>,
-    reader: &ContentReader<'_>,
-    budget: &TextBudget,
-    summary: &mut Summary,
-) -> ImageDiff {
-    let empty = BTreeMap::new();
-    let fa = a.map_or(&empty, |i| &i.files);
-    let fb = b.map_or(&empty, |i| &i.files);
-    let mut changes = Vec::new();
-    let mut removed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (path, f) in fa {
-        if !fb.contains_key(path) {
-            removed.entry(f.cid.as_str()).or_default().push(path);
-        }
-    }
-    let mut moved_from: BTreeSet<&str> = BTreeSet::new();
-    for (path, g) in fb {
-        let change = match fa.get(path) {
-            None => match removed.get_mut(g.cid.as_str()).filter(|p| !p.is_empty()) {
-                Some(paths) => {
-                    let from = paths.remove(0);
-                    moved_from.insert(from);
-                    let f = &fa[from];
-                    let mut c = change(path, "moved", Some(f), Some(g));
-                    c.from = Some(from.to_string());
-                    c.provenance = provenance(f, g);
-                    c
-                }
-                None => {
-                    let mut c = change(path, "added", None, Some(g));
-                    c.content = reader.content(path, None, Some(g), budget);
-                    c
-                }
-            },
-            Some(f) if f.cid != g.cid || f.size != g.size || f.target != g.target => {
-                let mut c = change(path, "modified", Some(f), Some(g));
-                c.provenance = provenance(f, g);
-                c.content = reader.content(path, Some(f), Some(g), budget);
-                c
-            }
-            Some(f) => match provenance(f, g) {
-                Some(p) => {
-                    let mut c = change(path, "provenance", Some(f), Some(g));
-                    c.provenance = Some(p);
-                    c
-                }
-                None => continue,
-            },
-        };
-        changes.push(change);
-    }
-    for (path, f) in fa {
-        if !fb.contains_key(path) && !moved_from.contains(path.as_str()) {
-            let mut c = change(path, "removed", Some(f), None);
-            c.content = reader.content(path, Some(f), None, budget);
-            changes.push(c);
-        }
-    }
-    changes.sort_by(|x, y| x.path.cmp(&y.path));
-    for c in &changes {
-        let size = |s: &Option<FileInfo>| s.as_ref().map_or(0, |f| f.size);
-        match c.change {
-            "added" => summary.added += 1,
-            "removed" => summary.removed += 1,
-            "modified" => summary.modified += 1,
-            "moved" => summary.moved += 1,
-            _ => summary.provenance += 1,
-        }
-        if c.change != "moved" && c.change != "provenance" {
-            summary.bytes_added += size(&c.b);
-            summary.bytes_removed += size(&c.a);
-        }
-    }
-    let layers = match (
-        a.and_then(|i| i.layers.clone()),
-        b.and_then(|i| i.layers.clone()),
-    ) {
-        (Some(la), Some(lb)) if la != lb => Some([la, lb]),
-        _ => None,
-    };
-    let root = [a.map(|i| i.root.clone()), b.map(|i| i.root.clone())];
-    let profile = [
-        a.and_then(|i| i.profile.clone()),
-        b.and_then(|i| i.profile.clone()),
-    ];
-    let status = match (a, b) {
-        (None, _) => {
-            summary.images_added += 1;
-            "added"
-        }
-        (_, None) => {
-            summary.images_removed += 1;
-            "removed"
-        }
-        _ if changes.is_empty() && layers.is_none() && root[0] == root[1] => "identical",
-        _ => "modified",
-    };
-    ImageDiff {
-        name,
-        renamed_from,
-        status,
-        root,
-        profile,
-        layers,
-        changes,
-    }
-}
-
-fn change(
-    path: &str,
-    kind: &'static str,
-    a: Option<&FileView>,
-    b: Option<&FileView>,
-) -> PathChange {
-    PathChange {
-        path: path.to_string(),
-        change: kind,
-        from: None,
-        a: a.map(info),
-        b: b.map(info),
-        provenance: None,
-        content: None,
-    }
-}
-
-/// What changed in where the file comes from, when both sides know.
-fn provenance(a: &FileView, b: &FileView) -> Option<Provenance> {
-    let layer = match (&a.layer, &b.layer) {
-        (Some(x), Some(y)) if x != y => Some([x.clone(), y.clone()]),
-        _ => None,
-    };
-    let shadows = match (&a.shadows, &b.shadows) {
-        (Some(x), Some(y)) if x != y => Some([x.clone(), y.clone()]),
-        _ => None,
-    };
-    (layer.is_some() || shadows.is_some()).then_some(Provenance { layer, shadows })
-}
-
-fn compare_guests(
-    a: &BTreeMap<String, GuestRecord>,
-    b: &BTreeMap<String, GuestRecord>,
-) -> Vec<GuestChange> {
-    let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let (x, y) = (a.get(name), b.get(name));
-            let change = match (x, y) {
-                (None, Some(_)) => "added",
-                (Some(_), None) => "removed",
-                (Some(x), Some(y)) if x != y => "modified",
-                _ => return None,
-            };
-            Some(GuestChange {
-                name: name.clone(),
-                change,
-                a: x.cloned(),
-                b: y.cloned(),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn file(cid: &str, layer: &str) -> FileView {

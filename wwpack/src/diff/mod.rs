@@ -2,8 +2,11 @@
 //!
 //! [`side`] reads each argument (a lock, `--git REV`, an image directory, a CID, the working
 //! tree) into a [`side::Snapshot`]; [`compare`] pairs the images and compares them path by path
-//! into a [`Report`]; [`content`] adds what changed inside files ([`wasm`] for components); and
-//! [`render`] prints the report as text, Markdown or JSON.
+//! (with the lock format's one differ, [`ww_image::manifest::compare`]) into a [`Report`];
+//! [`content`] adds what changed inside files ([`wasm`] for components); and [`render`] prints
+//! the report as text, Markdown or JSON. `wwpack build --locked` prints its mismatch with the
+//! same compare and text render; the working tree's build is the command line's to give
+//! ([`Env::build_worktree`]), so nothing here depends on the build.
 
 pub mod compare;
 pub mod content;
@@ -12,7 +15,7 @@ pub mod side;
 
 pub use compare::{compare, Report};
 pub use content::ContentReader;
-pub use side::{Env, SideSpec, Snapshot};
+pub use side::{BuildWorktree, Env, SideSpec, Snapshot, Worktree};
 
 use crate::error::{Error, Result};
 

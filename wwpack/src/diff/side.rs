@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::build::{self, BuildOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use ww_content::block::{BlockSource, NullSink};
@@ -85,9 +84,21 @@ pub struct Env<'a> {
     pub node: Option<&'a dyn BlockSource>,
     /// The node's API URL, for messages.
     pub node_label: Option<String>,
-    /// Silence cargo during a working-tree build.
-    pub quiet: bool,
+    /// Builds the working tree of the project into a lock of its own (`wwpack diff` with fewer
+    /// than two sides); `None` where no build is possible. The command line gives it, so that
+    /// comparing never depends on building (and the build can use the comparison).
+    pub build_worktree: Option<BuildWorktree<'a>>,
 }
+
+/// A fresh build of a project's working tree: its lock, and the directory each image was
+/// written to (where the bytes of its files are).
+pub struct Worktree {
+    pub lock: Lock,
+    pub images: BTreeMap<String, PathBuf>,
+}
+
+/// Builds the working tree of a project, storing blocks in the store.
+pub type BuildWorktree<'a> = &'a dyn Fn(&Config, &Store) -> Result<Worktree>;
 
 impl Env<'_> {
     /// Reads `spec` into a snapshot.
@@ -310,33 +321,25 @@ impl Env<'_> {
         from_lock(lock, format!("git {value}"), "git", image)
     }
 
-    /// A fresh build of the working tree, into `target/wwpack/worktree/` and its own lock.
+    /// A fresh build of the working tree ([`Env::build_worktree`]), with the bytes of its files
+    /// on disk.
     fn worktree(&self) -> Result<Snapshot> {
         let config = self.project("the working tree")?;
         let store = self.store.ok_or_else(|| Error::Diff {
             side: "the working tree".into(),
             message: "building it needs a block store".into(),
         })?;
-        let out = config.root.join("target").join("wwpack").join("worktree");
-        let lock_path = out.join(LOCK_FILE);
-        let opts = BuildOptions {
-            out_dir: Some(out.clone()),
-            quiet: self.quiet,
-            lock_file: Some(lock_path.clone()),
-            ..BuildOptions::default()
-        };
-        // Its warnings are logged by the build itself.
-        let report = build::build(config, &opts, store)?;
-        let lock = Lock::read(&lock_path)?.ok_or_else(|| Error::Diff {
+        let build = self.build_worktree.ok_or_else(|| Error::Diff {
             side: "the working tree".into(),
-            message: format!("the build wrote no {}", lock_path.display()),
+            message: "cannot be built here".into(),
         })?;
-        let mut snapshot = from_lock(lock, "working tree".into(), "worktree", None)?;
-        for built in &report.images {
-            if let Some(image) = snapshot.images.get_mut(&built.name) {
+        let built = build(config, store)?;
+        let mut snapshot = from_lock(built.lock, "working tree".into(), "worktree", None)?;
+        for (name, dir) in &built.images {
+            if let Some(image) = snapshot.images.get_mut(name) {
                 for (path, file) in &mut image.files {
                     if file.target.is_none() {
-                        file.host = Some(built.dir.join(path));
+                        file.host = Some(dir.join(path));
                     }
                 }
             }

@@ -1,11 +1,17 @@
 //! The content verbs of `wwpack` on the embedded block store: `cid`, `add`, `cat`, `ls`,
-//! `export`, `import`, `gc`. Each is a function here; the command line only parses arguments.
+//! `export`, `import`, `gc`. Each is a function that does the work and returns what it found
+//! (`cid`, `add`, ...), and one that runs the verb and prints (`run_cid`, `run_add`, ...); the
+//! command line only parses arguments.
 
 use std::io::Write;
 use std::path::Path;
-use ww_content::path::ContentPath;
 
-use crate::output::{Output, OutputError};
+use anyhow::Context;
+use ww_content::path::ContentPath;
+use ww_content::text::printable;
+
+use crate::cli::output::{Output, OutputError, Stdout};
+use crate::cli::{errln, outln, report_repairs, Globals};
 use ww_content::block::{BlockError, NullSink};
 use ww_content::car::{self, CarError, ExportReport, ImportReport};
 use ww_content::cid::Cid;
@@ -163,7 +169,7 @@ pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentErr
         .collect()
 }
 
-/// Writes a CAR of the DAG under `root` to `file` by the rules of [`crate::output`]: `-` is
+/// Writes a CAR of the DAG under `root` to `file` by the rules of [`crate::cli::output`]: `-` is
 /// stdout, a regular file (or a new one) is replaced atomically, a FIFO or device is written in
 /// place, a symlink is followed.
 pub fn export(store: &Store, root: &Cid, file: &Path) -> Result<ExportReport, ContentError> {
@@ -192,4 +198,123 @@ pub fn import(store: &Store, file: &Path) -> Result<ImportReport, ContentError> 
 /// Removes every block no pin reaches.
 pub fn gc(store: &Store) -> Result<GcReport, ContentError> {
     Ok(store.gc()?)
+}
+
+/// `wwpack cid`: prints the CID of `path` (or, with `json`, a JSON object).
+pub fn run_cid(path: &Path, profile: &Profile, json: bool) -> anyhow::Result<()> {
+    print_node(path, profile, &cid(path, profile)?, json)
+}
+
+/// `wwpack add`: stores and pins `path`, prints its CID.
+pub fn run_add(g: &Globals, path: &Path, profile: &Profile, json: bool) -> anyhow::Result<()> {
+    let store = g.open_store()?;
+    let node = add(&store, path, profile)?;
+    report_repairs(&store);
+    print_node(path, profile, &node, json)
+}
+
+/// `wwpack cat`: writes the bytes of `target` from `offset`, at most `length`, to stdout.
+pub fn run_cat(
+    g: &Globals,
+    target: &ContentPath,
+    offset: u64,
+    length: Option<u64>,
+) -> anyhow::Result<()> {
+    let store = g.read_store()?;
+    let mut out = std::io::BufWriter::new(Stdout);
+    cat(&store, target, offset, length, &mut out)?;
+    out.flush().context("writing to stdout")
+}
+
+/// `wwpack ls`: one line (or JSON line) per entry of the directory `target`.
+pub fn run_ls(g: &Globals, target: &ContentPath, json: bool) -> anyhow::Result<()> {
+    let store = g.read_store()?;
+    for e in ls(&store, target)? {
+        if json {
+            // Exact: JSON escapes control characters itself.
+            outln!("{}", serde_json::to_string(&e)?)?;
+        } else {
+            let slash = if e.kind == "directory" { "/" } else { "" };
+            let arrow = e
+                .target
+                .map(|t| format!(" -> {}", printable(&t)))
+                .unwrap_or_default();
+            outln!("{} {} {}{slash}{arrow}", e.cid, e.size, printable(&e.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// `wwpack export`: writes the DAG under `root` to the CAR `output`.
+pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> {
+    let store = g.read_store()?;
+    let r = export(&store, root, output)?;
+    if !g.quiet {
+        let to = if output.as_os_str() == "-" {
+            "stdout".to_string()
+        } else {
+            printable(&output.display().to_string()).into_owned()
+        };
+        errln!("wrote {to}: {} blocks, {} bytes", r.blocks, r.car_bytes);
+    }
+    Ok(())
+}
+
+/// `wwpack import`: reads the CAR `car` into the store, prints its roots.
+pub fn run_import(g: &Globals, car: &Path) -> anyhow::Result<()> {
+    let store = g.open_store()?;
+    let r = import(&store, car)?;
+    report_repairs(&store);
+    for root in &r.roots {
+        outln!("{root}")?;
+    }
+    if !g.quiet {
+        errln!(
+            "imported {} blocks ({} bytes), {} duplicate sections; pinned {} root(s)",
+            r.blocks,
+            r.bytes,
+            r.duplicates,
+            r.roots.len()
+        );
+    }
+    Ok(())
+}
+
+/// `wwpack gc`: removes unpinned blocks, prints the counts, warns of missing and corrupt ones.
+pub fn run_gc(g: &Globals) -> anyhow::Result<()> {
+    let store = g.open_store()?;
+    let r = gc(&store)?;
+    outln!(
+        "removed {} blocks ({} bytes), kept {}",
+        r.removed,
+        r.bytes_freed,
+        r.kept
+    )?;
+    if !r.corrupt.is_empty() || r.missing > 0 {
+        errln!(
+            "warning: {} pinned blocks missing, {} corrupt (kept): {}",
+            r.missing,
+            r.corrupt.len(),
+            r.corrupt
+                .iter()
+                .map(Cid::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn print_node(path: &Path, profile: &Profile, node: &Node, json: bool) -> anyhow::Result<()> {
+    if json {
+        let v = serde_json::json!({
+            "cid": node.cid.to_string(),
+            "profile": profile.name,
+            "path": path.display().to_string(),
+            "size": node.tsize,
+        });
+        outln!("{v}")
+    } else {
+        outln!("{}", node.cid)
+    }
 }

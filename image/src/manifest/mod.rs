@@ -23,6 +23,9 @@
 //! `files` lists regular files and symlinks (with their `target`); directories are implied by
 //! the paths and covered by the root CID. `size` is a file's byte count (a symlink's target
 //! length). `shadows` lists the earlier layers whose file at the same path this one hides.
+//!
+//! [`compare`] is the format's one differ: two locks (or two images as far as each side knows
+//! them) path by path, for `wwpack build --locked` and `wwpack diff` alike.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +33,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+pub mod compare;
+
+pub use compare::LockDiff;
 
 /// The lock format version.
 pub const VERSION: u32 = 1;
@@ -141,103 +148,11 @@ impl Lock {
         ww_content::atomic::write_file(path, text.as_bytes())?;
         Ok(true)
     }
-
-    /// What differs from `old` to `self`, one line per difference, in path order; empty when
-    /// the two are equal.
-    pub fn diff(&self, old: &Lock) -> Vec<String> {
-        let mut out = Vec::new();
-        let names: std::collections::BTreeSet<&String> =
-            old.images.keys().chain(self.images.keys()).collect();
-        for name in names {
-            match (old.images.get(name), self.images.get(name)) {
-                (None, Some(_)) => out.push(format!("image `{name}`: added")),
-                (Some(_), None) => out.push(format!("image `{name}`: removed")),
-                (Some(a), Some(b)) => diff_image(name, a, b, &mut out),
-                (None, None) => {}
-            }
-        }
-        let guests: std::collections::BTreeSet<&String> =
-            old.guests.keys().chain(self.guests.keys()).collect();
-        for name in guests {
-            match (old.guests.get(name), self.guests.get(name)) {
-                (None, Some(g)) => out.push(format!("guest `{name}`: added ({})", g.wasm)),
-                (Some(_), None) => out.push(format!("guest `{name}`: removed")),
-                (Some(a), Some(b)) if a != b => out.push(format!(
-                    "guest `{name}`: {} {} -> {} {}",
-                    a.version, a.wasm, b.version, b.wasm
-                )),
-                _ => {}
-            }
-        }
-        out
-    }
 }
 
 impl Default for Lock {
     fn default() -> Lock {
         Lock::new()
-    }
-}
-
-fn diff_image(name: &str, a: &ImageManifest, b: &ImageManifest, out: &mut Vec<String>) {
-    if a.profile != b.profile {
-        out.push(format!(
-            "image `{name}`: profile {} -> {}",
-            a.profile, b.profile
-        ));
-    }
-    if a.root != b.root {
-        out.push(format!("image `{name}`: root {} -> {}", a.root, b.root));
-    }
-    if a.layers != b.layers {
-        let show = |ls: &[LayerRecord]| {
-            ls.iter()
-                .map(|l| format!("{}={}", l.name, l.cid))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push(format!(
-            "image `{name}`: layers [{}] -> [{}]",
-            show(&a.layers),
-            show(&b.layers)
-        ));
-    }
-    let paths: std::collections::BTreeSet<&String> = a.files.keys().chain(b.files.keys()).collect();
-    for path in paths {
-        match (a.files.get(path), b.files.get(path)) {
-            (None, Some(f)) => out.push(format!(
-                "image `{name}`: + {path} ({}, {} bytes, layer {})",
-                f.cid, f.size, f.layer
-            )),
-            (Some(f), None) => out.push(format!(
-                "image `{name}`: - {path} ({}, {} bytes, layer {})",
-                f.cid, f.size, f.layer
-            )),
-            (Some(f), Some(g)) if f != g => {
-                let mut what = Vec::new();
-                if f.cid != g.cid || f.size != g.size {
-                    what.push(format!(
-                        "{} ({} bytes) -> {} ({} bytes)",
-                        f.cid, f.size, g.cid, g.size
-                    ));
-                }
-                if f.layer != g.layer {
-                    what.push(format!("layer {} -> {}", f.layer, g.layer));
-                }
-                if f.shadows != g.shadows {
-                    what.push(format!(
-                        "shadows [{}] -> [{}]",
-                        f.shadows.join(", "),
-                        g.shadows.join(", ")
-                    ));
-                }
-                if f.target != g.target {
-                    what.push(format!("target {:?} -> {:?}", f.target, g.target));
-                }
-                out.push(format!("image `{name}`: ~ {path}: {}", what.join("; ")));
-            }
-            _ => {}
-        }
     }
 }
 
@@ -293,26 +208,6 @@ mod tests {
         );
         assert_eq!(Lock::read(&path).unwrap(), Some(lock));
         assert_eq!(Lock::read(&dir.path().join("none")).unwrap(), None);
-    }
-
-    #[test]
-    fn diff_names_each_change() {
-        let old = sample();
-        let mut new = sample();
-        assert!(new.diff(&old).is_empty());
-        let image = new.images.get_mut("default").unwrap();
-        image.root = "bafyroot2".into();
-        let motd = image.files.get_mut("etc/motd").unwrap();
-        motd.cid = "bafkmotd2".into();
-        motd.size = 4;
-        image
-            .files
-            .insert("etc/new".into(), image.files["etc/motd"].clone());
-        let diff = new.diff(&old);
-        assert_eq!(diff.len(), 3, "{diff:#?}");
-        assert!(diff[0].contains("root bafyroot -> bafyroot2"));
-        assert!(diff[1].contains("~ etc/motd: bafkmotd (3 bytes) -> bafkmotd2 (4 bytes)"));
-        assert!(diff[2].contains("+ etc/new"));
     }
 
     #[test]

@@ -1,16 +1,165 @@
-//! The fingerprint of everything that goes into a build, so that a build with nothing changed
-//! runs neither cargo nor any hashing.
+//! The no-op stamp: the fingerprint of everything that goes into a build, recorded with the
+//! build's report next to the images, so that a build with nothing changed runs neither cargo
+//! nor any hashing and reports what the last one did.
 //!
 //! Inputs: the wwpack binary (version, size, mtime), `wwpack.toml`, the toolchain (`rustc -vV`
 //! in the guests workspace, which honours `rust-toolchain` files), `SOURCE_DATE_EPOCH`, the
 //! build options, and the metadata (size, mtime, inode, mode) of every file of the guests
 //! workspace (its `target/` excluded), of the guests' path dependencies outside it (as the last
 //! build found them with `cargo metadata`) and of every layer directory. A file whose metadata is
-//! unchanged is taken as unchanged, as cargo and make do.
+//! unchanged is taken as unchanged, as cargo and make do. The stamp also holds the digest of the
+//! lock, and the build is up to date only while its images and their blocks are still there.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::{BuildOptions, BuildReport};
+use crate::config::{Config, Image};
+use crate::guests::Workspace;
+use ww_content::store::Store;
+
+/// The record of the last build, kept next to the images.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Stamp {
+    pub fingerprint: String,
+    /// Inputs outside the guests workspace, as the last full build found them: the directories
+    /// of path dependencies (`cargo metadata`) and the files the guests' dep-info lists (e.g. WIT
+    /// read by `wit-bindgen`). Finding them takes cargo, which a no-op build avoids.
+    #[serde(default)]
+    pub inputs: Vec<PathBuf>,
+    pub lock: String,
+    pub report: BuildReport,
+}
+
+/// The fingerprint of the inputs of building `images` with `opts` into `out`; `outside` are the
+/// inputs outside the guests workspace ([`outside_inputs`]).
+pub(super) fn inputs_fingerprint(
+    config: &Config,
+    images: &[&Image],
+    opts: &BuildOptions,
+    out: &Path,
+    outside: &[PathBuf],
+) -> String {
+    let mut fp = Fingerprint::new();
+    fp.add("wwpack", env!("CARGO_PKG_VERSION").as_bytes());
+    if let Ok(exe) = std::env::current_exe() {
+        fp.add_stat(&exe);
+    }
+    fp.add_stat(&config.root.join(crate::config::FILE_NAME));
+    fp.add("toolchain", &toolchain(&config.guests_workspace));
+    fp.add(
+        "SOURCE_DATE_EPOCH",
+        std::env::var("SOURCE_DATE_EPOCH")
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    fp.add("images", names.join(",").as_bytes());
+    fp.add(
+        "options",
+        format!("{} {} {}", opts.locked, opts.deny_shadowing, out.display()).as_bytes(),
+    );
+    fp.add_tree(&config.guests_workspace, &["target"]);
+    for input in outside {
+        fp.add_tree(input, &["target"]);
+    }
+    for layer in config.layers.values() {
+        if let Some(path) = &layer.path {
+            fp.add_tree(path, &[]);
+        }
+    }
+    fp.finish()
+}
+
+/// The last report, if the inputs, the lock, the images and their pins are as that build left
+/// them.
+pub(super) fn up_to_date(
+    stamp: Stamp,
+    fingerprint: &str,
+    lock_path: &Path,
+    store: &Store,
+) -> Option<BuildReport> {
+    if stamp.fingerprint != fingerprint || stamp.lock != lock_digest(lock_path) {
+        return None;
+    }
+    for image in &stamp.report.images {
+        let root = image.root.parse().ok()?;
+        if !image.dir.join(ww_image::PID0).is_file() || !store.has(&root) {
+            return None;
+        }
+    }
+    let mut report = stamp.report;
+    report.up_to_date = true;
+    report.lock_written = false;
+    report.hashed_files = 0;
+    Some(report)
+}
+
+/// The inputs of the guests outside their workspace: path dependencies' directories, and the
+/// files listed in the dep-info (`<artifact>.d`) of each artifact that lie outside the workspace
+/// (followed through its symlinks when it is walked), those directories, the target directory
+/// and the cargo home (whose registry sources never change).
+pub(super) fn outside_inputs<'a>(
+    workspace: &Workspace,
+    target_dir: &Path,
+    artifacts: impl Iterator<Item = &'a PathBuf>,
+) -> Vec<PathBuf> {
+    let mut inputs: BTreeSet<PathBuf> = workspace.path_deps.values().cloned().collect();
+    let dirs: Vec<PathBuf> = inputs.iter().cloned().collect();
+    let home = crate::guests::cargo::cargo_home();
+    let workspace_dir = std::path::absolute(&workspace.dir).unwrap_or(workspace.dir.clone());
+    for artifact in artifacts {
+        for file in dep_info(&artifact.with_extension("d")) {
+            // Files in the target directory are outputs of other inputs (generated code,
+            // embedded artifacts).
+            let covered = file.starts_with(&workspace_dir)
+                || file.starts_with(target_dir)
+                || dirs.iter().any(|d| file.starts_with(d))
+                || home.as_ref().is_some_and(|h| file.starts_with(h));
+            if !covered {
+                inputs.insert(file);
+            }
+        }
+    }
+    inputs.into_iter().collect()
+}
+
+pub(super) fn read_stamp(stamp_path: &Path) -> Option<Stamp> {
+    serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()
+}
+
+fn lock_digest(lock_path: &Path) -> String {
+    let mut fp = Fingerprint::new();
+    fp.add("lock", &std::fs::read(lock_path).unwrap_or_default());
+    fp.finish()
+}
+
+/// Best effort: without a stamp the next build is simply a full one.
+pub(super) fn save_stamp(
+    stamp_path: &Path,
+    fingerprint: String,
+    inputs: Vec<PathBuf>,
+    lock_path: &Path,
+    report: &BuildReport,
+) {
+    let stamp = Stamp {
+        fingerprint,
+        inputs,
+        lock: lock_digest(lock_path),
+        report: report.clone(),
+    };
+    if let Ok(text) = serde_json::to_vec_pretty(&stamp) {
+        if let Some(dir) = stamp_path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = ww_content::atomic::write_file(stamp_path, &text) {
+            tracing::warn!("cannot record the build stamp: {e}");
+        }
+    }
+}
 
 /// Accumulates the inputs of a build.
 #[derive(Default)]

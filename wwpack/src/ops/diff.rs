@@ -1,0 +1,96 @@
+//! `wwpack diff`: what the command line gives the comparison. The sides (at most two, in the
+//! order given), the project when there is one (needed by some sides, lending its lock's
+//! provenance to others), the block store (read-write when possible, read-only else), the IPFS
+//! node (connected only when a side needs it) and the working-tree build; then the report,
+//! rendered, on stdout, and the exit status of diff(1).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ww_content::store::Store;
+
+use crate::cli::output::Stdout;
+use crate::cli::Globals;
+use crate::config::Config;
+use crate::diff::render::Format;
+use crate::diff::{ContentReader, Env, SideSpec};
+use crate::error::Error;
+
+/// How to show the report.
+pub struct Show<'a> {
+    pub format: Format,
+    /// `auto`, `always` or `never`.
+    pub color: &'a str,
+    /// Compare only this image of sides that have several.
+    pub image: Option<&'a str>,
+    pub text_limit: u64,
+}
+
+/// Compares the sides `specs` and prints the report: exit status 0 when identical, 1 when
+/// different (an error is 2, the caller's to give).
+pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result<ExitCode> {
+    if specs.len() > 2 {
+        anyhow::bail!(
+            "wwpack diff takes at most two sides (A and B), not {}",
+            specs.len()
+        );
+    }
+    let config = project(g)?;
+    // Reading content may fetch blocks from the node into the store; a read-only store still
+    // serves what it has.
+    let store = g.store_dir().ok().and_then(|dir| {
+        Store::open(&dir)
+            .or_else(|_| Store::open_read_only(&dir))
+            .ok()
+    });
+    let url = g.api_url()?;
+    let node = ww_content::ipfs::LazyNode::new(&url, g.timeout());
+    let quiet = g.quiet;
+    let build_worktree =
+        move |config: &Config, store: &Store| super::build::worktree(config, store, quiet);
+    let env = Env {
+        project: config.as_ref(),
+        store: store.as_ref(),
+        node: Some(&node),
+        node_label: Some(url.clone()),
+        build_worktree: Some(&build_worktree),
+    };
+    let reader = ContentReader {
+        store: store.as_ref(),
+        node: Some(&node),
+        text_limit: show.text_limit,
+    };
+    let report = crate::diff::run(&env, &specs, show.image, &reader)?;
+    let color = match show.color {
+        "always" => true,
+        "never" => false,
+        _ => {
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text = crate::diff::render::render(&report, show.format, color);
+    Stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| Stdout.flush())
+        .context("writing to stdout")?;
+    Ok(ExitCode::from(if report.identical { 0 } else { 1 }))
+}
+
+/// The project, or none when no `wwpack.toml` is found (and none was named).
+fn project(g: &Globals) -> anyhow::Result<Option<Config>> {
+    match g.load_config() {
+        Ok(config) => Ok(Some(config)),
+        Err(e)
+            if g.manifest_path.is_none()
+                && matches!(
+                    e.downcast_ref::<Error>(),
+                    Some(Error::ConfigNotFound { .. })
+                ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
