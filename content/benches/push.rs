@@ -2,7 +2,7 @@
 //! local IPFS node, next to that node's own `ipfs add -r` of the same tree in a fresh repo, in
 //! one run; then a re-push of the unchanged tree. Needs the test node (`scripts/ipfs-node`).
 //!
-//! `cargo bench -p wwpack --bench push`; `WWPACK_BENCH_PUSH_MIB` sets the size (default 256).
+//! `cargo bench -p ww-content --bench push`; `WWPACK_BENCH_PUSH_MIB` sets the size (default 256).
 //! Only the ratios mean something: the machine is shared.
 
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ fn mib_s(bytes: u64, d: Duration) -> f64 {
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
-        println!("push benchmark: run with `cargo bench -p wwpack --bench push`");
+        println!("push benchmark: run with `cargo bench -p ww-content --bench push`");
         return;
     }
     let mib: u64 = std::env::var("WWPACK_BENCH_PUSH_MIB")
