@@ -1,7 +1,26 @@
 //! Atomic replacement of files and directories, so that an interrupted run leaves the previous
-//! state intact.
+//! state intact. Every file ww writes whole goes through [`NewFile`] (or [`write_file`] and
+//! [`write_new_file`], built on it): a new temporary file in the destination's directory (or
+//! another directory of the same file system, e.g. a cache's `tmp/`), created exclusively
+//! (`O_EXCL`: never a file already there, nor through a symlink), written, `fsync`ed, renamed
+//! into place (replacing, or never replacing: `renameat2(RENAME_NOREPLACE)`, where the file
+//! system lacks it a hard link, which fails alike), then the directory `fsync`ed. A temporary
+//! file is removed whenever the write does not complete (an error, a cancel, a panic: on drop).
+//!
+//! Why not `tempfile::NamedTempFile::persist` / `persist_noclobber`: they were evaluated and keep
+//! these semantics (an `O_EXCL` temporary in a directory of our choice, removed on drop; rename,
+//! or `RENAME_NOREPLACE` falling back to link then unlink, exactly as here), except that neither
+//! syncs (the file's and the directory's `fsync` would stay ours). They are not used because
+//! `tempfile` is only a dev-dependency of ww-content, and what they would replace is the 20
+//! lines of [`NewFile::create`] and [`rename_noreplace`]; adopting them is a swap behind this
+//! API (the temporary's name would then be `prefix` + random characters, which every caller
+//! here accepts: only [`remove_stale_siblings`] reads a pid from it).
 
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -40,7 +59,7 @@ pub fn sync_tree(dir: &Path) -> Result<()> {
 }
 
 /// Removes what interrupted runs left beside `dest` (`.<name>.new-<pid>`, `.<name>.old-<pid>`,
-/// `.<name>.tmp-<pid>`) when that process is gone.
+/// `.<name>.tmp-<n>-<pid>`) when that process is gone.
 pub fn remove_stale_siblings(dest: &Path) {
     let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
         return;
@@ -105,27 +124,141 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<()> {
     std::fs::remove_dir_all(&old).map_err(Error::io("remove", &old))
 }
 
-/// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync of the
-/// directory. Readers see the old content or the new, never a mix.
+/// Writes `bytes` to `path` atomically, replacing what is there: readers see the old content or
+/// the new, never a mix.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = sibling_temp(path, "tmp");
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(Error::io("create", &tmp))?;
-        f.write_all(bytes).map_err(Error::io("write", &tmp))?;
-        f.sync_all().map_err(Error::io("sync", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(Error::io("rename into place", path))?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = std::fs::File::open(dir) {
+    let mut new =
+        NewFile::beside(path, 0o666).map_err(Error::io("create a temporary file for", path))?;
+    new.write_all(bytes)
+        .map_err(Error::io("write", new.temp_path()))?;
+    new.replace().map_err(Error::io("put in place", path))
+}
+
+/// Writes `bytes` to a new file at `path` of mode `mode` (less the umask), atomically: a file
+/// there already, even one made meanwhile, is never replaced (`AlreadyExists`).
+pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut new = NewFile::beside(path, mode)?;
+    new.write_all(bytes)?;
+    new.create_new()
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A file being written whole before it takes its place at its destination (see the module
+/// doc). Write to it (it is a [`Write`], and [`NewFile::file`] is the open file), then put it in
+/// place with [`NewFile::replace`] or [`NewFile::create_new`]; dropped, its temporary file is
+/// removed.
+#[derive(Debug)]
+pub struct NewFile {
+    file: File,
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+impl NewFile {
+    /// A new file for `dest`, written beside it as `.<name>.tmp-<n>-<pid>`, created with `mode`
+    /// less the umask.
+    pub fn beside(dest: &Path, mode: u32) -> io::Result<NewFile> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = dest
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        NewFile::create(dir, &format!(".{name}.tmp-"), dest, mode)
+    }
+
+    /// A new file for `dest`, written in `dir` as `<prefix><n>-<pid>`; `dir` must be on the file
+    /// system of `dest` (a rename does not cross file systems) and is trusted (ww's own).
+    pub fn create(dir: &Path, prefix: &str, dest: &Path, mode: u32) -> io::Result<NewFile> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!("{prefix}{n}-{}", std::process::id()));
+        // `create_new` is O_CREAT | O_EXCL, which also refuses a symlink at `temp`.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        Ok(NewFile {
+            file,
+            temp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the file is being written.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Where the file goes.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Syncs the file and renames it over its destination, whatever is there.
+    pub fn replace(self) -> io::Result<()> {
+        self.put(|temp, dest| std::fs::rename(temp, dest))
+    }
+
+    /// Syncs the file and moves it to its destination unless something is there already
+    /// (`AlreadyExists`), see [`rename_noreplace`].
+    pub fn create_new(self) -> io::Result<()> {
+        self.put(rename_noreplace)
+    }
+
+    /// Syncs the file, puts it in place with `put(temp, dest)` (a test's slow variant of the
+    /// two above, say), removes the temporary name if it is still there, and syncs the
+    /// directory of the destination.
+    pub fn put(self, put: impl FnOnce(&Path, &Path) -> io::Result<()>) -> io::Result<()> {
+        self.file.sync_all()?;
+        put(&self.temp, &self.dest)?;
+        let dest = self.dest.clone();
+        drop(self);
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                // A lost rename only loses the new file, never the old one: not an error.
                 let _ = d.sync_all();
             }
         }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
+}
+
+impl Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        // Gone already once renamed into place; the name is this process's own (pid, counter).
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// Renames `from` to `to` unless something is at `to` (`AlreadyExists`): one
+/// `renameat2(RENAME_NOREPLACE)`, or where the file system cannot, a hard link (which fails
+/// alike; `from` then keeps its name too, for its caller to remove).
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => std::fs::hard_link(from, to),
+        Err(errno) => Err(errno.into()),
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +283,60 @@ mod tests {
         remove_stale_siblings(&dest);
         assert!(!dead.exists());
         assert!(live.exists() && other.exists());
+    }
+
+    #[test]
+    fn a_file_is_replaced_whole_and_no_temporary_file_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stamp");
+        write_file(&path, b"one").unwrap();
+        write_file(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_new_file_never_replaces_one_and_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        write_new_file(&path, b"first", 0o600).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let err = write_new_file(&path, b"second", 0o600).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        // Nor does the fallback of file systems without RENAME_NOREPLACE.
+        let mut new = NewFile::beside(&path, 0o600).unwrap();
+        new.write_all(b"third").unwrap();
+        let err = new.put(|t, d| std::fs::hard_link(t, d)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_unfinished_file_is_removed_and_nothing_is_written_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f");
+        let mut new = NewFile::beside(&dest, 0o644).unwrap();
+        new.write_all(b"half").unwrap();
+        let temp = new.temp_path().to_path_buf();
+        assert!(temp.exists());
+        drop(new);
+        assert!(!temp.exists() && !dest.exists());
+
+        // A symlink planted at the next temporary names is refused, not followed (the counter
+        // is the process's: other tests may take a few numbers meanwhile).
+        let outside = dir.path().join("outside");
+        let n = TEMP_COUNTER.load(Ordering::Relaxed);
+        for i in n..n + 1000 {
+            let planted = dir.path().join(format!("p-{i}-{}", std::process::id()));
+            std::os::unix::fs::symlink(&outside, &planted).unwrap();
+        }
+        let err = NewFile::create(dir.path(), "p-", &dest, 0o644).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert!(!outside.exists());
     }
 
     #[test]

@@ -27,6 +27,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ww_content::atomic::NewFile;
 use ww_content::beneath;
 use ww_content::block::NullSink;
 use ww_content::cancel::Cancel;
@@ -126,12 +127,8 @@ impl Cache {
                 remove_any(&dest).map_err(host(format!("cannot remove {}", dest.display())))?;
             }
         }
-        let tmp = self.temp("file");
-        let result = self.write_new(&tmp, &dest, size, produce);
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map(|()| dest)
+        self.write_new(&dest, size, produce)?;
+        Ok(dest)
     }
 
     /// Caches the bytes of the open host file `source` (`size` bytes by its metadata, `what` in
@@ -220,20 +217,18 @@ impl Cache {
         }
     }
 
-    fn write_new(
-        &self,
-        tmp: &Path,
-        dest: &Path,
-        size: u64,
-        produce: &Produce<'_>,
-    ) -> Result<(), BootError> {
-        let file = std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .open(tmp)
-            .map_err(host(format!("cannot create {}", tmp.display())))?;
+    /// Writes the entry `dest` of `size` bytes, those `produce` writes, read-only, atomically:
+    /// in a new file in `tmp/` ([`NewFile`]: never through a symlink, removed on any error or
+    /// cancel), synced and renamed into place.
+    fn write_new(&self, dest: &Path, size: u64, produce: &Produce<'_>) -> Result<(), BootError> {
+        let tmp_dir = self.dir.join("tmp");
+        let new = NewFile::create(&tmp_dir, "file-", dest, 0o666).map_err(host(format!(
+            "cannot create a temporary file in {}",
+            tmp_dir.display()
+        )))?;
+        let tmp = new.temp_path().to_path_buf();
         let mut out = Bounded {
-            inner: std::io::BufWriter::new(file),
+            inner: std::io::BufWriter::new(new),
             left: size,
             cancel: &self.cancel,
         };
@@ -245,19 +240,23 @@ impl Cache {
                 out.left
             )));
         }
-        let file = out.inner.into_inner().map_err(|e| {
+        let new = out.inner.into_inner().map_err(|e| {
             BootError::Host(format!("cannot write {}: {}", tmp.display(), e.error()))
         })?;
-        let mut perms = file
+        let mut perms = new
+            .file()
             .metadata()
             .map_err(host(format!("cannot stat {}", tmp.display())))?
             .permissions();
         perms.set_readonly(true);
-        file.set_permissions(perms)
+        new.file()
+            .set_permissions(perms)
             .map_err(host(format!("cannot chmod {}", tmp.display())))?;
-        file.sync_all()
-            .map_err(host(format!("cannot sync {}", tmp.display())))?;
-        std::fs::rename(tmp, dest).map_err(host(format!("cannot rename into {}", dest.display())))
+        new.replace().map_err(host(format!(
+            "cannot sync {} and rename it into {}",
+            tmp.display(),
+            dest.display()
+        )))
     }
 
     /// The root of `union` (whose files are all in this cache), keyed by `key`: reused when a

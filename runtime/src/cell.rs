@@ -15,7 +15,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::BootError;
 use crate::limits::{LimitExceeded, Limiter};
-use crate::rpc::connection::{self, ConnectionSink};
+use crate::rpc::connection::{self, ConnectionSink, ConnectionView};
 
 /// A compiled and linked command, ready to run (any number of times).
 pub type Command = CommandPre<CellState>;
@@ -53,9 +53,19 @@ pub enum Stdio {
 /// The host state of one cell's store.
 pub struct CellState {
     ctx: WasiCtx,
-    pub(crate) table: ResourceTable,
-    pub(crate) connections: ConnectionSink,
+    table: ResourceTable,
+    connections: ConnectionSink,
     limiter: Limiter,
+}
+
+impl ConnectionView for CellState {
+    fn connections(&self) -> &ConnectionSink {
+        &self.connections
+    }
+
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
 }
 
 impl WasiView for CellState {

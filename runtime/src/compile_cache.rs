@@ -34,11 +34,10 @@ mod hmac;
 mod key;
 mod recent;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -46,6 +45,7 @@ use rustix::fs::{Mode, OFlags};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
+use ww_content::atomic::NewFile;
 
 use crate::cell;
 use crate::compile_cache::entry::{BadEntry, EntryId};
@@ -56,8 +56,6 @@ use crate::error::BootError;
 
 /// The tracing target of the compile-or-load events (`WW_LOG=ww::compile=debug`).
 pub const TARGET: &str = "ww::compile";
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Where compiled components are kept, or nowhere (`--no-cache`). Cheap to clone; clones share
 /// the key, read or made at the first use.
@@ -282,8 +280,9 @@ fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, BadEntry> {
     Ok(Some(data))
 }
 
-/// Writes the entry of `component` at `entry` (in `dir`), tagged under `key`: a new temporary
-/// file (never one already there, nor through a symlink), sync, rename.
+/// Writes the entry of `component` at `entry` (in `dir`), tagged under `key`, atomically
+/// ([`NewFile`]: a new temporary file, never one already there nor through a symlink, sync,
+/// rename, sync of `dir`).
 fn store(
     dir: &Path,
     entry: &Path,
@@ -300,34 +299,15 @@ fn store(
         Ok(meta) if meta.is_dir() => {}
         _ => return Err(format!("{} is not a directory", dir.display())),
     }
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-        let write = |file: &mut File, bytes: &[u8]| {
-            file.write_all(bytes)
-                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))
-        };
-        write(&mut file, &entry::header(key, id, &payload))?;
-        write(&mut file, &payload)?;
-        file.sync_all()
-            .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, entry)
-            .map_err(|e| format!("cannot rename into {}: {e}", entry.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable; an entry lost to a crash is only compiled again.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let mut new = NewFile::create(dir, ".tmp-", entry, 0o666)
+        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+    let tmp = new.temp_path().display().to_string();
+    new.write_all(&entry::header(key, id, &payload))
+        .and_then(|()| new.write_all(&payload))
+        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+    // The rename is made durable too; an entry lost to a crash is only compiled again.
+    new.replace()
+        .map_err(|e| format!("cannot sync or rename {tmp} into {}: {e}", entry.display()))
 }
 
 /// The SHA-256 of what `engine` says decides whether code compiled by it runs on another, and

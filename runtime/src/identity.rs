@@ -9,15 +9,16 @@
 //! ww keeps one key per user in the data directory (`$XDG_DATA_HOME/ww/identity`, else
 //! `~/.local/share/ww/identity`), created on first use; `--identity FILE` names another.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
+use ww_content::cid::varint;
+use ww_content::{atomic, pb};
 
 /// The libp2p `KeyType` of an ed25519 key.
 const KEY_TYPE_ED25519: u64 = 1;
 /// The multihash code of the identity "hash" (the bytes themselves).
-const MULTIHASH_IDENTITY: u8 = 0x00;
+const MULTIHASH_IDENTITY: u64 = 0x00;
 
 /// Why an identity could not be read or created. Each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -74,9 +75,12 @@ impl Identity {
     /// The libp2p peer ID, e.g. `12D3KooW...`.
     pub fn peer_id(&self) -> String {
         // PublicKey { 1: Ed25519, 2: 32 bytes }
-        let mut public = vec![0x08, KEY_TYPE_ED25519 as u8, 0x12, 32];
-        public.extend_from_slice(self.key.verifying_key().as_bytes());
-        let mut multihash = vec![MULTIHASH_IDENTITY, public.len() as u8];
+        let mut public = Vec::with_capacity(36);
+        pb::put_varint(1, KEY_TYPE_ED25519, &mut public);
+        pb::put_bytes(2, self.key.verifying_key().as_bytes(), &mut public);
+        let mut multihash = Vec::with_capacity(38);
+        varint::write(MULTIHASH_IDENTITY, &mut multihash);
+        varint::write(public.len() as u64, &mut multihash);
         multihash.extend_from_slice(&public);
         bs58::encode(multihash).into_string()
     }
@@ -84,8 +88,9 @@ impl Identity {
     /// The libp2p protobuf encoding of the private key (68 bytes).
     pub fn encode(&self) -> Vec<u8> {
         // PrivateKey { 1: Ed25519, 2: seed || public }
-        let mut out = vec![0x08, KEY_TYPE_ED25519 as u8, 0x12, 64];
-        out.extend_from_slice(&self.key.to_keypair_bytes());
+        let mut out = Vec::with_capacity(68);
+        pb::put_varint(1, KEY_TYPE_ED25519, &mut out);
+        pb::put_bytes(2, &self.key.to_keypair_bytes(), &mut out);
         out
     }
 
@@ -132,8 +137,9 @@ impl Identity {
     }
 
     /// Reads the key file at `path`, creating it with a new key first when there is none. The
-    /// file is written whole or not at all (temp file, fsync, then linked into place, which
-    /// never replaces a key another process created meanwhile), readable by its owner only.
+    /// file is written whole or not at all (temp file, fsync, then moved into place without
+    /// replacing, [`atomic::write_new_file`], so a key another process created meanwhile wins),
+    /// readable by its owner only.
     pub fn load_or_create(path: &Path) -> Result<Identity, IdentityError> {
         match std::fs::metadata(path) {
             Ok(_) => return Identity::load(path),
@@ -183,7 +189,9 @@ struct KeyFields<'a> {
     data: Option<&'a [u8]>,
 }
 
-fn protobuf_fields(mut bytes: &[u8]) -> Result<KeyFields<'_>, String> {
+/// The key type and key data of a protobuf `PrivateKey`: field 1 a varint, field 2 bytes, other
+/// length-delimited fields skipped, anything else refused.
+fn protobuf_fields(bytes: &[u8]) -> Result<KeyFields<'_>, String> {
     let not_a_key = |why: &str| {
         format!(
             "not a libp2p private key (protobuf PrivateKey) nor a raw 32-byte ed25519 seed: {why}"
@@ -193,81 +201,41 @@ fn protobuf_fields(mut bytes: &[u8]) -> Result<KeyFields<'_>, String> {
         key_type: None,
         data: None,
     };
-    while !bytes.is_empty() {
-        let tag = varint(&mut bytes).ok_or_else(|| not_a_key("a field tag is cut short"))?;
-        match (tag >> 3, tag & 7) {
-            (1, 0) => {
-                fields.key_type =
-                    Some(varint(&mut bytes).ok_or_else(|| not_a_key("the key type is cut short"))?);
+    let mut reader = pb::Reader::new(bytes);
+    loop {
+        let field = reader.next_field().map_err(|e| match e {
+            // The reader's words are a block's; here the bytes are a file's.
+            "length runs past the end of the block" => {
+                not_a_key("a length runs past the end of the file")
             }
-            (field, 2) => {
-                let len = varint(&mut bytes)
-                    .and_then(|l| usize::try_from(l).ok())
-                    .filter(|l| *l <= bytes.len())
-                    .ok_or_else(|| not_a_key("a length runs past the end of the file"))?;
-                let (value, rest) = bytes.split_at(len);
-                if field == 2 {
-                    fields.data = Some(value);
-                }
-                bytes = rest;
-            }
-            (field, wire) => {
+            other => not_a_key(other),
+        })?;
+        match field {
+            None => return Ok(fields),
+            Some((1, pb::Value::Varint(key_type))) => fields.key_type = Some(key_type),
+            Some((2, pb::Value::Bytes(data))) => fields.data = Some(data),
+            Some((_, pb::Value::Bytes(_))) => {}
+            Some((field, pb::Value::Varint(_))) => {
                 return Err(not_a_key(&format!(
-                    "unexpected field {field} of wire type {wire}"
+                    "unexpected field {field} of wire type {}",
+                    pb::WIRE_VARINT
                 )))
             }
         }
     }
-    Ok(fields)
-}
-
-/// A protobuf base-128 varint.
-fn varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    for (i, byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            *bytes = &bytes[i + 1..];
-            return Some(value);
-        }
-    }
-    None
 }
 
 /// Writes `bytes` to a new file at `path` (mode 0600), atomically; `AlreadyExists` if there is
-/// one.
+/// one. Its directory is made (mode 0700) if need be.
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        // A hard link never replaces an existing file, unlike a rename.
-        std::fs::hard_link(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    atomic::write_new_file(path, bytes, 0o600)
 }
 
 #[cfg(test)]
@@ -316,6 +284,30 @@ mod tests {
 
         let err = Identity::decode(&hex(SPEC_PRIVATE)[..40]).expect_err("cut short");
         assert!(err.contains("runs past the end"), "{err}");
+
+        let pair = &hex(SPEC_PRIVATE)[4..];
+        let with = |head: &[u8], tail: &[u8]| [head, tail].concat();
+        let cases: [(Vec<u8>, &str); 8] = [
+            (with(&[0x12, 64], pair), "no key type (field 1)"),
+            (vec![0x08, 1], "no key data (field 2)"),
+            (
+                with(&[0x08, 1, 0x12, 63], &pair[..63]),
+                "key data is 63 bytes",
+            ),
+            (vec![0x08, 1, 0x10, 5], "unexpected field 2 of wire type 0"),
+            (vec![0x08, 1, 0x18, 5], "unexpected field 3 of wire type 0"),
+            (vec![0x00, 1], "not a libp2p private key"),
+            (vec![0x08, 0xff, 0xff], "not a libp2p private key"),
+            (vec![0x0d, 1, 2, 3, 4], "not a libp2p private key"),
+        ];
+        for (bytes, rule) in cases {
+            let err = Identity::decode(&bytes).expect_err(rule);
+            assert!(err.contains(rule), "{bytes:02x?}: {err}");
+        }
+        // A length-delimited field other than 2 is skipped, as libp2p's decoders do.
+        let skipped = with(&[0x1a, 2, 7, 7], &hex(SPEC_PRIVATE));
+        let id = Identity::decode(&skipped).expect("an extra field");
+        assert_eq!(id.peer_id(), SPEC_PEER_ID);
     }
 
     #[test]

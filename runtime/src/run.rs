@@ -17,7 +17,7 @@ use crate::identity::Identity;
 use crate::limits::Limits;
 use crate::loader::{ChainLoader, ImageBudget};
 use crate::root::UnionRoot;
-use crate::rpc::{Node, NodeIdentity};
+use crate::rpc::{Kernel, NodeIdentity};
 use crate::services;
 use crate::signals::StopSignals;
 
@@ -57,7 +57,7 @@ pub struct RunOptions {
 /// node to fetch missing blocks from, with its URL for messages.
 ///
 /// pid0 runs with ww's stdio, the union root read-only at `/`, and its RPC connections served
-/// by a [`Node`]; its children, and the union's `svc/` services ([`services`], started once
+/// by a [`Kernel`]; its children, and the union's `svc/` services ([`services`], started once
 /// pid0 has started), run beside it on the same thread. When pid0 ends, so does the run,
 /// whatever its children and services are doing. SIGINT and SIGTERM are caught from the start:
 /// one that arrives while the layers load lets the current step finish (its files are written
@@ -112,7 +112,7 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     let root_path = root.path();
 
     let local = tokio::task::LocalSet::new();
-    let node = Node::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers)
+    let kernel = Kernel::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers)
         .with_compile_cache(compile_cache)
         .with_limits(opts.limits);
     let spec = CellSpec {
@@ -124,10 +124,10 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     };
     let services = services::find(&root);
     let (status, running) = local.block_on(&tokio, async {
-        let pid0 = node.run_process(&command, spec);
+        let pid0 = kernel.run_process(&command, spec);
         tokio::pin!(pid0);
         // pid0 starts first (the select polls it before any local task runs), then the services.
-        let running = services::start(&node, services);
+        let running = services::start(&kernel, services);
         let status = tokio::select! {
             biased;
             signal = signals.recv() => Err(BootError::Stopped { signal, file: name }),

@@ -5,7 +5,7 @@
 //! A service boots as its image would boot alone: its own subtree of the union root
 //! (`svc/<name>/`) read-only at `/`, `argv` = `["/bin/main.wasm"]` (its program's path in its
 //! own root, as pid0's), no environment, a closed stdin (reads see end of file), and its own
-//! RPC connections served by the same [`Node`] (so the node's limits, compile cache, epochs
+//! RPC connections served by the same [`Kernel`] (so the kernel's limits, compile cache, epochs
 //! and identity). Its stdout and stderr go to ww's stderr one line at a time, prefixed with the
 //! service's name: `[svc/<name>] <line>` (bytes that are not UTF-8 replaced by U+FFFD, a last
 //! line without a newline written when the stream ends, a line longer than [`MAX_LINE`] bytes
@@ -25,7 +25,7 @@ use ww_image::PID0;
 use crate::cell::{self, CellSpec, Stdio, PIPE_CAPACITY};
 use crate::error::BootError;
 use crate::root::UnionRoot;
-use crate::rpc::Node;
+use crate::rpc::Kernel;
 
 /// The longest line relayed whole; a longer one is written in pieces of this many bytes, so a
 /// service that never writes a newline cannot make ww buffer without bound.
@@ -102,14 +102,14 @@ impl Running {
 
 /// Starts every service as a local task of the current [`tokio::task::LocalSet`]; each runs
 /// until it ends or the `LocalSet` is dropped.
-pub fn start(node: &Node, services: Vec<Service>) -> Running {
+pub fn start(kernel: &Kernel, services: Vec<Service>) -> Running {
     let running = Rc::new(RefCell::new(BTreeSet::new()));
     for service in services {
         running.borrow_mut().insert(service.name.clone());
-        let node = node.clone();
+        let kernel = kernel.clone();
         let running = running.clone();
         tokio::task::spawn_local(async move {
-            let ended = boot(&node, &service).await;
+            let ended = boot(&kernel, &service).await;
             running.borrow_mut().remove(&service.name);
             log(
                 &service.name,
@@ -125,13 +125,13 @@ pub fn start(node: &Node, services: Vec<Service>) -> Running {
 
 /// Compiles, links and runs one service, relaying its output; its exit status, or the rest of
 /// the line that says why it has none.
-async fn boot(node: &Node, service: &Service) -> Result<u8, String> {
+async fn boot(kernel: &Kernel, service: &Service) -> Result<u8, String> {
     let (main, origin, root) = match &service.plan {
         Plan::Boot { main, origin, root } => (main.clone(), origin.clone(), root.clone()),
         Plan::Broken(why) => return Err(format!("not started: {why}")),
     };
-    let engine = node.engine().clone();
-    let cache = node.compile_cache().clone();
+    let engine = kernel.engine().clone();
+    let cache = kernel.compile_cache().clone();
     let file = origin.clone();
     let compiled = tokio::task::spawn_blocking(move || {
         let bytes = crate::cache::read_cached(&main).map_err(|e| BootError::Unbootable {
@@ -143,7 +143,7 @@ async fn boot(node: &Node, service: &Service) -> Result<u8, String> {
     .await
     .map_err(|e| format!("not started: the compiler stopped: {e}"))?;
     let command = compiled
-        .and_then(|component| cell::link(node.engine(), &origin, &component))
+        .and_then(|component| cell::link(kernel.engine(), &origin, &component))
         .map_err(|e| format!("not started: {e}"))?;
 
     // The host's end of stdin is dropped at once: the service reads end of file.
@@ -163,7 +163,7 @@ async fn boot(node: &Node, service: &Service) -> Result<u8, String> {
     };
     tracing::debug!(target: "ww::services", "started {}", service.name);
     let (ended, (), ()) = tokio::join!(
-        node.run_process(&command, spec),
+        kernel.run_process(&command, spec),
         relay(&service.name, stdout_host),
         relay(&service.name, stderr_host),
     );

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::limits::{LimitExceeded, Limits, MIN_PROCESS_MEMORY};
+use crate::limits::spec::{LimitExceeded, Limits, MIN_PROCESS_MEMORY};
 
 /// The shared limits of one node and what its processes use of them. Cheap to clone (shared).
 #[derive(Debug, Clone)]

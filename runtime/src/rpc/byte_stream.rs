@@ -14,8 +14,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, Mutex};
 use wetware_capnp::peer_capnp::byte_stream;
 
-use crate::rpc::executor::failed;
-
 /// The most bytes one `read` returns.
 pub const MAX_READ: u32 = 1024 * 1024;
 
@@ -58,7 +56,7 @@ impl ByteStreamServer {
     }
 
     fn closed_error(&self, op: &str) -> capnp::Error {
-        failed(format!("{}: {op}: the stream was closed", self.name))
+        capnp::Error::failed(format!("{}: {op}: the stream was closed", self.name))
     }
 
     /// Runs `op` unless the stream is or gets closed first.
@@ -79,13 +77,13 @@ impl ByteStreamServer {
 
     async fn read_some(&self, max_bytes: u32) -> capnp::Result<Vec<u8>> {
         let End::Read(reader) = &self.end else {
-            return Err(failed(format!(
+            return Err(capnp::Error::failed(format!(
                 "{}: read: the stream is write-only (the process reads it)",
                 self.name
             )));
         };
         if max_bytes == 0 {
-            return Err(failed(format!(
+            return Err(capnp::Error::failed(format!(
                 "{}: read: maxBytes must be at least 1",
                 self.name
             )));
@@ -100,7 +98,7 @@ impl ByteStreamServer {
             reader
                 .read_buf(&mut data)
                 .await
-                .map_err(|e| failed(format!("{}: read: {e}", self.name)))?;
+                .map_err(|e| capnp::Error::failed(format!("{}: read: {e}", self.name)))?;
             Ok(data)
         })
         .await
@@ -108,7 +106,7 @@ impl ByteStreamServer {
 
     async fn write_all(&self, data: &[u8]) -> capnp::Result<()> {
         let End::Write(writer) = &self.end else {
-            return Err(failed(format!(
+            return Err(capnp::Error::failed(format!(
                 "{}: write: the stream is read-only (the process writes it)",
                 self.name
             )));
@@ -120,12 +118,12 @@ impl ByteStreamServer {
             };
             writer.write_all(data).await.map_err(|e| {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    failed(format!(
+                    capnp::Error::failed(format!(
                         "{}: write: the process no longer reads it (it ended)",
                         self.name
                     ))
                 } else {
-                    failed(format!("{}: write: {e}", self.name))
+                    capnp::Error::failed(format!("{}: write: {e}", self.name))
                 }
             })
         })

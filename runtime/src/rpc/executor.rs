@@ -1,7 +1,7 @@
 //! `Executor`: starts child processes from wasm bytes, and echoes. Every call fails with
 //! `staleEpoch` once the session's epoch has passed.
 //!
-//! `runBytes` is refused, before the wasm is even copied out of the message, when the node's
+//! `runBytes` is refused, before the wasm is even copied out of the message, when the kernel's
 //! [`Budget`] has no room: `--max-processes` processes are alive, or less of the shared memory
 //! budget is left than a process needs ([`MIN_PROCESS_MEMORY`]). The refusal is an RPC error to
 //! the caller only; its session and every process go on, and once processes end, `runBytes`
@@ -14,22 +14,28 @@ use stem::EpochGuard;
 use wetware_capnp::peer_capnp::{env_var, executor};
 
 use crate::limits::{Budget, ProcessSlot, MIN_PROCESS_MEMORY};
-use crate::rpc::node::Node;
-use crate::rpc::process;
+use crate::rpc::process::{self, ProcessView};
 use crate::units::Size;
 
-pub(crate) struct ExecutorServer {
-    node: Node,
+/// What an Executor needs of the kernel it starts children on, beyond what a child needs
+/// ([`ProcessView`]): the budget it admits them to.
+pub(crate) trait ExecutorView: ProcessView {
+    /// The processes and memory all processes of the kernel draw from.
+    fn budget(&self) -> &Budget;
+}
+
+pub(crate) struct ExecutorServer<K> {
+    kernel: K,
     guard: EpochGuard,
 }
 
-impl ExecutorServer {
-    pub(crate) fn new(node: Node, guard: EpochGuard) -> ExecutorServer {
-        ExecutorServer { node, guard }
+impl<K: ExecutorView> ExecutorServer<K> {
+    pub(crate) fn new(kernel: K, guard: EpochGuard) -> ExecutorServer<K> {
+        ExecutorServer { kernel, guard }
     }
 }
 
-impl executor::Server for ExecutorServer {
+impl<K: ExecutorView> executor::Server for ExecutorServer<K> {
     fn echo(
         self: Rc<Self>,
         params: executor::EchoParams,
@@ -38,9 +44,9 @@ impl executor::Server for ExecutorServer {
         ready((|| {
             self.guard.check()?;
             let message = params.get()?.get_message()?;
-            let message = message
-                .to_str()
-                .map_err(|e| failed(format!("echo: the message is not UTF-8: {e}")))?;
+            let message = message.to_str().map_err(|e| {
+                capnp::Error::failed(format!("echo: the message is not UTF-8: {e}"))
+            })?;
             results.get().set_response(message);
             Ok(())
         })())
@@ -52,7 +58,7 @@ impl executor::Server for ExecutorServer {
         mut results: executor::RunBytesResults,
     ) -> capnp::Result<()> {
         self.guard.check()?;
-        let slot = admit(self.node.budget())?;
+        let slot = admit(self.kernel.budget())?;
         let params = params.get()?;
         let wasm = params.get_wasm()?.to_vec();
         let args = params
@@ -60,8 +66,9 @@ impl executor::Server for ExecutorServer {
             .iter()
             .enumerate()
             .map(|(i, arg)| {
-                arg?.to_string()
-                    .map_err(|e| failed(format!("runBytes: args[{i}] is not UTF-8: {e}")))
+                arg?.to_string().map_err(|e| {
+                    capnp::Error::failed(format!("runBytes: args[{i}] is not UTF-8: {e}"))
+                })
             })
             .collect::<capnp::Result<Vec<_>>>()?;
         let env = params
@@ -70,7 +77,7 @@ impl executor::Server for ExecutorServer {
             .enumerate()
             .map(|(i, var)| env_pair(i, var))
             .collect::<capnp::Result<Vec<_>>>()?;
-        let process = process::spawn(&self.node, slot, wasm, args, env).await?;
+        let process = process::spawn(&self.kernel, slot, wasm, args, env).await?;
         results.get().set_process(process);
         Ok(())
     }
@@ -80,13 +87,13 @@ impl executor::Server for ExecutorServer {
 fn admit(budget: &Budget) -> capnp::Result<ProcessSlot> {
     let slot = budget.process_slot().map_err(|_| {
         let max = budget.max_processes();
-        failed(format!(
+        capnp::Error::failed(format!(
             "runBytes: {max} processes are running, the limit of this ww run \
              (--max-processes {max})"
         ))
     })?;
     budget.memory_room().map_err(|_| {
-        failed(format!(
+        capnp::Error::failed(format!(
             "runBytes: {} of the memory budget of this ww run ({}, --max-total-memory) is left, \
              less than a process needs ({})",
             Size(budget.memory_left()),
@@ -100,18 +107,14 @@ fn admit(budget: &Budget) -> capnp::Result<ProcessSlot> {
 /// One environment variable; its name must be non-empty and hold no `=`.
 fn env_pair(i: usize, var: env_var::Reader<'_>) -> capnp::Result<(String, String)> {
     let utf8 = |what: &str, e: std::str::Utf8Error| {
-        failed(format!("runBytes: env[{i}].{what} is not UTF-8: {e}"))
+        capnp::Error::failed(format!("runBytes: env[{i}].{what} is not UTF-8: {e}"))
     };
     let name = var.get_name()?.to_string().map_err(|e| utf8("name", e))?;
     let value = var.get_value()?.to_string().map_err(|e| utf8("value", e))?;
     if name.is_empty() || name.contains('=') {
-        return Err(failed(format!(
+        return Err(capnp::Error::failed(format!(
             "runBytes: env[{i}]: the name {name:?} must be non-empty and hold no `=`"
         )));
     }
     Ok((name, value))
-}
-
-pub(crate) fn failed(message: String) -> capnp::Error {
-    capnp::Error::failed(message)
 }

@@ -7,29 +7,39 @@ use std::rc::Rc;
 use stem::EpochGuard;
 use wetware_capnp::peer_capnp::{executor, host};
 
-use crate::rpc::node::Node;
+use crate::boot::BootPeer;
+use crate::identity::IdentityError;
+
+/// What a Host tells of the kernel it runs on (implemented by [`crate::rpc::Kernel`]; see
+/// [`crate::rpc::process::ProcessView`] for why it is a trait).
+pub(crate) trait HostView: 'static {
+    /// The node's libp2p peer ID.
+    fn peer_id(&self) -> Result<String, IdentityError>;
+    /// The peers of the image's `boot/` directory.
+    fn boot_peers(&self) -> &[BootPeer];
+}
 
 /// The message of every `connect`.
 pub const CONNECT_UNSUPPORTED: &str =
     "connect is not supported in this release (ww does not run a libp2p swarm yet)";
 
-pub(crate) struct HostServer {
-    node: Node,
+pub(crate) struct HostServer<K> {
+    kernel: K,
     guard: EpochGuard,
     executor: executor::Client,
 }
 
-impl HostServer {
-    pub(crate) fn new(node: Node, guard: EpochGuard, executor: executor::Client) -> HostServer {
+impl<K: HostView> HostServer<K> {
+    pub(crate) fn new(kernel: K, guard: EpochGuard, executor: executor::Client) -> HostServer<K> {
         HostServer {
-            node,
+            kernel,
             guard,
             executor,
         }
     }
 }
 
-impl host::Server for HostServer {
+impl<K: HostView> host::Server for HostServer<K> {
     fn id(
         self: Rc<Self>,
         _: host::IdParams,
@@ -37,7 +47,7 @@ impl host::Server for HostServer {
     ) -> impl Future<Output = capnp::Result<()>> + 'static {
         ready(self.guard.check().and_then(|()| {
             let peer_id = self
-                .node
+                .kernel
                 .peer_id()
                 .map_err(|e| capnp::Error::failed(format!("Host.id: {e}")))?;
             results.get().set_peer_id(peer_id.as_str());
@@ -62,7 +72,7 @@ impl host::Server for HostServer {
         mut results: host::PeersResults,
     ) -> impl Future<Output = capnp::Result<()>> + 'static {
         ready(self.guard.check().and_then(|()| {
-            let known = self.node.boot_peers();
+            let known = self.kernel.boot_peers();
             let mut peers = results.get().init_peers(list_len(known.len())?);
             for (i, peer) in known.iter().enumerate() {
                 let mut info = peers.reborrow().get(i as u32);

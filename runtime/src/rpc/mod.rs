@@ -2,7 +2,7 @@
 //!
 //! Every process (pid0 and each child) imports `wetware:rpc/connection@0.1.0`; each `open` gives
 //! it a new in-memory connection ([`connection`]) whose bootstrap capability is a fresh
-//! `Membrane(WetwareSession)` issued by the process's [`Node`]. `graft` returns a session in the
+//! `Membrane(WetwareSession)` issued by the process's [`Kernel`]. `graft` returns a session in the
 //! current epoch with:
 //!
 //! - `Host`: `id` (the node's libp2p peer ID), `addrs` (none: ww does not listen yet), `peers`
@@ -11,19 +11,23 @@
 //!   returns its `Process` (stdin, stdout, stderr as `ByteStream`s, and `wait`).
 //!
 //! Host and Executor check the session's epoch on every call and fail with `staleEpoch` once
-//! [`Node::epochs`] has advanced; the epoch never advances within a `ww run` in this release.
+//! [`Kernel::epochs`] has advanced; the epoch never advances within a `ww run` in this release.
 //! Everything here lives on one thread, in a [`tokio::task::LocalSet`]: Cap'n Proto objects are
 //! not `Send`.
 //!
-//! [`Node::serve`] serves the same membrane over any in-memory or OS stream, which is how the
+//! [`Kernel::serve`] serves the same membrane over any in-memory or OS stream, which is how the
 //! tests drive it without a wasm pid0.
 
 pub mod byte_stream;
 pub mod connection;
 mod executor;
 pub mod host;
-pub mod node;
+pub mod kernel;
 pub mod process;
 mod session;
 
-pub use node::{Node, NodeIdentity};
+pub use kernel::{Kernel, NodeIdentity};
+
+/// The old name of [`Kernel`], kept until the end-to-end tests (`tests/`) use the new one.
+#[doc(hidden)]
+pub use kernel::Kernel as Node;

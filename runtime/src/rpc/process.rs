@@ -2,8 +2,8 @@
 //!
 //! A child is a cell with no filesystem (its authority comes only through capabilities), the
 //! arguments and environment it was given (`argv[0]` is [`CHILD_NAME`]), three in-memory pipes
-//! for stdio, and its own RPC connections, served by the same node (so it can start children of
-//! its own). It runs as a local task until it exits or ww does (when pid0 ends), in the
+//! for stdio, and its own RPC connections, served by the same kernel (so it can start children
+//! of its own). It runs as a local task until it exits or ww does (when pid0 ends), in the
 //! [`ProcessSlot`] `runBytes` took for it before anything was compiled: a start that fails
 //! gives the slot back at once, a child when it ends, however it ends. There is no
 //! kill in this release: once its `Process` and every reference to its stdout (or stderr) are
@@ -13,14 +13,32 @@ use std::future::{ready, Future};
 use std::rc::Rc;
 
 use tokio::sync::watch;
+use wasmtime::Engine;
 use wetware_capnp::peer_capnp::{byte_stream, process};
 
-use crate::cell::{self, CellSpec, Stdio, PIPE_CAPACITY};
+use crate::cell::{self, CellSpec, Command, Stdio, PIPE_CAPACITY};
+use crate::compile_cache::CompileCache;
 use crate::error::BootError;
 use crate::limits::ProcessSlot;
 use crate::rpc::byte_stream::ByteStreamServer;
-use crate::rpc::executor::failed;
-use crate::rpc::node::Node;
+
+/// What a child needs of the kernel that runs it, as wasmtime-wasi's `WasiView` is what WASI
+/// needs of a store's state: the kernel ([`crate::rpc::Kernel`]) implements it, and this module
+/// never names the kernel, which serves the child's connections with servers that start
+/// children here.
+pub(crate) trait ProcessView: Clone + 'static {
+    /// The engine children are compiled for.
+    fn engine(&self) -> &Engine;
+    /// Where children's components are compiled, or loaded from.
+    fn compile_cache(&self) -> &CompileCache;
+    /// Runs `command` as a process in `slot`, its connections served, until it ends.
+    fn run_in_slot(
+        &self,
+        slot: ProcessSlot,
+        command: &Command,
+        spec: CellSpec,
+    ) -> impl Future<Output = Result<u8, BootError>>;
+}
 
 /// The program name of every child (`argv[0]`), and its name in error messages.
 pub const CHILD_NAME: &str = "child.wasm";
@@ -32,24 +50,26 @@ type Outcome = Option<Result<u8, String>>;
 /// anything, when the bytes are not a WASI command component or need imports ww does not
 /// provide. The slot travels with the compile, so a caller that gives up on the call does not
 /// free it before the compiler is done.
-pub(crate) async fn spawn(
-    node: &Node,
+pub(crate) async fn spawn<K: ProcessView>(
+    kernel: &K,
     slot: ProcessSlot,
     wasm: Vec<u8>,
     args: Vec<String>,
     env: Vec<(String, String)>,
 ) -> capnp::Result<process::Client> {
-    let engine = node.engine().clone();
-    let cache = node.compile_cache().clone();
+    let engine = kernel.engine().clone();
+    let cache = kernel.compile_cache().clone();
     let (compiled, slot) =
         tokio::task::spawn_blocking(move || (cache.component(&engine, CHILD_NAME, &wasm), slot))
             .await
-            .map_err(|e| failed(format!("runBytes: the compiler stopped: {e}")))?;
+            .map_err(|e| capnp::Error::failed(format!("runBytes: the compiler stopped: {e}")))?;
     let command = compiled
-        .and_then(|component| cell::link(node.engine(), CHILD_NAME, &component))
+        .and_then(|component| cell::link(kernel.engine(), CHILD_NAME, &component))
         .map_err(|e| match e {
-            BootError::Unbootable { reason, .. } => failed(format!("runBytes: the wasm {reason}")),
-            other => failed(format!("runBytes: {other}")),
+            BootError::Unbootable { reason, .. } => {
+                capnp::Error::failed(format!("runBytes: the wasm {reason}"))
+            }
+            other => capnp::Error::failed(format!("runBytes: {other}")),
         })?;
 
     let (stdin_host, stdin_child) = tokio::io::duplex(PIPE_CAPACITY);
@@ -69,9 +89,9 @@ pub(crate) async fn spawn(
         },
     };
     let (outcome_tx, outcome) = watch::channel::<Outcome>(None);
-    let child_node = node.clone();
+    let child_kernel = kernel.clone();
     tokio::task::spawn_local(async move {
-        let ended = child_node.run_in_slot(slot, &command, spec).await;
+        let ended = child_kernel.run_in_slot(slot, &command, spec).await;
         if let Err(e) = &ended {
             tracing::debug!("a child did not exit: {e}");
         }
@@ -131,15 +151,19 @@ impl process::Server for ProcessServer {
             let ended = outcome
                 .wait_for(Option::is_some)
                 .await
-                .map_err(|_| failed("wait: the process was stopped before it ended".into()))?
+                .map_err(|_| {
+                    capnp::Error::failed("wait: the process was stopped before it ended".into())
+                })?
                 .clone();
             match ended {
                 Some(Ok(status)) => {
                     results.get().set_exit_code(i32::from(status));
                     Ok(())
                 }
-                Some(Err(why)) => Err(failed(why)),
-                None => Err(failed("wait: the process has not ended".into())),
+                Some(Err(why)) => Err(capnp::Error::failed(why)),
+                None => Err(capnp::Error::failed(
+                    "wait: the process has not ended".into(),
+                )),
             }
         }
     }

@@ -6,26 +6,25 @@ use stem::{EpochGuard, SessionExtension};
 use wetware_capnp::membrane_capnp::wetware_session;
 use wetware_capnp::peer_capnp::{executor, host};
 
-use crate::rpc::executor::ExecutorServer;
-use crate::rpc::host::HostServer;
-use crate::rpc::node::Node;
+use crate::rpc::executor::{ExecutorServer, ExecutorView};
+use crate::rpc::host::{HostServer, HostView};
 
 /// Fills `WetwareSession { host, executor }` for each graft.
 ///
 /// The grafting party's signer is not called in this release: every graft, anonymous (a null
 /// signer) or not, gets the same session. Authentication by signature comes with the policy
 /// that needs it.
-pub(crate) struct WetwareSessionBuilder {
-    node: Node,
+pub(crate) struct WetwareSessionBuilder<K> {
+    kernel: K,
 }
 
-impl WetwareSessionBuilder {
-    pub(crate) fn new(node: Node) -> WetwareSessionBuilder {
-        WetwareSessionBuilder { node }
+impl<K: HostView + ExecutorView> WetwareSessionBuilder<K> {
+    pub(crate) fn new(kernel: K) -> WetwareSessionBuilder<K> {
+        WetwareSessionBuilder { kernel }
     }
 }
 
-impl SessionExtension for WetwareSessionBuilder {
+impl<K: HostView + ExecutorView> SessionExtension for WetwareSessionBuilder<K> {
     type Ext = wetware_session::Owned;
 
     fn build(
@@ -35,9 +34,9 @@ impl SessionExtension for WetwareSessionBuilder {
         mut ext: wetware_session::Builder<'_>,
     ) -> capnp::Result<()> {
         let executor: executor::Client =
-            capnp_rpc::new_client(ExecutorServer::new(self.node.clone(), guard.clone()));
+            capnp_rpc::new_client(ExecutorServer::new(self.kernel.clone(), guard.clone()));
         let host: host::Client = capnp_rpc::new_client(HostServer::new(
-            self.node.clone(),
+            self.kernel.clone(),
             guard.clone(),
             executor.clone(),
         ));

@@ -1,6 +1,11 @@
-//! [`Node`]: what every process of one `ww run` shares (engine, epochs, identity, boot peers,
+//! [`Kernel`]: what every process of one `ww run` shares (engine, epochs, identity, boot peers,
 //! limits and the [`Budget`] of processes and memory they draw from), and the code that runs a
 //! process and serves its membrane on a connection.
+//!
+//! The capability servers (`host`, `executor`, `process`) never name the kernel: each asks for
+//! what it needs through a small trait of its own ([`HostView`], [`ExecutorView`],
+//! [`ProcessView`]), which the kernel implements here, so the modules form no import cycle even
+//! though a child's connections are served by the kernel that runs it.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -21,9 +26,12 @@ use crate::error::BootError;
 use crate::identity::{Identity, IdentityError};
 use crate::limits::{Budget, Limiter, Limits, ProcessSlot};
 use crate::rpc::connection::{self, Incoming};
+use crate::rpc::executor::ExecutorView;
+use crate::rpc::host::HostView;
+use crate::rpc::process::ProcessView;
 use crate::rpc::session::WetwareSessionBuilder;
 
-/// Where a node's key comes from.
+/// Where the node's key comes from.
 #[derive(Debug, Clone)]
 pub enum NodeIdentity {
     /// A key already loaded (`ww run --identity FILE`, or a test's key).
@@ -39,26 +47,27 @@ pub enum NodeIdentity {
 /// connection, since the two-party protocol cannot skip a message it did not read.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
-/// What all processes of one `ww run` share. Cheap to clone (shared); lives on one thread.
+/// The kernel of one `ww run`: what all its processes share, and what runs them and serves
+/// their membranes. Cheap to clone (shared); lives on one thread.
 ///
 /// Serving a membrane needs a [`tokio::task::LocalSet`] on a tokio runtime with time and I/O
 /// enabled: every RPC connection and every child process is a local task.
 ///
 /// ```no_run
 /// # fn doc(stream: tokio::io::DuplexStream) -> Result<(), Box<dyn std::error::Error>> {
-/// use ww_runtime::rpc::{Node, NodeIdentity};
-/// let node = Node::new(
+/// use ww_runtime::rpc::{Kernel, NodeIdentity};
+/// let kernel = Kernel::new(
 ///     ww_runtime::engine::engine()?,
 ///     stem::Epochs::new(stem::Epoch::genesis()),
 ///     NodeIdentity::Key(ww_runtime::identity::Identity::generate()?),
 ///     Vec::new(),
 /// );
 /// // Inside a LocalSet: the other end of `stream` bootstraps a Membrane(WetwareSession).
-/// node.serve(stream);
+/// kernel.serve(stream);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct Node {
+pub struct Kernel {
     inner: Rc<Inner>,
     compile_cache: CompileCache,
     limits: Limits,
@@ -72,8 +81,8 @@ struct Inner {
     boot_peers: Vec<BootPeer>,
 }
 
-impl Node {
-    /// A node running components on `engine` (use [`crate::engine::engine`] so that busy cells
+impl Kernel {
+    /// A kernel running components on `engine` (use [`crate::engine::engine`] so that busy cells
     /// yield), issuing sessions in `epochs`, answering `Host.id` with `identity` and
     /// `Host.peers` with `boot_peers`.
     pub fn new(
@@ -81,8 +90,8 @@ impl Node {
         epochs: Epochs,
         identity: NodeIdentity,
         boot_peers: Vec<BootPeer>,
-    ) -> Node {
-        Node {
+    ) -> Kernel {
+        Kernel {
             inner: Rc::new(Inner {
                 engine,
                 epochs,
@@ -95,43 +104,44 @@ impl Node {
         }
     }
 
-    /// This node with `limits` for every process it runs, pid0 and children alike, and for all
-    /// of them together (a new node has [`Limits::default`]). Call it before the node runs
+    /// This kernel with `limits` for every process it runs, pid0 and children alike, and for all
+    /// of them together (a new kernel has [`Limits::default`]). Call it before the kernel runs
     /// anything: it starts a new, unused [`Budget`].
-    pub fn with_limits(mut self, limits: Limits) -> Node {
+    pub fn with_limits(mut self, limits: Limits) -> Kernel {
         self.limits = limits;
         self.budget = Budget::new(&limits);
         self
     }
 
-    /// What the processes of this node use of the limits they share: how many are alive, how
+    /// What the processes of this kernel use of the limits they share: how many are alive, how
     /// much linear memory they hold.
     pub fn budget(&self) -> &Budget {
         &self.budget
     }
 
-    /// The limits each process of this node runs under.
+    /// The limits each process of this kernel runs under.
     pub fn limits(&self) -> Limits {
         self.limits
     }
 
-    /// This node with `cache` for the components its processes start (`runBytes`); a new
-    /// node compiles every one (see [`CompileCache::disabled`]).
-    pub fn with_compile_cache(mut self, cache: CompileCache) -> Node {
+    /// This kernel with `cache` for the components its processes start (`runBytes`); a new
+    /// kernel compiles every one (see [`CompileCache::disabled`]).
+    pub fn with_compile_cache(mut self, cache: CompileCache) -> Kernel {
         self.compile_cache = cache;
         self
     }
 
-    /// Where the components of this node's children are compiled, or loaded from.
+    /// Where the components of this kernel's children are compiled, or loaded from.
     pub fn compile_cache(&self) -> &CompileCache {
         &self.compile_cache
     }
 
+    /// The engine every process of this kernel runs on.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
 
-    /// The epochs every session of this node is guarded by; advancing them makes every session
+    /// The epochs every session of this kernel is guarded by; advancing them makes every session
     /// and membrane issued before stale.
     pub fn epochs(&self) -> &Epochs {
         &self.inner.epochs
@@ -156,13 +166,13 @@ impl Node {
     }
 
     /// A new membrane, issued in the current epoch: `graft` on it gives a session with this
-    /// node's Host and Executor. Each connection gets its own, so a process that finds its
+    /// kernel's Host and Executor. Each connection gets its own, so a process that finds its
     /// membrane stale opens a new connection to graft again.
     pub fn membrane(&self) -> WetwareMembrane {
         MembraneServer::new(self.epochs(), WetwareSessionBuilder::new(self.clone())).into_client()
     }
 
-    /// Serves a fresh [`Node::membrane`] as the bootstrap capability of a Cap'n Proto two-party
+    /// Serves a fresh [`Kernel::membrane`] as the bootstrap capability of a Cap'n Proto two-party
     /// connection (this side is the server) over `stream`, as a local task that ends when the
     /// connection does. Must be called inside a [`tokio::task::LocalSet`].
     pub fn serve<S>(&self, stream: S) -> tokio::task::JoinHandle<()>
@@ -198,7 +208,7 @@ impl Node {
     }
 
     /// Runs a process (pid0, a service) in a slot of its own: its connections are served by
-    /// this node while it runs. Fails without running it when [`Limits::max_processes`] are
+    /// this kernel while it runs. Fails without running it when [`Limits::max_processes`] are
     /// alive. Must be called inside a [`tokio::task::LocalSet`].
     pub(crate) async fn run_process(
         &self,
@@ -232,5 +242,40 @@ impl Node {
         // accepted end when their streams do.
         drop(acceptor);
         outcome
+    }
+}
+
+impl HostView for Kernel {
+    fn peer_id(&self) -> Result<String, IdentityError> {
+        Kernel::peer_id(self)
+    }
+
+    fn boot_peers(&self) -> &[BootPeer] {
+        Kernel::boot_peers(self)
+    }
+}
+
+impl ProcessView for Kernel {
+    fn engine(&self) -> &Engine {
+        Kernel::engine(self)
+    }
+
+    fn compile_cache(&self) -> &CompileCache {
+        Kernel::compile_cache(self)
+    }
+
+    async fn run_in_slot(
+        &self,
+        slot: ProcessSlot,
+        command: &Command,
+        spec: CellSpec,
+    ) -> Result<u8, BootError> {
+        Kernel::run_in_slot(self, slot, command, spec).await
+    }
+}
+
+impl ExecutorView for Kernel {
+    fn budget(&self) -> &Budget {
+        Kernel::budget(self)
     }
 }
