@@ -31,6 +31,7 @@ pub mod dagpb;
 pub mod dirs;
 pub mod error;
 pub mod ipfs;
+pub mod multiaddr;
 pub mod path;
 pub mod pb;
 pub mod store;

@@ -5,13 +5,15 @@
 //! The [`fhs`] rules say what a layer and an image may hold (`bin/`, `boot/`, `etc/`, `svc/`;
 //! `bin/main.wasm` is pid0, a WASI command component, checked by [`wasm`]); `wwpack build` and
 //! `ww run` apply the same rules, so an image built and an image booted are the same tree.
-//! A built image is recorded in a [`manifest`]: the per-file union with each file's CID and
-//! layer, written to `wwpack.lock`.
+//! A layer named by a CID is read as a tree of entries by [`layer`], within the bounds of the
+//! UnixFS reader. A built image is recorded in a [`manifest`]: the per-file union with each
+//! file's CID and layer, written to `wwpack.lock`.
 
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod fhs;
+pub mod layer;
 pub mod manifest;
 pub mod union;
 pub mod wasm;

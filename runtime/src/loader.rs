@@ -7,8 +7,8 @@
 //! are hashed and copied there once per CID (never linked: a host file edited in place must not
 //! change a cached root).
 //!
-//! Layers are untrusted. A content layer is read with [`Reader::walk_with`], which enforces the
-//! name rule, the depth cap and the block budget; every layer then passes the rules `wwpack
+//! Layers are untrusted. A content layer is read by [`ww_image::layer::open_with`] (through
+//! [`Reader::walk_with`], which enforces the name rule, the depth cap and the block budget); every layer then passes the rules `wwpack
 //! build` applies to a layer ([`ww_image::fhs::validate_layer`]: symlinks stay inside it; a host
 //! directory's FIFOs, devices and sockets are refused when it is scanned). Before any file is
 //! written, the sizes of the distinct files of all layers together are checked against
@@ -25,10 +25,11 @@ use ww_content::cid::Cid;
 use ww_content::path::ContentPath;
 use ww_content::store::Store;
 use ww_content::tree::{Entry, RelPath, Tree};
-use ww_content::unixfs::read::{Kind, Reader};
+use ww_content::unixfs::read::Reader;
 use ww_content::unixfs::{self, FileNodes, Node, Profile};
 
 use ww_content::text::printable;
+use ww_image::layer::LayerEntry;
 
 use crate::cache::Cache;
 use crate::error::BootError;
@@ -193,8 +194,11 @@ impl ChainLoader<'_> {
         // get a budget of their own.
         let reader = Reader::new(chain)
             .with_max_bytes(budget.max.saturating_mul(2).saturating_add(DIRECTORY_BYTES));
-        let root = reader
-            .resolve_dir(&target.root, &target.path)
+        // Every file is counted before any is written.
+        let content =
+            ww_image::layer::open_with(&reader, &target.root, &target.path, |rel, cid, size| {
+                budget.charge(cid, size, rel.as_str())
+            })
             .map_err(|e| bad(e.to_string()))?;
         let mut layer = LoadedLayer {
             label: arg.to_string(),
@@ -208,46 +212,25 @@ impl ChainLoader<'_> {
             format!("/ipfs/{}/{}", target.root, printable(&target.path))
         };
         let mut files = Vec::new();
-        let mut refused = None;
-        let walked = reader.walk_with(&root, |e| {
-            if e.path.is_empty() {
-                return Ok(());
-            }
-            let entry = match RelPath::new(&e.path) {
-                Ok(rel) => match e.kind {
-                    Kind::Directory => Some((rel, Entry::Dir)),
-                    Kind::Symlink { target } => Some((rel, Entry::Symlink { target })),
-                    Kind::File { size } => {
-                        if let Err(why) = budget.charge(&e.cid, size, &e.path) {
-                            refused = Some(why);
-                            return Err(stop());
-                        }
-                        files.push(ContentFile {
-                            rel,
-                            tsize: e.tsize.unwrap_or(size),
-                            cid: e.cid,
-                            size,
-                        });
-                        None
-                    }
-                },
-                Err(rule) => {
-                    refused = Some(format!("entry `{}` {rule}", printable(&e.path)));
-                    return Err(stop());
+        for (rel, entry) in content.entries {
+            let entry = match entry {
+                LayerEntry::Dir { .. } => Entry::Dir,
+                LayerEntry::Symlink { target, .. } => Entry::Symlink { target },
+                LayerEntry::File { cid, size, tsize } => {
+                    files.push(ContentFile {
+                        rel,
+                        cid,
+                        size,
+                        tsize,
+                    });
+                    continue;
                 }
             };
-            if let Some((rel, entry)) = entry {
-                if let Err(e) = layer.tree.insert(rel, entry) {
-                    refused = Some(e.to_string());
-                    return Err(stop());
-                }
-            }
-            Ok(())
-        });
-        if let Some(why) = refused {
-            return Err(bad(why));
+            layer
+                .tree
+                .insert(rel, entry)
+                .map_err(|e| bad(e.to_string()))?;
         }
-        walked.map_err(|e| bad(e.to_string()))?;
 
         for file in files {
             let path = format!("{base}/{}", printable(file.rel.as_str()));
@@ -277,11 +260,6 @@ impl ChainLoader<'_> {
     fn load_dir(&self, arg: &str, budget: &mut ImageBudget) -> Result<LoadedLayer, BootError> {
         crate::host_layer::load(arg, Path::new(arg), self.cache, budget, &self.cancel)
     }
-}
-
-/// The error a walk callback returns to stop the walk; the real reason is kept beside it.
-fn stop() -> ww_content::unixfs::read::ReadError {
-    ww_content::unixfs::read::ReadError::Output(std::io::Error::other("stopped"))
 }
 
 /// The key of a union root: its UnixFS CID (default profile), computed from the layers' known

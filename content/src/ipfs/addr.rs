@@ -9,6 +9,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::multiaddr::{MultiaddrError, Value};
 use crate::text::printable;
 
 /// The default API address, as Kubo's.
@@ -137,41 +138,60 @@ fn host_port(authority: &str) -> Result<(String, u16), String> {
 }
 
 /// `/ip4/A.B.C.D/tcp/PORT[/http]` and the ip6, dns, dns4 and dns6 forms, as `http://HOST:PORT`.
+/// The shape (which protocols, where) is the API's rule; the values are read by the one
+/// multiaddr grammar ([`crate::multiaddr::parse`]), then held to the stricter rules of a URL's
+/// host (a DNS name of letters, digits and `-`) and port (not 0).
 fn multiaddr(value: &str) -> Result<String, String> {
     let parts: Vec<&str> = value[1..].split('/').collect();
-    let (proto, addr, transport, port, tail) = match parts.as_slice() {
-        [proto, addr, transport, port] => (*proto, *addr, *transport, *port, None),
-        [proto, addr, transport, port, tail] => (*proto, *addr, *transport, *port, Some(*tail)),
+    let (proto, transport, tail) = match parts.as_slice() {
+        [proto, _, transport, _] => (*proto, *transport, None),
+        [proto, _, transport, _, tail] => (*proto, *transport, Some(*tail)),
         _ => return Err("a multiaddr here is /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT[/http]".into()),
     };
-    let host = match proto {
-        "ip4" => addr
-            .parse::<Ipv4Addr>()
-            .map(|a| a.to_string())
-            .map_err(|_| format!("`{}` is not an IPv4 address", quote(addr)))?,
-        "ip6" => addr
-            .parse::<Ipv6Addr>()
-            .map(|a| format!("[{a}]"))
-            .map_err(|_| format!("`{}` is not an IPv6 address", quote(addr)))?,
-        "dns" | "dns4" | "dns6" => dns_name(addr)?,
-        other => return Err(format!("unsupported multiaddr protocol `{}`", quote(other))),
-    };
+    if !matches!(proto, "ip4" | "ip6" | "dns" | "dns4" | "dns6") {
+        return Err(format!("unsupported multiaddr protocol `{}`", quote(proto)));
+    }
     if transport != "tcp" {
         return Err(format!(
             "the transport must be tcp, not `{}`",
             quote(transport)
         ));
     }
-    let port = port_number(port)?;
     match tail {
-        None | Some("http") => Ok(format!("http://{host}:{port}")),
+        None | Some("http") => {}
         Some("https" | "tls") => {
-            Err("only http is supported (Kubo's RPC API is plain http)".into())
+            return Err("only http is supported (Kubo's RPC API is plain http)".into())
         }
-        Some("") => Err("a multiaddr does not end in `/`".into()),
-        Some(other) => Err(format!(
-            "unsupported multiaddr protocol `{}` after the port (only /http)",
-            quote(other)
+        Some("") => return Err("a multiaddr does not end in `/`".into()),
+        Some(other) => {
+            return Err(format!(
+                "unsupported multiaddr protocol `{}` after the port (only /http)",
+                quote(other)
+            ))
+        }
+    }
+    let components = crate::multiaddr::parse(value).map_err(|e| match e {
+        MultiaddrError::BadValue { name, value, why } => {
+            format!("`{name}` value `{}` {why}", quote(&value))
+        }
+        other => quote(&other.to_string()),
+    })?;
+    let (host, port) = match components.as_slice() {
+        [host, port, ..] => (&host.value, &port.value),
+        _ => return Err("a multiaddr here is /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT[/http]".into()),
+    };
+    let host = match host {
+        Value::Ip4(v4) => v4.to_string(),
+        Value::Ip6(v6) => format!("[{v6}]"),
+        Value::Host(name) => dns_name(name)?,
+        _ => return Err(format!("unsupported multiaddr protocol `{}`", quote(proto))),
+    };
+    match port {
+        Value::Port(0) => Err("port 0 is not in 1..=65535".into()),
+        Value::Port(port) => Ok(format!("http://{host}:{port}")),
+        _ => Err(format!(
+            "the transport must be tcp, not `{}`",
+            quote(transport)
         )),
     }
 }
@@ -313,5 +333,32 @@ mod tests {
         let err = normalize(&long).unwrap_err().to_string();
         assert!(!err.contains('\u{1b}') && err.contains("\\x1b[2J"), "{err}");
         assert!(err.len() < 600, "{} bytes", err.len());
+    }
+
+    #[test]
+    fn multiaddr_values_are_read_by_the_one_grammar_and_quoted_short() {
+        for (given, why) in [
+            ("/ip4/127.0.0.1/tcp/0", "port 0 is not in 1..=65535"),
+            (
+                "/ip4/127.0.0.1/tcp/x1",
+                "`tcp` value `x1` is not a port number",
+            ),
+            ("/ip4/127.0.0.1/tcp/65536", "is not a port number"),
+            ("/ip4//tcp/1", "protocol `ip4` needs a value"),
+            ("/dns4/a.b./tcp/1/http", ""),
+        ] {
+            match normalize(given) {
+                Ok(url) if why.is_empty() => assert_eq!(url, "http://a.b:1"),
+                Ok(url) => panic!("{given:?} gave {url}"),
+                Err(e) => assert!(!why.is_empty() && e.reason.contains(why), "{given:?}: {e}"),
+            }
+        }
+        for long in [
+            format!("/ip4/{}/tcp/1", "1".repeat(10_000)),
+            format!("/dns/{}/tcp/1", "a".repeat(10_000)),
+        ] {
+            let err = normalize(&long).unwrap_err().to_string();
+            assert!(err.len() < 800, "{} bytes: {err}", err.len());
+        }
     }
 }
