@@ -222,13 +222,13 @@ impl NewFile {
         put(&self.temp, &self.dest)?;
         let dest = self.dest.clone();
         drop(self);
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                // A lost rename only loses the new file, never the old one: not an error.
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+        // The rename is durable only once its directory is: a write that reports success must
+        // survive a crash (a store's pin is its commit point), so a failed sync is an error.
+        let dir = dest
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        File::open(dir)?.sync_all()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The store's one way to write a file (a block or a pin): [`crate::atomic::write_file`], which
-//! writes a temp file beside the destination, fsyncs it, renames it into place and fsyncs the
-//! directory. That temp file's name is unique per process, not per call, so in this process
-//! the writers of one destination take turns ([`Store::turn`]); other processes have other
-//! temp names. A temp file left by a crash is hidden (`.<name>...`) and removed by gc.
+//! writes a temp file beside the destination (a name unique to the call), fsyncs it, renames it
+//! into place and fsyncs the directory. In this process, the writers of one destination take
+//! turns ([`Store::turn`]), so a block that several threads store at once is checked and written
+//! once, not once per thread. A temp file left by a crash is hidden (`.<name>.tmp-...`) and
+//! removed by gc.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
