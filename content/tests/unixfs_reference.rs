@@ -17,7 +17,7 @@ use rust_unixfs::file::adder::{BalancedCollector, Chunker, FileAdder};
 use ww_content::block::{MemoryBlocks, NullSink};
 use ww_content::cid::{Cid, Version};
 use ww_content::unixfs::{
-    build_dir, import_file, Entry, HamtThreshold, Node, Profile, KUBO_CIDV1, PROFILES,
+    build_dir, import_file, Entry, HamtThreshold, Imported, Profile, KUBO_CIDV1, PROFILES,
     UNIXFS_V0_2015, UNIXFS_V1_2025,
 };
 
@@ -51,7 +51,7 @@ fn reference_file(bytes: &[u8], p: &Profile) -> (String, u64) {
     (last.expect("a root block").to_string(), total)
 }
 
-fn our_file(bytes: &[u8], p: &Profile) -> Node {
+fn our_file(bytes: &[u8], p: &Profile) -> Imported {
     import_file(&mut Cursor::new(bytes), "test", p, &NullSink).unwrap()
 }
 

@@ -32,7 +32,7 @@ use ww_content::beneath;
 use ww_content::block::NullSink;
 use ww_content::cancel::Cancel;
 use ww_content::cid::Cid;
-use ww_content::unixfs::{self, Node, Profile};
+use ww_content::unixfs::{self, Imported, Profile};
 use ww_image::union::{Placement, Union};
 
 use crate::error::BootError;
@@ -142,13 +142,13 @@ impl Cache {
         source: std::fs::File,
         size: u64,
         what: &str,
-    ) -> Result<(PathBuf, Node), BootError> {
+    ) -> Result<(PathBuf, Imported), BootError> {
         let changed = |read: u64| {
             BootError::Host(format!(
                 "{what}: changed while ww read it ({size} bytes, then {read})"
             ))
         };
-        let read_all = |out: &mut dyn Write| -> Result<(Node, u64), BootError> {
+        let read_all = |out: &mut dyn Write| -> Result<(Imported, u64), BootError> {
             let mut from = &source;
             std::io::Seek::rewind(&mut from)
                 .map_err(|e| BootError::Host(format!("cannot read {what}: {e}")))?;

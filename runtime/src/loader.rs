@@ -26,7 +26,7 @@ use ww_content::path::ContentPath;
 use ww_content::store::Store;
 use ww_content::tree::{Entry, RelPath, Tree};
 use ww_content::unixfs::read::Reader;
-use ww_content::unixfs::{self, FileNodes, Node, Profile};
+use ww_content::unixfs::{self, FileNodes, Imported, Profile};
 
 use ww_content::text::printable;
 use ww_image::layer::LayerEntry;
@@ -49,7 +49,7 @@ pub struct LoadedLayer {
     pub tree: Tree,
     /// Where each file came from, for messages: a host path or `/ipfs/CID/path`.
     pub origins: BTreeMap<RelPath, String>,
-    pub nodes: Vec<(PathBuf, Node)>,
+    pub nodes: Vec<(PathBuf, Imported)>,
 }
 
 /// The bytes the layers of one run may put in the cache: each distinct file (by CID) counts
@@ -242,7 +242,7 @@ impl ChainLoader<'_> {
             })?;
             layer.nodes.push((
                 cached.clone(),
-                Node {
+                Imported {
                     cid: file.cid,
                     tsize: file.tsize,
                     filesize: file.size,

@@ -8,13 +8,13 @@ use crate::pb;
 use super::data::{Data, DataType};
 use super::hamt;
 use super::profile::HamtThreshold;
-use super::{put_pb, ImportError, Node, Profile};
+use super::{put_pb, ImportError, Imported, Profile};
 
 /// One entry of a directory being built.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub name: String,
-    pub node: Node,
+    pub node: Imported,
 }
 
 /// Builds the directory of `entries` (any order; names must be unique).
@@ -22,7 +22,7 @@ pub fn build_dir(
     mut entries: Vec<Entry>,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     if let Some(w) = entries.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(ImportError::Invalid(format!(
@@ -89,7 +89,7 @@ mod tests {
         let entries: Vec<Entry> = (0..50u64)
             .map(|i| Entry {
                 name: format!("file-{i}"),
-                node: Node {
+                node: Imported {
                     cid: Cid::v1_sha2_256(RAW, &i.to_le_bytes()),
                     tsize: i * 1000,
                     filesize: 0,
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn duplicate_names_are_an_error() {
-        let node = Node {
+        let node = Imported {
             cid: Cid::v1_sha2_256(RAW, b""),
             tsize: 0,
             filesize: 0,

@@ -9,7 +9,7 @@ use crate::cid::RAW;
 use crate::dagpb::PbLink;
 
 use super::data::{Data, DataType};
-use super::{make_cid, ImportError, Node, Profile};
+use super::{make_cid, ImportError, Imported, Profile};
 
 /// Imports the bytes of `reader` as a UnixFS file; `what` names the source in errors.
 pub fn import_file(
@@ -17,7 +17,7 @@ pub fn import_file(
     what: &str,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let mut builder = Balanced {
         profile,
         sink,
@@ -58,16 +58,16 @@ struct Balanced<'a> {
     profile: &'a Profile,
     sink: &'a dyn BlockSink,
     /// `levels[0]` holds leaves not yet under a node, `levels[i]` nodes of depth `i`.
-    levels: Vec<Vec<Node>>,
+    levels: Vec<Vec<Imported>>,
 }
 
 impl Balanced<'_> {
-    fn leaf(&self, chunk: &[u8]) -> Result<Node, ImportError> {
+    fn leaf(&self, chunk: &[u8]) -> Result<Imported, ImportError> {
         let filesize = chunk.len() as u64;
         if self.profile.raw_leaves {
             let cid = make_cid(self.profile, RAW, chunk);
             self.sink.put(&cid, chunk)?;
-            return Ok(Node {
+            return Ok(Imported {
                 cid,
                 tsize: filesize,
                 filesize,
@@ -80,7 +80,7 @@ impl Balanced<'_> {
     }
 
     /// Adds `node` at `level`; a full level becomes a node one level up.
-    fn push(&mut self, level: usize, node: Node) -> Result<(), ImportError> {
+    fn push(&mut self, level: usize, node: Imported) -> Result<(), ImportError> {
         if self.levels.len() <= level {
             self.levels.resize_with(level + 1, Vec::new);
         }
@@ -95,7 +95,7 @@ impl Balanced<'_> {
 
     /// Closes the partial rows bottom-up, as the balanced layout leaves them: every row below the
     /// top becomes a node, and the top row becomes the root (or is the root if it holds one node).
-    fn finish(mut self) -> Result<Node, ImportError> {
+    fn finish(mut self) -> Result<Imported, ImportError> {
         let top = self.levels.len() - 1;
         for level in 0..top {
             let row = std::mem::take(&mut self.levels[level]);
@@ -111,7 +111,7 @@ impl Balanced<'_> {
         }
     }
 
-    fn internal(&self, children: Vec<Node>) -> Result<Node, ImportError> {
+    fn internal(&self, children: Vec<Imported>) -> Result<Imported, ImportError> {
         let mut data = Data::new(DataType::File);
         data.blocksizes = children.iter().map(|c| c.filesize).collect();
         let filesize = data.blocksizes.iter().sum();
@@ -127,7 +127,12 @@ impl Balanced<'_> {
         self.put_node(links, data, filesize)
     }
 
-    fn put_node(&self, links: Vec<PbLink>, data: Data, filesize: u64) -> Result<Node, ImportError> {
+    fn put_node(
+        &self,
+        links: Vec<PbLink>,
+        data: Data,
+        filesize: u64,
+    ) -> Result<Imported, ImportError> {
         super::put_pb(self.profile, self.sink, links, data, filesize)
     }
 }

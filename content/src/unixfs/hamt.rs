@@ -13,7 +13,7 @@ use crate::dagpb::PbLink;
 use super::data::{Data, DataType};
 use super::dir::{link, Entry};
 use super::murmur3::hamt_hash;
-use super::{put_pb, ImportError, Node, Profile};
+use super::{put_pb, ImportError, Imported, Profile};
 
 /// The multicodec of murmur3-x64-64, recorded in every shard's `hashType`.
 pub const MURMUR3_X64_64: u64 = 0x22;
@@ -65,7 +65,7 @@ pub fn build(
     entries: Vec<Entry>,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let shape = Shape::new(profile.hamt_fanout)?;
     let mut root = Shard::default();
     for entry in entries {
@@ -113,7 +113,7 @@ fn write(
     shape: &Shape,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let mut bitfield = vec![0u8; shape.fanout / 8];
     let mut links = Vec::with_capacity(shard.slots.len());
     for (slot, item) in shard.slots {

@@ -33,7 +33,7 @@ use crate::tree::{Entry as TreeEntry, RelPath, Tree};
 /// A node written by the importer: its CID, the cumulative size of its DAG (the `Tsize` a link
 /// to it carries), and for files the number of content bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
+pub struct Imported {
     pub cid: Cid,
     pub tsize: u64,
     pub filesize: u64,
@@ -74,7 +74,7 @@ pub(crate) fn put_pb(
     links: Vec<PbLink>,
     data: Data,
     filesize: u64,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let below: u64 = links.iter().map(|l| l.tsize.unwrap_or(0)).sum();
     let block = PbNode {
         links,
@@ -83,7 +83,7 @@ pub(crate) fn put_pb(
     .encode();
     let cid = make_cid(profile, DAG_PB, &block);
     sink.put(&cid, &block)?;
-    Ok(Node {
+    Ok(Imported {
         cid,
         tsize: block.len() as u64 + below,
         filesize,
@@ -91,7 +91,11 @@ pub(crate) fn put_pb(
 }
 
 /// A symlink node with `target`.
-pub fn symlink(target: &str, profile: &Profile, sink: &dyn BlockSink) -> Result<Node, ImportError> {
+pub fn symlink(
+    target: &str,
+    profile: &Profile,
+    sink: &dyn BlockSink,
+) -> Result<Imported, ImportError> {
     let mut data = Data::new(DataType::Symlink);
     data.data = Some(target.as_bytes().to_vec());
     put_pb(profile, sink, Vec::new(), data, 0)
@@ -103,7 +107,7 @@ pub fn import_path(
     path: &Path,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let meta = std::fs::symlink_metadata(path).map_err(|source| ImportError::Read {
         path: path.display().to_string(),
         source,
@@ -140,7 +144,7 @@ pub fn import_host_file(
     path: &Path,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let what = path.display().to_string();
     let mut file = std::fs::File::open(path).map_err(|source| ImportError::Read {
         path: what.clone(),
@@ -154,7 +158,7 @@ pub fn import_tree(
     tree: &Tree,
     profile: &Profile,
     sink: &dyn BlockSink,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     import_tree_with(tree, profile, sink, &mut FileNodes::default())
 }
 
@@ -162,7 +166,7 @@ pub fn import_tree(
 /// in the union of an image) is not read and hashed again. Keep one per profile.
 #[derive(Debug, Default)]
 pub struct FileNodes {
-    pub by_source: BTreeMap<std::path::PathBuf, Node>,
+    pub by_source: BTreeMap<std::path::PathBuf, Imported>,
     /// How many files were read and hashed (the others were known already).
     pub hashed: usize,
 }
@@ -174,7 +178,7 @@ impl FileNodes {
         source: &Path,
         profile: &Profile,
         sink: &dyn BlockSink,
-    ) -> Result<Node, ImportError> {
+    ) -> Result<Imported, ImportError> {
         if let Some(node) = self.by_source.get(source) {
             return Ok(node.clone());
         }
@@ -191,7 +195,7 @@ pub fn import_tree_with(
     profile: &Profile,
     sink: &dyn BlockSink,
     files: &mut FileNodes,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let mut children: Children<'_> = BTreeMap::new();
     for (path, entry) in tree.iter() {
         children
@@ -210,7 +214,7 @@ fn build_tree_dir(
     profile: &Profile,
     sink: &dyn BlockSink,
     files: &mut FileNodes,
-) -> Result<Node, ImportError> {
+) -> Result<Imported, ImportError> {
     let mut entries = Vec::new();
     for (path, entry) in children.get(&dir).map(Vec::as_slice).unwrap_or_default() {
         let name = path.components().last().unwrap_or_default().to_string();

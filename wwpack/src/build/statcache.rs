@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use ww_content::store::Store;
-use ww_content::unixfs::{FileNodes, Node, Profile};
+use ww_content::unixfs::{FileNodes, Imported, Profile};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Stat {
@@ -76,7 +76,7 @@ impl StatCache {
             }
             nodes.by_source.insert(
                 path.clone(),
-                Node {
+                Imported {
                     cid,
                     tsize: r.tsize,
                     filesize: r.filesize,

@@ -18,8 +18,9 @@ use ww_content::chain::{self, ChainSource};
 use ww_content::path::ContentPath;
 use ww_content::store::Store;
 use ww_content::tree::{Entry, Tree};
-use ww_content::unixfs::read::{Kind, Reader};
+use ww_content::unixfs::read::Reader;
 use ww_content::unixfs::{self, FileNodes, Profile};
+use ww_image::layer::LayerEntry;
 use ww_image::manifest::{GuestRecord, ImageManifest, LayerRecord, Lock, LOCK_FILE};
 
 /// A side as given on the command line.
@@ -237,21 +238,21 @@ impl Env<'_> {
                 return Err(bad(chain::missing(&target.root, store, label, Some(&e))));
             }
         }
+        // Opened as ww's loader opens a layer: through the reader's walk, with its budgets.
         let reader = Reader::new(&chain);
-        let root = reader
-            .resolve_dir(&target.root, &target.path)
+        let layer = ww_image::layer::open(&reader, &target.root, &target.path)
             .map_err(|e| bad(e.to_string()))?;
         let mut files = BTreeMap::new();
-        for entry in reader.walk(&root).map_err(|e| bad(e.to_string()))? {
-            let (size, target) = match entry.kind {
-                Kind::Directory => continue,
-                Kind::File { size } => (size, None),
-                Kind::Symlink { target } => (target.len() as u64, Some(target)),
+        for (path, entry) in layer.entries {
+            let (cid, size, target) = match entry {
+                LayerEntry::Dir { .. } => continue,
+                LayerEntry::File { cid, size, .. } => (cid, size, None),
+                LayerEntry::Symlink { cid, target } => (cid, target.len() as u64, Some(target)),
             };
             files.insert(
-                entry.path,
+                path.to_string(),
                 FileView {
-                    cid: entry.cid.to_string(),
+                    cid: cid.to_string(),
                     size,
                     layer: None,
                     shadows: None,
@@ -261,7 +262,7 @@ impl Env<'_> {
             );
         }
         let image = ImageView {
-            root: root.to_string(),
+            root: layer.root.to_string(),
             profile: None,
             layers: None,
             files,

@@ -18,7 +18,7 @@ use ww_content::cid::Cid;
 use ww_content::store::{GcReport, Store};
 use ww_content::tree::{Entry as TreeEntry, Tree};
 use ww_content::unixfs::read::{DirEntry, Kind, ReadError, Reader};
-use ww_content::unixfs::{self, ImportError, Node, Profile};
+use ww_content::unixfs::{self, ImportError, Imported, Profile};
 
 /// Why a content verb failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub enum ContentError {
 
 /// The root CID of `path` under `profile`, as `ipfs add -r --hidden --only-hash` computes it;
 /// nothing is written.
-pub fn cid(path: &Path, profile: &Profile) -> Result<Node, ContentError> {
+pub fn cid(path: &Path, profile: &Profile) -> Result<Imported, ContentError> {
     Ok(unixfs::import_path(path, profile, &NullSink)?)
 }
 
@@ -57,7 +57,7 @@ pub fn cid(path: &Path, profile: &Profile) -> Result<Node, ContentError> {
 /// The tree is checked first (entry types, names, and that every file can be opened), so that the
 /// usual mistakes store nothing. Should reading fail later anyway, the blocks written so far are
 /// complete, verified blocks that no pin holds: the next `gc` removes them.
-pub fn add(store: &Store, path: &Path, profile: &Profile) -> Result<Node, ContentError> {
+pub fn add(store: &Store, path: &Path, profile: &Profile) -> Result<Imported, ContentError> {
     let scanned = preflight(path)?;
     let guard = store.writer()?;
     let node = match &scanned {
@@ -305,7 +305,7 @@ pub fn run_gc(g: &Globals) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_node(path: &Path, profile: &Profile, node: &Node, json: bool) -> anyhow::Result<()> {
+fn print_node(path: &Path, profile: &Profile, node: &Imported, json: bool) -> anyhow::Result<()> {
     if json {
         let v = serde_json::json!({
             "cid": node.cid.to_string(),
