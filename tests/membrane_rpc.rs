@@ -12,7 +12,6 @@ use futures::FutureExt;
 use stem::stem_capnp::Status;
 use stem::{Epoch, Epochs};
 use wetware_capnp::peer_capnp::{byte_stream, executor, host, process};
-use wetware_capnp::WetwareMembrane;
 use ww_runtime::boot::BootPeer;
 use ww_runtime::identity::Identity;
 use ww_runtime::rpc::{Node, NodeIdentity};

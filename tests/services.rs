@@ -4,7 +4,7 @@
 //! name, and stopped with pid0.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 
 use e2e::{image, image_file, spinning_command, trapping_command, write_tree};
