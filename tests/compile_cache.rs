@@ -11,15 +11,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{bin, built_images, output, ww_in};
+use e2e::{bin, built_images, output, reachable_for_nobody, unhex, ww_in, Ww};
 
 /// The output of pid0 of the default image.
 const EXPECTED: &str = "child-echo exited with status 0";
-
-/// A `ww` with a store, cache and data directory of its own, and no IPFS node.
-struct Ww {
-    home: tempfile::TempDir,
-}
 
 /// What one boot compiled and loaded, by component name.
 struct Boot {
@@ -54,23 +49,22 @@ impl Boot {
     }
 }
 
-impl Ww {
-    fn new() -> Ww {
-        Ww {
-            home: tempfile::tempdir().expect("temp dir"),
-        }
-    }
+/// Boots of the `default` image in a [`Ww`] home, and what they left in its compiled cache.
+trait CacheExt {
+    fn boot(&self, extra: &[&str]) -> Boot;
+    fn boot_with(&self, cmd: Command, extra: &[&str]) -> Boot;
+    fn entries(&self) -> Vec<PathBuf>;
+    fn entry_names(&self) -> Vec<PathBuf>;
+    fn key_file(&self) -> PathBuf;
+}
 
-    fn cache(&self) -> PathBuf {
-        self.home.path().join("cache")
-    }
-
+impl CacheExt for Ww {
     fn boot(&self, extra: &[&str]) -> Boot {
         self.boot_with(Command::new(bin("ww")), extra)
     }
 
     fn boot_with(&self, mut cmd: Command, extra: &[&str]) -> Boot {
-        e2e::hermetic(&mut cmd, self.home.path())
+        e2e::hermetic(&mut cmd, self.home())
             .env("WW_LOG", "ww::compile=debug")
             .arg("run")
             .arg(built_images().join("images").join("default"))
@@ -137,13 +131,6 @@ const INT3: [u8; 4096] = [0xCC; 4096];
 
 /// The SHA-256 of [`INT3`] (`head -c 4096 /dev/zero | tr '\0' '\314' | sha256sum`).
 const INT3_SHA256: &str = "3892007bcf2ef17138ec5e053998923ea1f9340362e2cd9787ea5e483fa78e98";
-
-fn unhex(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect()
-}
 
 /// The two keys an entry's path names: `compiled/<engine>/<wasm>`, in hex.
 fn path_keys(entry: &Path) -> (Vec<u8>, Vec<u8>) {
@@ -477,7 +464,7 @@ fn a_key_of_mode_0444_or_with_another_link_is_refused_and_left_alone() {
     ww.boot(&[]).assert_ok();
     let entries = ww.entries();
     std::fs::remove_file(ww.key_file()).expect("remove the key");
-    let planted = ww.home.path().join("planted");
+    let planted = ww.home().join("planted");
     std::fs::write(&planted, [7u8; 32]).expect("plant");
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o444)).expect("chmod");
     std::fs::hard_link(&planted, ww.key_file()).expect("link into place");
@@ -529,8 +516,8 @@ fn a_key_of_mode_0444_or_with_another_link_is_refused_and_left_alone() {
     );
 }
 
-/// Lets `nobody` reach `dir` (and read everything below it) and the ww binary.
-fn reachable_for_nobody(dir: &Path) {
+/// Lets `nobody` reach `dir` (and read everything below it), the ww binary and the images.
+fn open_to_nobody(dir: &Path) {
     let exe = bin("ww");
     let ran = Command::new("chmod").args(["-R", "o+rX"]).arg(dir).status();
     assert!(
@@ -538,13 +525,7 @@ fn reachable_for_nobody(dir: &Path) {
         "chmod -R o+rX {}",
         dir.display()
     );
-    for start in [dir, exe.parent().expect("bin dir"), built_images()] {
-        let mut d = Some(start);
-        while let Some(p) = d {
-            let _ = Command::new("chmod").arg("o+rx").arg(p).status();
-            d = p.parent();
-        }
-    }
+    reachable_for_nobody(&[dir, exe.parent().expect("bin dir"), built_images()]);
 }
 
 #[test]
@@ -553,9 +534,9 @@ fn a_cache_nobody_can_write_still_boots_compiling_with_a_warning() {
     // The union root is materialized (by root, as CI runs) with the compiled cache bypassed, so
     // that `compiled/` does not exist and `nobody` cannot create it.
     ww.boot(&["--no-cache"]).assert_ok();
-    reachable_for_nobody(ww.home.path());
+    open_to_nobody(ww.home());
     // The block store is nobody's own (ww locks it); only the cache is someone else's.
-    let store = ww.home.path().join("store");
+    let store = ww.home().join("store");
     let chowned = Command::new("chown")
         .args(["-R", "65534:65534"])
         .arg(&store)
@@ -594,7 +575,7 @@ fn a_cache_nobody_can_write_still_boots_compiling_with_a_warning() {
 #[test]
 fn the_log_is_json_with_json_log_and_filtered_by_rust_log() {
     let ww = Ww::new();
-    let mut cmd = ww_in(ww.home.path());
+    let mut cmd = ww_in(ww.home());
     cmd.env("RUST_LOG", "ww::compile=debug")
         .args(["--json-log", "run"])
         .arg(built_images().join("images").join("default"));

@@ -2,77 +2,10 @@
 //! built from source by `wwpack build`, booted by the real `ww`, talking Cap'n Proto to it over
 //! their `wetware:rpc/connection` streams.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
-use e2e::{built_images, image_file, output, write_tree};
-
-/// A `ww` with a block store, cache and data directory (the node identity) of its own, and no
-/// IPFS node (port 9 refuses at once on loopback).
-struct Ww {
-    home: tempfile::TempDir,
-}
-
-impl Ww {
-    fn new() -> Ww {
-        Ww {
-            home: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn command(&self) -> Command {
-        e2e::ww_in(self.home.path())
-    }
-
-    /// `ww run <layers> -- <args>` with `stdin` as its standard input.
-    fn run(&self, layers: &[&Path], args: &[&str], stdin: &[u8]) -> Output {
-        let mut cmd = self.command();
-        cmd.arg("run").args(layers);
-        if !args.is_empty() {
-            cmd.arg("--").args(args);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ww");
-        let mut input = child.stdin.take().expect("stdin");
-        let stdin = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            // The guest may exit before reading everything; that is its business.
-            let _ = input.write_all(&stdin);
-        });
-        let out = child.wait_with_output().expect("wait for ww");
-        writer.join().expect("stdin writer");
-        out
-    }
-
-    fn peer_id(&self) -> String {
-        let o = output(self.command().arg("identity"));
-        assert!(o.status.success(), "ww identity: {}", text(&o.stderr));
-        text(&o.stdout).trim().to_string()
-    }
-}
-
-fn image(name: &str) -> PathBuf {
-    built_images().join("images").join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// An overlay directory that adds the probe guest at `bin/probe.wasm`.
-fn probe_overlay(dir: &Path) -> PathBuf {
-    let overlay = dir.join("probe-overlay");
-    write_tree(
-        &overlay,
-        &[("bin/probe.wasm", &image_file("probe", "bin/main.wasm"))],
-    );
-    overlay
-}
+use e2e::{image, output, probe_overlay, text, write_tree, Ww};
 
 #[test]
 fn pid0_grafts_spawns_child_echo_and_reports_its_status() {

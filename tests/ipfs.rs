@@ -1,27 +1,15 @@
-//! Push, pull and boot with a real IPFS node (js-ipfs, offline, on 127.0.0.1).
+//! Push, pull and boot with a real IPFS node (js-ipfs, offline, on 127.0.0.1), and with nodes
+//! that cannot be reached or that lie: what `ww` does with them, beside `wwpack`. What only
+//! `wwpack` does with a node is tested in `wwpack/tests/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use e2e::{bin, build_image, output, write_tree, IpfsNode};
+use e2e::{bin, build_image, ok, output, s, write_tree, IpfsNode};
 
 fn run(exe: &str, args: &[&str]) -> Output {
     output(Command::new(bin(exe)).env_remove("IPFS_API").args(args))
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The repository's `hello` image, built into `out`, with its root CID.
@@ -212,106 +200,6 @@ fn unreachable_node_and_unknown_cid_fail_clearly_within_the_timeout() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(125), "{err}");
     assert!(err.contains(cid) && err.contains(&node.url), "{err}");
-}
-
-#[test]
-fn a_push_cut_by_the_node_dying_completes_when_rerun() {
-    // An image big enough that the push takes a while: 48 MiB of distinct 1 MiB blocks.
-    let work = tempfile::tempdir().unwrap();
-    let project = work.path().join("p");
-    std::fs::create_dir_all(project.join("layers/data/etc")).unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let big: Vec<u8> = (0..48 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(project.join("layers/data/etc/big"), &big).unwrap();
-    // Static layers only (the hello guest's wasm as a file), so no guest is compiled here.
-    let hello = build_image(&work.path().join("built"), "hello").join("bin/main.wasm");
-    write_tree(
-        &project.join("layers/app"),
-        &[("bin/main.wasm", &std::fs::read(hello).unwrap())],
-    );
-    write_tree(
-        &project,
-        &[(
-            "wwpack.toml",
-            b"[layers.base]\npath = \"layers/base\"\n[layers.app]\npath = \"layers/app\"\n\
-              [layers.data]\npath = \"layers/data\"\n\
-              [images.big]\nlayers = [\"base\", \"app\", \"data\"]\n",
-        )],
-    );
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(e2e::repo().join("layers/base"))
-        .arg(project.join("layers"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let store = work.path().join("store");
-    ok(&output(
-        Command::new(bin("wwpack")).current_dir(&project).args([
-            "--store",
-            s(&store),
-            "build",
-            "-q",
-        ]),
-    ));
-
-    let node = IpfsNode::start();
-    let manifest = project.join("wwpack.toml");
-    let mut push = Command::new(bin("wwpack"));
-    push.args([
-        "--manifest-path",
-        s(&manifest),
-        "--store",
-        s(&store),
-        "--api",
-        &node.url,
-        "--timeout",
-        "5",
-        "push",
-        "--json",
-    ]);
-    let child = push
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
-    node.stop();
-    let cut = child.wait_with_output().unwrap();
-    node.restart();
-    let done = output(&mut push);
-    let json: serde_json::Value = serde_json::from_str(&ok(&done)).unwrap();
-    let counts = &json["counts"];
-    let total =
-        counts["blocks_sent"].as_u64().unwrap() + counts["blocks_skipped"].as_u64().unwrap();
-    assert!(total >= 48, "{json}");
-    if !cut.status.success() {
-        // The cut push stored some blocks; the rerun skipped them.
-        let err = String::from_utf8_lossy(&cut.stderr);
-        assert!(err.contains(&node.url), "{err}");
-    }
-    // The node now holds the whole image: pulling it into an empty store verifies every block.
-    let root = json["images"][0]["root"].as_str().unwrap().to_string();
-    let other = work.path().join("other");
-    ok(&run(
-        "wwpack",
-        &["--store", s(&other), "--api", &node.url, "pull", &root],
-    ));
-    let out = run(
-        "wwpack",
-        &["--store", s(&other), "cat", &format!("{root}/etc/big")],
-    );
-    assert!(
-        out.stdout == big,
-        "the image's big file came back different"
-    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! temporary file in the cache. And the limits all processes of a run share: `--max-processes`
 //! (pid0 counts) refusing `runBytes` to a pid0 that goes on, the default bounding a pid0 that
 //! tries 1000 children (in bounded host memory), and `--max-total-memory` failing the process
-//! that would pass it. [`node_budget`] drives the same limits on a `Node` over RPC.
+//! that would pass it. [`node_budget`] drives the same limits on a `Kernel` over RPC.
 
 #[path = "limits/node_budget.rs"]
 mod node_budget;
@@ -14,12 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{built_images, image_file, wat, write_tree};
-
-/// A `ww` with a block store, cache and data directory of its own, and no IPFS node.
-struct Ww {
-    home: tempfile::TempDir,
-}
+use e2e::{command_component, image, probe_overlay, wat, write_tree, Ww};
 
 /// What a finished `ww` left: its status and output.
 struct Ended {
@@ -41,30 +36,17 @@ struct Running {
 /// instead of hanging it. Nothing is asserted about how fast anything is.
 const HANG_GUARD: Duration = Duration::from_secs(300);
 
-impl Ww {
-    fn new() -> Ww {
-        Ww {
-            home: tempfile::tempdir().expect("temp dir"),
-        }
-    }
+/// `ww run` in a [`Ww`] home, to its end or piped ([`Running`]).
+trait RunExt {
+    fn start(&self, layers: &[&Path], flags: &[&str], args: &[&str]) -> Running;
+    fn run_to_end(&self, layers: &[&Path], flags: &[&str], args: &[&str], input: &[u8]) -> Ended;
+}
 
-    fn cache(&self) -> PathBuf {
-        self.home.path().join("cache")
-    }
-
-    fn command(&self, layers: &[&Path], flags: &[&str], args: &[&str]) -> Command {
-        let mut cmd = e2e::ww_in(self.home.path());
-        cmd.arg("run").args(layers).args(flags);
-        if !args.is_empty() {
-            cmd.arg("--").args(args);
-        }
-        cmd
-    }
-
+impl RunExt for Ww {
     /// Starts `ww run` with piped stdio.
     fn start(&self, layers: &[&Path], flags: &[&str], args: &[&str]) -> Running {
         let mut child = self
-            .command(layers, flags, args)
+            .run_command(layers, flags, args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -81,7 +63,7 @@ impl Ww {
     }
 
     /// Runs `ww run` to its end with `input` on stdin (then closed).
-    fn run(&self, layers: &[&Path], flags: &[&str], args: &[&str], input: &[u8]) -> Ended {
+    fn run_to_end(&self, layers: &[&Path], flags: &[&str], args: &[&str], input: &[u8]) -> Ended {
         let mut running = self.start(layers, flags, args);
         running.write(input);
         drop(running.stdin.take());
@@ -111,10 +93,7 @@ impl Running {
     }
 
     fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
-        // SAFETY: kill(2) on the pid of our own child, which has not been waited for yet.
-        let rc = unsafe { libc::kill(pid, signal) };
-        assert_eq!(rc, 0, "kill({pid}, {signal})");
+        e2e::signal(&self.child, signal);
     }
 
     /// Waits for `ww` to end (stdin stays open until then), killing it after [`HANG_GUARD`].
@@ -152,38 +131,12 @@ impl Running {
     }
 }
 
-fn image(name: &str) -> PathBuf {
-    built_images().join("images").join(name)
-}
-
-/// An overlay directory that adds the probe guest at `bin/probe.wasm`.
-fn probe_overlay(dir: &Path) -> PathBuf {
-    let overlay = dir.join("probe-overlay");
-    write_tree(
-        &overlay,
-        &[("bin/probe.wasm", &image_file("probe", "bin/main.wasm"))],
-    );
-    overlay
-}
-
 /// An image `dir/name` whose pid0 is the WASI command whose core module holds `module_body`,
 /// instantiated `instances` times; its `run` returns success.
 fn wat_image(dir: &Path, name: &str, module_body: &str, instances: usize) -> PathBuf {
-    let mut extra = String::new();
-    for i in 1..instances {
-        extra.push_str(&format!("(core instance $extra{i} (instantiate $m))\n"));
-    }
-    let text = format!(
-        r#"(component
-  (core module $m
-    {module_body}
-    (func (export "run") (result i32) i32.const 0))
-  (core instance $i (instantiate $m))
-  {extra}
-  (type $run-type (func (result (result))))
-  (func $run (type $run-type) (canon lift (core func $i "run")))
-  (instance $run-instance (export "run" (func $run)))
-  (export "wasi:cli/run@0.2.0" (instance $run-instance)))"#
+    let text = command_component(
+        &format!("{module_body}\n    (func (export \"run\") (result i32) i32.const 0)"),
+        instances,
     );
     let image = dir.join(name);
     write_tree(&image, &[("bin/main.wasm", &wat(&text))]);
@@ -229,11 +182,11 @@ fn assert_no_temp_files(cache: &Path) {
 fn pid0_over_its_memory_limit_is_stopped_with_137_and_under_it_runs() {
     let ww = Ww::new();
     let probe = image("probe");
-    let o = ww.run(&[&probe], &["--max-memory", "64MiB"], &["alloc", "16"], b"");
+    let o = ww.run_to_end(&[&probe], &["--max-memory", "64MiB"], &["alloc", "16"], b"");
     assert_status(&o, 0);
     assert!(o.stdout.starts_with("allocated 16 MiB"), "{}", o.stdout);
 
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&probe],
         &["--max-memory", "64MiB"],
         &["alloc", "100"],
@@ -255,10 +208,10 @@ fn the_default_memory_limit_is_256_mib() {
     let ww = Ww::new();
     // Exactly 256 MiB of linear memory (4096 pages of 64 KiB) boots; one page more does not.
     let fits = wat_image(work.path(), "fits", "(memory 4096)", 1);
-    let o = ww.run(&[&fits], &[], &[], b"");
+    let o = ww.run_to_end(&[&fits], &[], &[], b"");
     assert_status(&o, 0);
     let over = wat_image(work.path(), "over", "(memory 4097)", 1);
-    let o = ww.run(&[&over], &[], &[], b"");
+    let o = ww.run_to_end(&[&over], &[], &[], b"");
     assert_status(&o, 137);
     assert!(
         o.stderr.contains("memory limit of 256 MiB exceeded"),
@@ -272,9 +225,9 @@ fn a_table_over_its_limit_stops_pid0_with_137() {
     let work = tempfile::tempdir().expect("temp dir");
     let ww = Ww::new();
     let image = wat_image(work.path(), "table", "(table 200 funcref)", 1);
-    let o = ww.run(&[&image], &["--max-table-elements", "200"], &[], b"");
+    let o = ww.run_to_end(&[&image], &["--max-table-elements", "200"], &[], b"");
     assert_status(&o, 0);
-    let o = ww.run(&[&image], &["--max-table-elements", "100"], &[], b"");
+    let o = ww.run_to_end(&[&image], &["--max-table-elements", "100"], &[], b"");
     assert_status(&o, 137);
     assert!(
         o.stderr
@@ -289,9 +242,9 @@ fn too_many_instances_stop_pid0_with_137() {
     let work = tempfile::tempdir().expect("temp dir");
     let ww = Ww::new();
     let image = wat_image(work.path(), "instances", "", 3);
-    let o = ww.run(&[&image], &["--max-instances", "3"], &[], b"");
+    let o = ww.run_to_end(&[&image], &["--max-instances", "3"], &[], b"");
     assert_status(&o, 0);
-    let o = ww.run(&[&image], &["--max-instances", "2"], &[], b"");
+    let o = ww.run_to_end(&[&image], &["--max-instances", "2"], &[], b"");
     assert_status(&o, 137);
     assert!(
         o.stderr
@@ -304,7 +257,7 @@ fn too_many_instances_stop_pid0_with_137() {
 #[test]
 fn pid0_computing_past_its_timeout_is_stopped_with_124() {
     let ww = Ww::new();
-    let o = ww.run(&[&image("probe")], &["--timeout", "1s"], &["spin"], b"");
+    let o = ww.run_to_end(&[&image("probe")], &["--timeout", "1s"], &["spin"], b"");
     assert_status(&o, 124);
     assert_eq!(o.stdout, "spinning\n");
     assert!(
@@ -342,67 +295,19 @@ fn count_after(stdout: &str, prefix: &str) -> u32 {
 /// Runs `cmd` (stdin closed) to its end and returns what it left and its peak resident memory
 /// in bytes, from `wait4`'s rusage; kills it after [`HANG_GUARD`].
 fn run_measuring_peak_rss(cmd: &mut Command) -> (Ended, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ww");
-    let pipe_reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = pipe.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = pipe_reader(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = pipe_reader(Box::new(child.stderr.take().expect("stderr")));
-    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
-    let done = Arc::new(AtomicBool::new(false));
-    let watchdog = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            while !done.load(Ordering::Acquire) {
-                if started.elapsed() > HANG_GUARD {
-                    // SAFETY: kill(2) on our own child, not yet reaped (`done` is unset).
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    return true;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            false
-        })
-    };
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet waited for; both pointers are valid.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    done.store(true, Ordering::Release);
-    assert_eq!(rc, pid, "wait4 failed");
-    // Reaped by wait4: nothing is left for `Child` to wait for.
-    std::mem::forget(child);
-    assert!(
-        !watchdog.join().expect("watchdog"),
-        "ww did not end within {HANG_GUARD:?}; killed"
-    );
+    let o = e2e::process::run_measured(cmd, HANG_GUARD);
     let ended = Ended {
-        status: ExitStatus::from_raw(status),
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
+        status: o.status,
+        stdout: o.stdout,
+        stderr: o.stderr,
     };
-    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
-    (ended, peak)
+    (ended, o.peak_rss)
 }
 
 #[test]
 fn pid0_gets_max_processes_minus_one_children_and_spawns_again_once_they_end() {
     let ww = Ww::new();
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&image("probe")],
         &["--max-processes", "8"],
         &["spawn", "12"],
@@ -430,8 +335,8 @@ fn the_default_process_limit_bounds_a_pid0_that_tries_1000_children() {
     let ww = Ww::new();
     let probe = image("probe");
     // Both measured runs load the probe from the compiled cache: neither pays for a compile.
-    assert_status(&ww.run(&[&probe], &[], &["exit", "0"], b""), 0);
-    let (o, peak) = run_measuring_peak_rss(&mut ww.command(&[&probe], &[], &["spawn", "1000"]));
+    assert_status(&ww.run_to_end(&[&probe], &[], &["exit", "0"], b""), 0);
+    let (o, peak) = run_measuring_peak_rss(&mut ww.run_command(&[&probe], &[], &["spawn", "1000"]));
     assert_status(&o, 0);
     assert_eq!(
         lines(&o.stdout),
@@ -448,7 +353,7 @@ fn the_default_process_limit_bounds_a_pid0_that_tries_1000_children() {
         o.stderr
     );
     // What the 1000 would have taken: the same run with a limit above them.
-    let (all, peak_all) = run_measuring_peak_rss(&mut ww.command(
+    let (all, peak_all) = run_measuring_peak_rss(&mut ww.run_command(
         &[&probe],
         &["--max-processes", "1001"],
         &["spawn", "1000"],
@@ -477,12 +382,12 @@ fn children_past_the_shared_memory_budget_fail_naming_it_and_pid0_goes_on() {
     let ww = Ww::new();
     let probe = image("probe");
     // Eight children holding 16 MiB each fit the default budget...
-    let o = ww.run(&[&probe], &[], &["spawn", "8", "16"], b"");
+    let o = ww.run_to_end(&[&probe], &[], &["spawn", "8", "16"], b"");
     assert_status(&o, 0);
     assert_eq!(count_after(&o.stdout, "started "), 8, "{}", o.stdout);
 
     // ... but not one of 96 MiB: each child that would pass it fails, pid0 and the others go on.
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&probe],
         &["--max-total-memory", "96MiB"],
         &["spawn", "8", "16"],
@@ -515,10 +420,10 @@ fn pid0_past_the_shared_memory_budget_is_stopped_with_137() {
     let ww = Ww::new();
     let probe = image("probe");
     let flags = ["--max-total-memory", "32MiB"];
-    let o = ww.run(&[&probe], &flags, &["alloc", "8"], b"");
+    let o = ww.run_to_end(&[&probe], &flags, &["alloc", "8"], b"");
     assert_status(&o, 0);
     // Within its own limit (256 MiB), past the budget of the run.
-    let o = ww.run(&[&probe], &flags, &["alloc", "64"], b"");
+    let o = ww.run_to_end(&[&probe], &flags, &["alloc", "64"], b"");
     assert_status(&o, 137);
     assert!(
         o.stderr.contains(
@@ -533,7 +438,7 @@ fn pid0_past_the_shared_memory_budget_is_stopped_with_137() {
 #[test]
 fn bad_limit_values_are_usage_errors() {
     let ww = Ww::new();
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&image("probe")],
         &["--max-memory", "64MB"],
         &["exit", "0"],
@@ -541,7 +446,7 @@ fn bad_limit_values_are_usage_errors() {
     );
     assert_status(&o, 2);
     assert!(o.stderr.contains("`64MB` is not a size"), "{}", o.stderr);
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&image("probe")],
         &["--timeout", "soon"],
         &["exit", "0"],
@@ -553,7 +458,7 @@ fn bad_limit_values_are_usage_errors() {
         "{}",
         o.stderr
     );
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&image("probe")],
         &["--max-total-memory", "1GB"],
         &["exit", "0"],
@@ -561,7 +466,7 @@ fn bad_limit_values_are_usage_errors() {
     );
     assert_status(&o, 2);
     assert!(o.stderr.contains("`1GB` is not a size"), "{}", o.stderr);
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&image("probe")],
         &["--max-processes", "0"],
         &["exit", "0"],
@@ -581,7 +486,7 @@ fn a_child_over_its_memory_limit_fails_its_wait_and_pid0_goes_on() {
     let overlay = probe_overlay(work.path());
     let ww = Ww::new();
     let script = "run /bin/probe.wasm alloc 100\nrun /bin/probe.wasm alloc 8\necho still here\n";
-    let o = ww.run(
+    let o = ww.run_to_end(
         &[&image("shell"), &overlay],
         &["--max-memory", "64MiB"],
         &[],

@@ -1,90 +1,28 @@
-//! The membrane over Cap'n Proto RPC, end to end: a real `ww_runtime::rpc::Node` serves its
+//! The membrane over Cap'n Proto RPC, end to end: a real `ww_runtime::rpc::Kernel` serves its
 //! membrane on one end of an in-memory pipe, a real two-party RPC client drives it from the
 //! other, and the children it starts are the real guests built by `wwpack build` (probe,
 //! child-echo) running under wasmtime. A few tests boot pid0 with the real `ww` binary.
 
-use std::future::Future;
 use std::path::Path;
 use std::process::Command;
 
-use capnp_rpc::rpc_twoparty_capnp::Side;
-use capnp_rpc::{twoparty, RpcSystem};
+use e2e::probe;
+use e2e::rpc::{connect, echo, graft, local, stream, try_graft, try_run_bytes, wait, Stdio};
 use futures::FutureExt;
 use stem::stem_capnp::Status;
 use stem::{Epoch, Epochs};
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 use wetware_capnp::peer_capnp::{byte_stream, executor, host, process};
-use wetware_capnp::WetwareMembrane;
 use ww_runtime::boot::BootPeer;
 use ww_runtime::identity::Identity;
-use ww_runtime::rpc::{Node, NodeIdentity};
+use ww_runtime::rpc::{Kernel, NodeIdentity};
 
-/// Runs `test` on a current-thread runtime inside a `LocalSet`, as `ww` does.
-fn local<F: Future>(test: F) -> F::Output {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    tokio::task::LocalSet::new().block_on(&runtime, test)
-}
-
-fn node_with(identity: NodeIdentity, boot_peers: Vec<BootPeer>) -> Node {
+fn node_with(identity: NodeIdentity, boot_peers: Vec<BootPeer>) -> Kernel {
     let engine = ww_runtime::engine::engine().expect("wasmtime engine");
-    Node::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers)
+    Kernel::new(engine, Epochs::new(Epoch::genesis()), identity, boot_peers)
 }
 
-fn node() -> Node {
+fn node() -> Kernel {
     node_with(NodeIdentity::Key(Identity::from_seed([7; 32])), Vec::new())
-}
-
-/// Connects a two-party RPC client to `node` over an in-memory pipe; returns the membrane.
-fn connect(node: &Node) -> WetwareMembrane {
-    let (client, server) = tokio::io::duplex(64 * 1024);
-    node.serve(server);
-    let (read, write) = tokio::io::split(client);
-    let network = twoparty::VatNetwork::new(
-        read.compat(),
-        write.compat_write(),
-        Side::Client,
-        Default::default(),
-    );
-    let mut rpc = RpcSystem::new(Box::new(network), None);
-    let membrane: WetwareMembrane = rpc.bootstrap(Side::Server);
-    tokio::task::spawn_local(rpc);
-    membrane
-}
-
-struct Session {
-    epoch: u64,
-    status: Status,
-    host: host::Client,
-    executor: executor::Client,
-}
-
-async fn try_graft(membrane: &WetwareMembrane) -> Result<Session, capnp::Error> {
-    // No signer: an anonymous graft.
-    let response = membrane.graft_request().send().promise.await?;
-    let session = response.get()?.get_session()?;
-    let poller = session.get_status_poller()?;
-    let status = poller.poll_status_request().send().promise.await?;
-    let extension = session.get_extension()?;
-    Ok(Session {
-        epoch: session.get_issued_epoch()?.get_seq(),
-        status: status.get()?.get_status()?,
-        host: extension.get_host()?,
-        executor: extension.get_executor()?,
-    })
-}
-
-async fn graft(membrane: &WetwareMembrane) -> Session {
-    try_graft(membrane).await.expect("graft")
-}
-
-async fn echo(executor: &executor::Client, message: &str) -> Result<String, capnp::Error> {
-    let mut request = executor.echo_request();
-    request.get().set_message(message);
-    let response = request.send().promise.await?;
-    Ok(response.get()?.get_response()?.to_string()?)
 }
 
 async fn peer_id(host: &host::Client) -> Result<String, capnp::Error> {
@@ -92,52 +30,8 @@ async fn peer_id(host: &host::Client) -> Result<String, capnp::Error> {
     Ok(response.get()?.get_peer_id()?.to_string()?)
 }
 
-async fn try_run_bytes(
-    executor: &executor::Client,
-    wasm: &[u8],
-    args: &[&str],
-) -> Result<process::Client, capnp::Error> {
-    let mut request = executor.run_bytes_request();
-    request.get().set_wasm(wasm);
-    let mut list = request.get().init_args(args.len() as u32);
-    for (i, arg) in args.iter().enumerate() {
-        list.set(i as u32, *arg);
-    }
-    request.get().init_env(0);
-    request.send().promise.await?.get()?.get_process()
-}
-
 async fn run_bytes(executor: &executor::Client, wasm: &[u8], args: &[&str]) -> process::Client {
     try_run_bytes(executor, wasm, args).await.expect("runBytes")
-}
-
-async fn wait(process: &process::Client) -> Result<i32, capnp::Error> {
-    let response = process.wait_request().send().promise.await?;
-    Ok(response.get()?.get_exit_code())
-}
-
-async fn stream(process: &process::Client, which: &str) -> byte_stream::Client {
-    let stream = match which {
-        "stdin" => process
-            .stdin_request()
-            .send()
-            .promise
-            .await
-            .and_then(|r| r.get()?.get_stream()),
-        "stdout" => process
-            .stdout_request()
-            .send()
-            .promise
-            .await
-            .and_then(|r| r.get()?.get_stream()),
-        _ => process
-            .stderr_request()
-            .send()
-            .promise
-            .await
-            .and_then(|r| r.get()?.get_stream()),
-    };
-    stream.expect("a stdio stream")
 }
 
 async fn read(stream: &byte_stream::Client, max_bytes: u32) -> Result<Vec<u8>, capnp::Error> {
@@ -171,10 +65,6 @@ async fn close(stream: &byte_stream::Client) -> Result<(), capnp::Error> {
 /// A valid libp2p peer ID, different for each `n`.
 fn peer(n: u8) -> String {
     Identity::from_seed([n; 32]).peer_id()
-}
-
-fn probe() -> Vec<u8> {
-    e2e::image_file("probe", "bin/main.wasm")
 }
 
 fn assert_error_contains<T>(result: Result<T, capnp::Error>, needles: &[&str]) {
@@ -371,8 +261,8 @@ fn a_child_reads_stdin_writes_stdout_and_its_status_can_be_awaited_twice() {
     local(async {
         let session = graft(&connect(&node())).await;
         let child = run_bytes(&session.executor, &wasm, &["cat"]).await;
-        let stdin = stream(&child, "stdin").await;
-        let stdout = stream(&child, "stdout").await;
+        let stdin = stream(&child, Stdio::Stdin).await;
+        let stdout = stream(&child, Stdio::Stdout).await;
         write(&stdin, b"hello, ").await.expect("write");
         write(&stdin, b"child\n").await.expect("write");
         close(&stdin).await.expect("close");
@@ -391,9 +281,9 @@ fn stdio_streams_refuse_the_wrong_direction_and_an_empty_read() {
     local(async {
         let session = graft(&connect(&node())).await;
         let child = run_bytes(&session.executor, &wasm, &["cat"]).await;
-        let stdin = stream(&child, "stdin").await;
-        let stdout = stream(&child, "stdout").await;
-        let stderr = stream(&child, "stderr").await;
+        let stdin = stream(&child, Stdio::Stdin).await;
+        let stdout = stream(&child, Stdio::Stdout).await;
+        let stderr = stream(&child, Stdio::Stderr).await;
         assert_error_contains(read(&stdin, 10).await, &["stdin", "write-only"]);
         assert_error_contains(write(&stdout, b"x").await, &["stdout", "read-only"]);
         assert_error_contains(write(&stderr, b"x").await, &["stderr", "read-only"]);
@@ -411,12 +301,12 @@ fn closing_stdin_ends_a_write_the_child_does_not_read() {
         let session = graft(&connect(&node())).await;
         // The child writes 1 MiB to stdout and never reads stdin.
         let child = run_bytes(&session.executor, &wasm, &["stdout", "1048576"]).await;
-        let stdin = stream(&child, "stdin").await;
+        let stdin = stream(&child, Stdio::Stdin).await;
         let big = vec![b'y'; 1024 * 1024];
         let (written, closed) = futures::join!(write(&stdin, &big), close(&stdin));
         assert_error_contains(written, &["stdin", "closed"]);
         closed.expect("close");
-        let stdout = read_to_end(&stream(&child, "stdout").await).await;
+        let stdout = read_to_end(&stream(&child, Stdio::Stdout).await).await;
         assert_eq!(stdout.len(), 1024 * 1024);
         assert_eq!(wait(&child).await.expect("wait"), 0);
     });
@@ -429,7 +319,7 @@ fn writing_to_the_stdin_of_an_ended_child_fails() {
         let session = graft(&connect(&node())).await;
         let child = run_bytes(&session.executor, &wasm, &["exit", "0"]).await;
         assert_eq!(wait(&child).await.expect("wait"), 0);
-        let stdin = stream(&child, "stdin").await;
+        let stdin = stream(&child, Stdio::Stdin).await;
         let big = vec![b'z'; 1024 * 1024];
         assert_error_contains(write(&stdin, &big).await, &["stdin", "no longer reads"]);
     });
@@ -446,7 +336,7 @@ fn a_non_zero_exit_status_reaches_the_caller() {
         }
         // Unknown arguments: the probe prints its usage on stderr and exits 2.
         let child = run_bytes(&session.executor, &wasm, &["frobnicate"]).await;
-        let stderr = read_to_end(&stream(&child, "stderr").await).await;
+        let stderr = read_to_end(&stream(&child, Stdio::Stderr).await).await;
         assert!(String::from_utf8_lossy(&stderr).contains("usage: probe"));
         assert_eq!(wait(&child).await.expect("wait"), 2);
     });
@@ -470,7 +360,7 @@ fn a_child_blocked_on_a_full_stderr_does_not_block_the_host() {
             (&mut waiting).now_or_never().is_none(),
             "the child finished writing 1 MiB that nobody read"
         );
-        let stderr = read_to_end(&stream(&child, "stderr").await).await;
+        let stderr = read_to_end(&stream(&child, Stdio::Stderr).await).await;
         assert_eq!(stderr.len(), MIB);
         assert!(stderr.iter().all(|b| *b == b'x'));
         let status = waiting.await.and_then(|r| Ok(r.get()?.get_exit_code()));
@@ -489,7 +379,7 @@ fn a_trapping_child_makes_wait_fail_naming_the_trap() {
             &["child.wasm", "trapped", "unreachable"],
         );
         // So does a command that traps without any WASI import.
-        let bare = e2e::wat(e2e::TRAPPING_COMMAND);
+        let bare = e2e::trapping_command();
         let child = run_bytes(&session.executor, &bare, &[]).await;
         assert_error_contains(wait(&child).await, &["trapped", "unreachable"]);
         assert_eq!(
@@ -502,7 +392,7 @@ fn a_trapping_child_makes_wait_fail_naming_the_trap() {
 #[test]
 fn run_bytes_refuses_what_is_not_a_wasi_command_and_the_connection_goes_on() {
     let core_module = e2e::wat("(module)");
-    let library = e2e::wat(e2e::LIBRARY_COMPONENT);
+    let library = e2e::library_component();
     let probe = probe();
     let truncated = &probe[..probe.len() / 2];
     local(async {
@@ -534,7 +424,7 @@ fn a_child_spawns_a_grandchild_over_its_own_connection() {
     local(async {
         let session = graft(&connect(&node())).await;
         let child = run_bytes(&session.executor, &wasm, &["nest"]).await;
-        let stdout = read_to_end(&stream(&child, "stdout").await).await;
+        let stdout = read_to_end(&stream(&child, Stdio::Stdout).await).await;
         assert_eq!(
             String::from_utf8_lossy(&stdout),
             "CHILD_OK\nping 1\nping 2\nchild exited with status 0\n"
@@ -549,7 +439,7 @@ fn child_echo_itself_grafts_and_echoes_twice() {
     local(async {
         let session = graft(&connect(&node())).await;
         let child = run_bytes(&session.executor, &wasm, &[]).await;
-        let stdout = read_to_end(&stream(&child, "stdout").await).await;
+        let stdout = read_to_end(&stream(&child, Stdio::Stdout).await).await;
         assert_eq!(
             String::from_utf8_lossy(&stdout),
             "CHILD_OK\nping 1\nping 2\n"
@@ -570,7 +460,7 @@ fn a_child_sees_the_same_host_and_its_concurrent_echoes_match() {
         let expected_id = node.peer_id().expect("peer id");
         let session = graft(&connect(&node)).await;
         let child = run_bytes(&session.executor, &wasm, &["host"]).await;
-        let stdout = read_to_end(&stream(&child, "stdout").await).await;
+        let stdout = read_to_end(&stream(&child, Stdio::Stdout).await).await;
         let stdout = String::from_utf8_lossy(&stdout);
         assert!(stdout.contains(&format!("id {expected_id}\n")), "{stdout}");
         assert!(stdout.contains("addrs 0\n"), "{stdout}");
@@ -588,7 +478,7 @@ fn a_child_sees_the_same_host_and_its_concurrent_echoes_match() {
         assert_eq!(wait(&child).await.expect("wait"), 0);
 
         let child = run_bytes(&session.executor, &wasm, &["echo-many", "16"]).await;
-        let stdout = read_to_end(&stream(&child, "stdout").await).await;
+        let stdout = read_to_end(&stream(&child, Stdio::Stdout).await).await;
         assert_eq!(String::from_utf8_lossy(&stdout), "matched 16/16\n");
         assert_eq!(wait(&child).await.expect("wait"), 0);
     });
@@ -628,7 +518,7 @@ fn after_the_epoch_advances_old_sessions_and_membranes_are_stale() {
         );
         assert_error_contains(echo(&session.executor, "x").await, &[stem::STALE_EPOCH]);
         assert_error_contains(
-            try_run_bytes(&session.executor, &e2e::wat(e2e::TRAPPING_COMMAND), &[]).await,
+            try_run_bytes(&session.executor, &e2e::trapping_command(), &[]).await,
             &[stem::STALE_EPOCH],
         );
         assert_error_contains(
@@ -673,12 +563,5 @@ fn pid0_reaches_the_host_over_its_connection() {
 }
 
 fn ww_run(layers: &[&Path], home: &Path, key: &Path, args: &[&str]) -> std::process::Output {
-    e2e::output(
-        e2e::ww_in(home)
-            .arg("run")
-            .args(layers)
-            .env("WW_IDENTITY", key)
-            .arg("--")
-            .args(args),
-    )
+    e2e::output(e2e::ww_run(home, layers, &[], args).env("WW_IDENTITY", key))
 }

@@ -4,23 +4,10 @@
 //! name, and stopped with pid0.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 
-use e2e::{built_images, image_file, wat, write_tree, TRAPPING_COMMAND};
-
-/// A WASI 0.2 command component whose `run` never returns (an endless loop, interrupted only by
-/// the engine's epochs).
-const SPINNING_COMMAND: &str = r#"
-(component
-  (core module $m
-    (func (export "run") (result i32) (loop $forever (br $forever)) unreachable))
-  (core instance $i (instantiate $m))
-  (type $run-type (func (result (result))))
-  (func $run (type $run-type) (canon lift (core func $i "run")))
-  (instance $run-instance (export "run" (func $run)))
-  (export "wasi:cli/run@0.2.0" (instance $run-instance)))
-"#;
+use e2e::{image, image_file, spinning_command, trapping_command, write_tree};
 
 /// `ww run <shell image> <overlay>` with its own store, cache and data directory, no IPFS node,
 /// piped stdin and stderr.
@@ -100,10 +87,6 @@ impl Boot {
     }
 }
 
-fn image(name: &str) -> PathBuf {
-    built_images().join("images").join(name)
-}
-
 fn hello() -> Vec<u8> {
     image_file("hello", "bin/main.wasm")
 }
@@ -146,7 +129,7 @@ fn crashing_and_trapping_services_are_logged_and_pid0_goes_on() {
                 "svc/crash/bin/main.wasm",
                 &image_file("probe", "bin/main.wasm"),
             ),
-            ("svc/trap/bin/main.wasm", &wat(TRAPPING_COMMAND)),
+            ("svc/trap/bin/main.wasm", &trapping_command()),
             ("svc/junk/bin/main.wasm", b"not wasm"),
             ("svc/empty/etc/motd", b"no program here\n"),
         ],
@@ -206,10 +189,7 @@ fn nested_services_start_too() {
 fn services_still_running_are_stopped_when_pid0_ends() {
     let dir = tempfile::tempdir().expect("temp dir");
     let overlay = dir.path().join("overlay");
-    write_tree(
-        &overlay,
-        &[("svc/spin/bin/main.wasm", &wat(SPINNING_COMMAND))],
-    );
+    write_tree(&overlay, &[("svc/spin/bin/main.wasm", &spinning_command())]);
     let mut ww = Boot::start(&overlay, Some("ww::services=debug"));
     ww.wait_until(|seen| seen.iter().any(|l| l.contains("started svc/spin")));
     // If the spinning service were not stopped, ww would never exit and this would hang.
@@ -226,15 +206,10 @@ fn services_still_running_are_stopped_when_pid0_ends() {
 fn a_signal_stops_the_services_with_pid0() {
     let dir = tempfile::tempdir().expect("temp dir");
     let overlay = dir.path().join("overlay");
-    write_tree(
-        &overlay,
-        &[("svc/spin/bin/main.wasm", &wat(SPINNING_COMMAND))],
-    );
+    write_tree(&overlay, &[("svc/spin/bin/main.wasm", &spinning_command())]);
     let mut ww = Boot::start(&overlay, Some("ww::services=debug"));
     ww.wait_until(|seen| seen.iter().any(|l| l.contains("started svc/spin")));
-    let pid = libc::pid_t::try_from(ww.child.id()).expect("a pid");
-    // SAFETY: kill(2) on the ww process this test started and has not yet waited for.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill ww");
+    e2e::signal(&ww.child, libc::SIGTERM);
     // The shell's stdin stays open: only the signal can end this run.
     let mut rest = String::new();
     ww.stderr

@@ -5,7 +5,10 @@
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use e2e::{bin, build_image, output, wat, write_tree, LIBRARY_COMPONENT, TRAPPING_COMMAND};
+use e2e::{
+    bin, build_image, library_component, output, stderr, stdout, trapping_command, wat, write_tree,
+    Ww,
+};
 
 /// The `hello` image (the `hello` guest as pid0, no RPC), built once for all tests of this file.
 fn image() -> &'static std::path::Path {
@@ -19,37 +22,17 @@ fn image() -> &'static std::path::Path {
 }
 
 /// A block store and cache of ww's own for this test process.
-fn ww_home() -> &'static std::path::Path {
-    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| tempfile::tempdir().expect("temp dir"))
-        .path()
+fn ww() -> &'static Ww {
+    static WW: OnceLock<Ww> = OnceLock::new();
+    WW.get_or_init(Ww::new)
 }
 
 fn ww_run(layers: &[&std::path::Path], args: &[&str]) -> Output {
-    ww_run_args(
-        &layers
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>(),
-        args,
-    )
+    output(&mut ww().run_command(layers, &[], args))
 }
 
 fn ww_run_args(layers: &[String], args: &[&str]) -> Output {
-    let mut cmd = e2e::ww_in(ww_home());
-    cmd.arg("run").args(layers);
-    if !args.is_empty() {
-        cmd.arg("--").args(args);
-    }
-    output(&mut cmd)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    output(&mut ww().run_command(layers, &[], args))
 }
 
 /// Asserts a failed boot: status `code`, exactly one line on stderr containing every `needle`.
@@ -172,7 +155,7 @@ fn garbage_is_a_one_line_error() {
 #[test]
 fn component_that_is_not_a_command_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
-    write_tree(dir.path(), &[("bin/main.wasm", &wat(LIBRARY_COMPONENT))]);
+    write_tree(dir.path(), &[("bin/main.wasm", &library_component())]);
     let o = ww_run(&[dir.path()], &[]);
     assert_one_line_error(
         &o,
@@ -189,7 +172,7 @@ fn component_that_is_not_a_command_is_a_one_line_error() {
 #[test]
 fn trap_is_a_one_line_error_with_the_trap_status() {
     let dir = tempfile::tempdir().unwrap();
-    write_tree(dir.path(), &[("bin/main.wasm", &wat(TRAPPING_COMMAND))]);
+    write_tree(dir.path(), &[("bin/main.wasm", &trapping_command())]);
     let o = ww_run(&[dir.path()], &[]);
     assert_one_line_error(&o, 134, &["bin/main.wasm", "trapped", "unreachable"]);
 }
@@ -199,7 +182,7 @@ fn pid0_from_an_overlay_names_the_overlay_file() {
     // The image's pid0 is shadowed by a trapping one from the overlay: the error names the
     // overlay's file, the one that actually ran.
     let overlay = tempfile::tempdir().unwrap();
-    write_tree(overlay.path(), &[("bin/main.wasm", &wat(TRAPPING_COMMAND))]);
+    write_tree(overlay.path(), &[("bin/main.wasm", &trapping_command())]);
     let o = ww_run(&[image(), overlay.path()], &[]);
     let file = overlay.path().join("bin/main.wasm");
     assert_one_line_error(&o, 134, &[&file.display().to_string(), "trapped"]);
@@ -218,7 +201,7 @@ fn add_image() -> String {
     let o = output(
         Command::new(bin("wwpack"))
             .arg("--store")
-            .arg(ww_home().join("store"))
+            .arg(ww().store())
             .arg("add")
             .arg(image()),
     );
@@ -243,12 +226,12 @@ fn boots_an_image_by_cid_from_the_block_store_with_an_overlay() {
     let o = ww_run_args(std::slice::from_ref(&cid), &[]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     assert!(
-        ww_home().join("cache/roots").join(&cid).is_dir(),
+        ww().cache().join("roots").join(&cid).is_dir(),
         "root cached under {cid}"
     );
     // A pid0 from a CID layer is named by its /ipfs path in errors.
     let trap = tempfile::tempdir().unwrap();
-    write_tree(trap.path(), &[("bin/main.wasm", &wat(TRAPPING_COMMAND))]);
+    write_tree(trap.path(), &[("bin/main.wasm", &trapping_command())]);
     let o = ww_run(&[trap.path()], &[]);
     assert_one_line_error(&o, 134, &["trapped"]);
 }

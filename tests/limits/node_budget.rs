@@ -1,111 +1,39 @@
 //! The limits all processes of a node share, driven over RPC on a real
-//! `ww_runtime::rpc::Node` (no pid0: only the children started here count), with the probe
+//! `ww_runtime::rpc::Kernel` (no pid0: only the children started here count), with the probe
 //! built by `wwpack build` as the child: `runBytes` is refused at `max_processes` and when the
 //! shared memory budget has no room, before anything is compiled; a refusal, a failed start, a
 //! trap, an exit and the end of the run each leave the count and the memory as they were.
 
-use std::future::Future;
-
-use capnp_rpc::rpc_twoparty_capnp::Side;
-use capnp_rpc::{twoparty, RpcSystem};
+use e2e::probe;
+use e2e::rpc::{self, connect, graft, local, stream, try_run_bytes as run_bytes, wait, Stdio};
 use stem::{Epoch, Epochs};
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 use wetware_capnp::peer_capnp::{byte_stream, executor, process};
-use wetware_capnp::WetwareMembrane;
 use ww_runtime::compile_cache::CompileCache;
 use ww_runtime::identity::Identity;
 use ww_runtime::limits::Limits;
-use ww_runtime::rpc::{Node, NodeIdentity};
-
-/// Runs `test` on a current-thread runtime inside a `LocalSet`, as `ww` does; every task left
-/// (children still running) is dropped when it returns.
-fn local<F: Future>(test: F) -> F::Output {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    tokio::task::LocalSet::new().block_on(&runtime, test)
-}
+use ww_runtime::rpc::{Kernel, NodeIdentity};
 
 /// A node under `limits`, compiling into a cache of its own (so the probe compiles once).
-fn node(limits: Limits, cache: &tempfile::TempDir) -> Node {
+fn node(limits: Limits, cache: &tempfile::TempDir) -> Kernel {
     let engine = ww_runtime::engine::engine().expect("wasmtime engine");
     let identity = NodeIdentity::Key(Identity::from_seed([7; 32]));
-    Node::new(engine, Epochs::new(Epoch::genesis()), identity, Vec::new())
+    Kernel::new(engine, Epochs::new(Epoch::genesis()), identity, Vec::new())
         .with_limits(limits)
         .with_compile_cache(CompileCache::new(cache.path()))
 }
 
 /// Grafts over a new in-memory connection to `node`; returns the session's executor.
-async fn executor(node: &Node) -> executor::Client {
-    let (client, server) = tokio::io::duplex(64 * 1024);
-    node.serve(server);
-    let (read, write) = tokio::io::split(client);
-    let network = twoparty::VatNetwork::new(
-        read.compat(),
-        write.compat_write(),
-        Side::Client,
-        Default::default(),
-    );
-    let mut rpc = RpcSystem::new(Box::new(network), None);
-    let membrane: WetwareMembrane = rpc.bootstrap(Side::Server);
-    tokio::task::spawn_local(rpc);
-    let response = membrane
-        .graft_request()
-        .send()
-        .promise
-        .await
-        .expect("graft");
-    let session = response
-        .get()
-        .and_then(|r| r.get_session())
-        .expect("session");
-    session
-        .get_extension()
-        .and_then(|e| e.get_executor())
-        .expect("executor")
-}
-
-async fn run_bytes(
-    executor: &executor::Client,
-    wasm: &[u8],
-    args: &[&str],
-) -> Result<process::Client, capnp::Error> {
-    let mut request = executor.run_bytes_request();
-    request.get().set_wasm(wasm);
-    let mut list = request.get().init_args(args.len() as u32);
-    for (i, arg) in args.iter().enumerate() {
-        list.set(i as u32, *arg);
-    }
-    request.get().init_env(0);
-    request.send().promise.await?.get()?.get_process()
+async fn executor(node: &Kernel) -> executor::Client {
+    graft(&connect(node)).await.executor
 }
 
 async fn echo(executor: &executor::Client) -> String {
-    let mut request = executor.echo_request();
-    request.get().set_message("still here");
-    let response = request.send().promise.await.expect("echo");
-    let reply = response
-        .get()
-        .and_then(|r| r.get_response())
-        .expect("reply");
-    reply.to_string().expect("UTF-8")
-}
-
-async fn wait(process: &process::Client) -> Result<i32, capnp::Error> {
-    let response = process.wait_request().send().promise.await?;
-    Ok(response.get()?.get_exit_code())
+    rpc::echo(executor, "still here").await.expect("echo")
 }
 
 async fn stdio(process: &process::Client, stdin: bool) -> byte_stream::Client {
-    let stream = if stdin {
-        let r = process.stdin_request().send().promise.await;
-        r.and_then(|r| r.get()?.get_stream())
-    } else {
-        let r = process.stdout_request().send().promise.await;
-        r.and_then(|r| r.get()?.get_stream())
-    };
-    stream.expect("a stdio stream")
+    let which = if stdin { Stdio::Stdin } else { Stdio::Stdout };
+    stream(process, which).await
 }
 
 /// Starts the probe as `hold 0` and waits until it says it is holding: alive.
@@ -152,10 +80,6 @@ fn error_of<T>(result: Result<T, capnp::Error>) -> String {
         Ok(_) => panic!("expected an error, got success"),
         Err(e) => e.to_string(),
     }
-}
-
-fn probe() -> Vec<u8> {
-    e2e::image_file("probe", "bin/main.wasm")
 }
 
 #[test]

@@ -7,27 +7,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ww_image::wasm::{kind, Kind};
+use ww_test_support::copy_dir;
 use wwpack::guests::Workspace;
 use wwpack::plan::{plan, Plan};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embed")
-}
-
-/// Copies `src` to `dst` recursively, leaving out any `target` directory.
-fn copy_dir(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for entry in fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dst.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &to);
-            }
-        } else {
-            fs::copy(entry.path(), &to).unwrap();
-        }
-    }
 }
 
 /// A copy of the fixture at `dst`.

@@ -27,7 +27,3 @@ pub mod process;
 mod session;
 
 pub use kernel::{Kernel, NodeIdentity};
-
-/// The old name of [`Kernel`], kept until the end-to-end tests (`tests/`) use the new one.
-#[doc(hidden)]
-pub use kernel::Kernel as Node;

@@ -5,39 +5,23 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use e2e::{bin, output, write_tree};
+use ww_test_support::process::run_measured;
+use ww_test_support::{
+    closed_pipe, failed, mode_of, names_in, ok, output, reachable_for_nobody, s, walk_files,
+    write_tree,
+};
+
+const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
 
 fn wwpack(store: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin("wwpack"));
+    let mut cmd = Command::new(WWPACK);
     cmd.env_remove("WW_STORE");
     if let Some(store) = store {
         cmd.arg("--store").arg(store);
     }
     output(cmd.args(args))
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "status {:?}, stderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
-}
-
-fn failed(o: &Output) -> String {
-    assert!(
-        !o.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
 }
 
 #[test]
@@ -229,39 +213,6 @@ fn bad_input_is_named_and_stores_nothing() {
     assert!(err.contains("bafy-not-a-cid"), "{err}");
 }
 
-fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk_files(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-/// Peak resident memory of a child process, in bytes, from `wait4`'s rusage.
-fn run_measuring_peak_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd.spawn().expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet waited for; both pointers are valid.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid, "wait4 failed");
-    std::mem::forget(child);
-    (
-        std::process::ExitStatus::from_raw(status),
-        usage.ru_maxrss as u64 * 1024,
-    )
-}
-
 #[test]
 fn a_one_gib_file_is_imported_in_bounded_memory() {
     let work = tempfile::tempdir().unwrap();
@@ -271,13 +222,13 @@ fn a_one_gib_file_is_imported_in_bounded_memory() {
         .unwrap()
         .set_len(1 << 30)
         .unwrap();
-    let (status, peak) = run_measuring_peak_rss(
-        Command::new(bin("wwpack"))
-            .args(["cid", s(&file)])
-            .stdout(std::process::Stdio::null()),
+    // A hang guard only, no timing claim.
+    let o = run_measured(
+        Command::new(WWPACK).args(["cid", s(&file)]),
+        Duration::from_secs(600),
     );
-    assert!(status.success());
-    assert!(peak < 64 << 20, "peak RSS {} MiB", peak >> 20);
+    assert!(o.status.success(), "{}", o.describe());
+    assert!(o.peak_rss < 64 << 20, "peak RSS {} MiB", o.peak_rss >> 20);
 }
 
 /// Runs the real binary as the unprivileged user `nobody`: as root, permission bits decide
@@ -286,7 +237,7 @@ fn wwpack_as_nobody(store: &Path, args: &[&str]) -> Output {
     output(
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(bin("wwpack"))
+            .arg(WWPACK)
             .env_remove("WW_STORE")
             .arg("--store")
             .arg(store)
@@ -295,15 +246,9 @@ fn wwpack_as_nobody(store: &Path, args: &[&str]) -> Output {
 }
 
 /// Lets `nobody` reach `dir` and the wwpack binary (o+rx on every parent directory).
-fn reachable_for_nobody(dir: &Path) {
-    let exe = bin("wwpack");
-    for start in [dir, exe.parent().unwrap()] {
-        let mut d = Some(start);
-        while let Some(p) = d {
-            let _ = Command::new("chmod").arg("o+rx").arg(p).status();
-            d = p.parent();
-        }
-    }
+fn open_to_nobody(dir: &Path) {
+    let exe = Path::new(WWPACK);
+    reachable_for_nobody(&[dir, exe.parent().expect("the binary's directory")]);
 }
 
 #[test]
@@ -311,7 +256,7 @@ fn a_store_others_cannot_write_serves_reads_and_refuses_writes() {
     let work = tempfile::tempdir().unwrap();
     let (tree, store, root) = add_sample(work.path());
     // The binary and the store must be reachable for `nobody`; the store stays root's.
-    reachable_for_nobody(work.path());
+    open_to_nobody(work.path());
     let motd = wwpack_as_nobody(&store, &["cat", &format!("{root}/etc/motd")]);
     assert_eq!(ok(&motd), "welcome to the store\n");
     let listing = ok(&wwpack_as_nobody(&store, &["ls", &root]));
@@ -330,7 +275,7 @@ fn an_unreadable_file_is_named_and_nothing_is_stored() {
     sample_tree(&tree);
     let secret = tree.join("etc/secret");
     std::fs::write(&secret, "root only").unwrap();
-    reachable_for_nobody(work.path());
+    open_to_nobody(work.path());
     // Everything readable by `nobody` but the secret; the store belongs to `nobody`.
     let _ = Command::new("chmod")
         .args(["-R", "o+rX"])
@@ -359,16 +304,14 @@ fn an_unreadable_file_is_named_and_nothing_is_stored() {
 /// Runs `wwpack` with a stdout whose reader is already gone, so that every write to it fails
 /// with `EPIPE`, as it does once `head` has exited.
 fn wwpack_into_closed_pipe(store: &Path, args: &[&str]) -> Output {
-    let (reader, writer) = std::io::pipe().expect("a pipe");
-    drop(reader);
     output(
-        Command::new(bin("wwpack"))
+        Command::new(WWPACK)
             .env_remove("WW_STORE")
             .env("IPFS_API", "http://127.0.0.1:9")
             .arg("--store")
             .arg(store)
             .args(args)
-            .stdout(writer),
+            .stdout(closed_pipe()),
     )
 }
 
@@ -411,7 +354,7 @@ fn a_closed_stdout_ends_every_verb_quietly() {
         Command::new("bash")
             .arg("-c")
             .arg(r#"set -o pipefail; "$0" "$@" | head -c 10 >/dev/null"#)
-            .arg(bin("wwpack"))
+            .arg(WWPACK)
             .args(["--store", s(&store), "cat", &big]),
     );
     assert_eq!(
@@ -454,20 +397,6 @@ fn ls_escapes_control_characters_in_text_and_json_keeps_them_exact() {
     assert_eq!(entries[1]["target"], target);
 }
 
-fn mode_of(path: &Path) -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).unwrap().mode() & 0o777
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn export_writes_stdout_fifos_and_links_in_place_and_files_atomically() {
     use std::os::unix::fs::FileTypeExt;
@@ -481,7 +410,7 @@ fn export_writes_stdout_fifos_and_links_in_place_and_files_atomically() {
     assert!(bytes.len() > 1_000_000, "{}", bytes.len());
 
     // `-` is stdout: the CAR streams into a pipe, and no file named `-` appears.
-    let o = output(Command::new(bin("wwpack")).current_dir(&out).args([
+    let o = output(Command::new(WWPACK).current_dir(&out).args([
         "--store",
         s(&store),
         "export",
@@ -498,7 +427,7 @@ fn export_writes_stdout_fifos_and_links_in_place_and_files_atomically() {
         Command::new("sh")
             .arg("-c")
             .arg(r#"umask 027 && exec "$0" "$@""#)
-            .arg(bin("wwpack"))
+            .arg(WWPACK)
             .args(["--store", s(&store), "export", &root, "-o"])
             .arg(out.join("b.car")),
     );
@@ -534,7 +463,7 @@ fn export_writes_stdout_fifos_and_links_in_place_and_files_atomically() {
         .unwrap()
         .success());
     let second = work.path().join("second-store");
-    let importer = Command::new(bin("wwpack"))
+    let importer = Command::new(WWPACK)
         .env_remove("WW_STORE")
         .arg("--store")
         .arg(&second)
@@ -556,14 +485,8 @@ fn export_writes_stdout_fifos_and_links_in_place_and_files_atomically() {
     // never replaced.
     let magic = out.join("stdout");
     std::os::unix::fs::symlink("/proc/self/fd/1", &magic).unwrap();
-    let o = output(Command::new(bin("wwpack")).args([
-        "--store",
-        s(&store),
-        "export",
-        &root,
-        "-o",
-        s(&magic),
-    ]));
+    let o =
+        output(Command::new(WWPACK).args(["--store", s(&store), "export", &root, "-o", s(&magic)]));
     assert!(o.status.success(), "{o:?}");
     assert!(o.stdout == bytes, "the CAR through the link differs");
     assert_eq!(

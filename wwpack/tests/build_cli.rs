@@ -5,7 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use e2e::{bin, output, repo, wat, write_tree, TRAPPING_COMMAND};
+use ww_test_support::{
+    closed_pipe, copy_dir, mode_of, ok, output, repo, stderr, trapping_command, wat, write_tree,
+};
+
+const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
 
 /// Copies what goes into this repository's images (wwpack.toml, guests/ without target/ and
 /// with its symlinks, layers/, and what those symlinks and the guests reach outside guests/: the
@@ -21,28 +25,8 @@ fn clone_project(dest: &Path) -> PathBuf {
     dest.to_path_buf()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        let kind = entry.file_type().unwrap();
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if kind.is_dir() {
-            copy_dir(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 fn wwpack_build(project: &Path, args: &[&str], cargo: Option<&str>) -> Output {
-    let mut cmd = Command::new(bin("wwpack"));
+    let mut cmd = Command::new(WWPACK);
     cmd.current_dir(project)
         .arg("--store")
         .arg(project.join("store"))
@@ -52,20 +36,6 @@ fn wwpack_build(project: &Path, args: &[&str], cargo: Option<&str>) -> Output {
         cmd.env("CARGO", cargo);
     }
     output(&mut cmd)
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -91,7 +61,7 @@ fn two_clones_at_different_paths_give_identical_locks_and_wasm() {
     // clone) its lock against a fresh build of its working tree.
     let diff = |args: &[&Path], cwd: &Path| {
         let o = output(
-            Command::new(bin("wwpack"))
+            Command::new(WWPACK)
                 .current_dir(cwd)
                 .arg("--store")
                 .arg(cwd.join("store"))
@@ -148,7 +118,7 @@ fn locked_fails_and_names_what_differs() {
     // ... and no blocks: a failing --locked into an empty store leaves it empty.
     let fresh = p.join("fresh-store");
     let o = output(
-        Command::new(bin("wwpack"))
+        Command::new(WWPACK)
             .current_dir(&p)
             .arg("--store")
             .arg(&fresh)
@@ -218,7 +188,7 @@ fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
     let p = clone_project(dir.path());
     write_tree(
         &p.join("layers/over"),
-        &[("bin/main.wasm", &wat(TRAPPING_COMMAND))],
+        &[("bin/main.wasm", &trapping_command())],
     );
     let toml = std::fs::read_to_string(p.join("wwpack.toml"))
         .unwrap()
@@ -326,16 +296,11 @@ layers = ["base", "extra"]
             ),
             ("layers/base/etc/motd", b"hello\n"),
             ("layers/base/etc/conf.d/a.conf", b"a = 1\n"),
-            ("layers/base/bin/main.wasm", &wat(TRAPPING_COMMAND)),
+            ("layers/base/bin/main.wasm", &trapping_command()),
             ("layers/extra/etc/extra", b"extra\n"),
         ],
     );
     p
-}
-
-fn mode_of(path: &Path) -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::symlink_metadata(path).unwrap().mode() & 0o777
 }
 
 #[test]
@@ -350,7 +315,7 @@ fn images_and_the_lock_are_written_with_the_umask_applied() {
             .current_dir(&p)
             .arg("-c")
             .arg(r#"umask 027 && exec "$0" "$@""#)
-            .arg(bin("wwpack"))
+            .arg(WWPACK)
             .arg("--store")
             .arg(p.join("store"))
             .arg("build"),
@@ -382,15 +347,13 @@ fn a_closed_stdout_ends_build_and_diff_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let p = static_project(dir.path());
     for args in [&["build"][..], &["build", "--json"], &["diff"]] {
-        let (reader, writer) = std::io::pipe().unwrap();
-        drop(reader);
         let o = output(
-            Command::new(bin("wwpack"))
+            Command::new(WWPACK)
                 .current_dir(&p)
                 .arg("--store")
                 .arg(p.join("store"))
                 .args(args)
-                .stdout(writer),
+                .stdout(closed_pipe()),
         );
         assert_eq!(
             (o.status.code(), stderr(&o).as_str()),
