@@ -19,7 +19,7 @@ use ww_content::tree::{Entry, RelPath, Tree};
 
 use crate::cache::Cache;
 use crate::error::BootError;
-use crate::loader::{ImageBudget, LoadedLayer};
+use crate::layer::{ImageBudget, LoadedLayer};
 
 /// Loads the host directory `dir` (named `arg` on the command line) into `cache`.
 pub(crate) fn load(

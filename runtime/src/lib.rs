@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 mod host_layer;
 pub mod identity;
+pub mod layer;
 pub mod limits;
 pub mod loader;
 pub mod logline;

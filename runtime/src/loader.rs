@@ -14,10 +14,9 @@
 //! written, the sizes of the distinct files of all layers together are checked against
 //! `--max-image-size` ([`ImageBudget`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::units::Size;
 use ww_content::block::{BlockSource, NullSink};
 use ww_content::cancel::Cancel;
 pub use ww_content::chain::ChainSource;
@@ -33,6 +32,7 @@ use ww_image::layer::LayerEntry;
 
 use crate::cache::Cache;
 use crate::error::BootError;
+pub use crate::layer::{ImageBudget, LoadedLayer};
 
 /// The default of `--max-image-size`: the bytes of files one `ww run` may materialize.
 pub const DEFAULT_MAX_IMAGE_SIZE: u64 = 4 << 30;
@@ -40,68 +40,6 @@ pub const DEFAULT_MAX_IMAGE_SIZE: u64 = 4 << 30;
 /// The bytes of blocks a content layer's reader may decode beyond twice `--max-image-size`
 /// (each file's blocks are read to learn its size, then to write it): 1 GiB for directories.
 pub const DIRECTORY_BYTES: u64 = 1 << 30;
-
-/// A layer ready for the union: its tree (files in the cache), where each file came from, and
-/// the nodes of its files (so the union's CID needs no re-hashing).
-pub struct LoadedLayer {
-    /// The argument as given.
-    pub label: String,
-    pub tree: Tree,
-    /// Where each file came from, for messages: a host path or `/ipfs/CID/path`.
-    pub origins: BTreeMap<RelPath, String>,
-    pub nodes: Vec<(PathBuf, Imported)>,
-}
-
-/// The bytes the layers of one run may put in the cache: each distinct file (by CID) counts
-/// once, and the total is checked before the file is written.
-#[derive(Debug)]
-pub struct ImageBudget {
-    max: u64,
-    used: u64,
-    counted: HashSet<Cid>,
-}
-
-impl ImageBudget {
-    pub fn new(max: u64) -> ImageBudget {
-        ImageBudget {
-            max,
-            used: 0,
-            counted: HashSet::new(),
-        }
-    }
-
-    /// Counts the file `cid` of `size` bytes (once per CID); the error names `path` and the
-    /// limit.
-    fn charge(&mut self, cid: &Cid, size: u64, path: &str) -> Result<(), String> {
-        if self.counted.contains(&cid.to_v1()) {
-            return Ok(());
-        }
-        self.charge_size(size, path)?;
-        self.counted.insert(cid.to_v1());
-        Ok(())
-    }
-
-    /// Counts a file of `size` bytes whose CID is not known yet (a host file, counted before
-    /// it is read).
-    pub(crate) fn charge_size(&mut self, size: u64, path: &str) -> Result<(), String> {
-        match self
-            .used
-            .checked_add(size)
-            .filter(|&total| total <= self.max)
-        {
-            Some(total) => {
-                self.used = total;
-                Ok(())
-            }
-            None => Err(format!(
-                "`{}` is {size} bytes, which makes the image larger than --max-image-size {} \
-                 (files of all layers together, each counted once)",
-                printable(path),
-                Size(self.max)
-            )),
-        }
-    }
-}
 
 /// Resolves layer arguments: embedded store, then IPFS node, then host path.
 pub struct ChainLoader<'a> {
@@ -192,8 +130,12 @@ impl ChainLoader<'_> {
         };
         // Each file's block is read once to learn its size and once to write it; directories
         // get a budget of their own.
-        let reader = Reader::new(chain)
-            .with_max_bytes(budget.max.saturating_mul(2).saturating_add(DIRECTORY_BYTES));
+        let reader = Reader::new(chain).with_max_bytes(
+            budget
+                .max()
+                .saturating_mul(2)
+                .saturating_add(DIRECTORY_BYTES),
+        );
         // Every file is counted before any is written.
         let content =
             ww_image::layer::open_with(&reader, &target.root, &target.path, |rel, cid, size| {

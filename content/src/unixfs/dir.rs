@@ -2,20 +2,13 @@
 //! would be too large for the profile's threshold.
 
 use crate::block::BlockSink;
-use crate::dagpb::PbLink;
 use crate::pb;
 
 use super::data::{Data, DataType};
+use super::entry::{link, Entry};
 use super::hamt;
 use super::profile::HamtThreshold;
 use super::{put_pb, ImportError, Imported, Profile};
-
-/// One entry of a directory being built.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub name: String,
-    pub node: Imported,
-}
 
 /// Builds the directory of `entries` (any order; names must be unique).
 pub fn build_dir(
@@ -35,14 +28,6 @@ pub fn build_dir(
     }
     let links = entries.into_iter().map(link).collect();
     put_pb(profile, sink, links, Data::new(DataType::Directory), 0)
-}
-
-pub(super) fn link(e: Entry) -> PbLink {
-    PbLink {
-        cid: e.node.cid,
-        name: Some(e.name),
-        tsize: Some(e.node.tsize),
-    }
 }
 
 /// Whether a basic directory of `entries` is over the profile's HAMT threshold (strictly greater,

@@ -11,7 +11,7 @@ use crate::block::BlockSink;
 use crate::dagpb::PbLink;
 
 use super::data::{Data, DataType};
-use super::dir::{link, Entry};
+use super::entry::{link, Entry};
 use super::murmur3::hamt_hash;
 use super::{put_pb, ImportError, Imported, Profile};
 

@@ -11,6 +11,7 @@
 
 mod data;
 mod dir;
+mod entry;
 mod file;
 mod hamt;
 mod murmur3;
@@ -21,7 +22,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use data::{Data, DataType};
-pub use dir::{build_dir, Entry};
+pub use dir::build_dir;
+pub use entry::Entry;
 pub use file::import_file;
 pub use profile::{HamtThreshold, Profile, KUBO_CIDV1, PROFILES, UNIXFS_V0_2015, UNIXFS_V1_2025};
 
