@@ -6,8 +6,9 @@
 //! `bin/main.wasm` is pid0, a WASI command component, checked by [`wasm`]); `wwpack build` and
 //! `ww run` apply the same rules, so an image built and an image booted are the same tree.
 //! A layer named by a CID is read as a tree of entries by [`layer`], within the bounds of the
-//! UnixFS reader. A built image is recorded in a [`manifest`]: the per-file union with each
-//! file's CID and layer, written to `wwpack.lock`.
+//! UnixFS reader, by `ww run` and `wwpack diff` alike. A built image is recorded in a
+//! [`manifest`]: the per-file union with each file's CID and layer, written to `wwpack.lock`,
+//! whose one differ is [`manifest::compare`] (`wwpack diff` and `build --locked` both use it).
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! What loading a layer gives ([`LoadedLayer`]), and the budget all layers of one run share
 //! ([`ImageBudget`]). Both loaders use them: the ChainLoader ([`crate::loader`]) for content
-//! layers and [`crate::host_layer`] for host directories.
+//! layers and `host_layer` for host directories.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;

@@ -24,7 +24,7 @@ pub struct CarBlock {
 }
 
 /// A streaming CAR v1 reader: the header, then one verified block at a time. It does not check
-/// that the CAR is closed (see [`import`]). It reads length prefixes a byte at a time: give it a
+/// that the CAR is closed (see [`super::import`]). It reads length prefixes a byte at a time: give it a
 /// buffered reader.
 pub struct CarReader<R> {
     input: Input<R>,

@@ -8,7 +8,7 @@
 //! can be stopped by a [`Cancel`] ([`Node::with_cancel`], [`LazyNode::with_cancel`]) within
 //! [`crate::cancel::POLL`]. Every answer is bounded: a block to [`MAX_BLOCK_LEN`], `refs/local`
 //! read as a stream of bounded lines keeping only the blocks asked about, the rest to
-//! [`client::ANSWER_LIMIT`] ([`client`]). Blocks are computed locally and put with their codec
+//! [`client::ANSWER_LIMIT`]. Blocks are computed locally and put with their codec
 //! and hash function; every CID the node reports is parsed and compared (by codec and
 //! multihash: nodes answer in CIDv0, base58 or base32) with ours.
 

@@ -2,7 +2,7 @@
 //! `bin`, `boot`, `etc` and `svc` as directories (anything else is a warning), each entry of
 //! `svc/` is a nested image checked by these same rules, and the union's symlinks stay inside
 //! it across layers. One checker walks the union; what lies in `bin/` is checked by
-//! [`super::bin`], what lies in `boot/` by [`super::boot`].
+//! `bin`, what lies in `boot/` by [`super::boot`].
 
 use crate::error::{Error, Result};
 use crate::union::{Union, UnionEntry};

@@ -16,7 +16,7 @@ use super::{summarize, Finding};
 /// loops, or follows more than 40 links, is an error naming the layer, the path, the target and
 /// the rule. All such symlinks are reported in one error. Names a resolution meets that the
 /// layer does not have (a link that dangles here may point into another layer) are resolved
-/// lexically from there on; [`check_image`] checks the union, across layers.
+/// lexically from there on; [`super::check_image`] checks the union, across layers.
 pub fn validate_layer(layer: &str, tree: &Tree) -> Result<()> {
     let scope = Scope::Layer;
     let findings: Vec<Finding> = symlinks::check(tree)

@@ -3,8 +3,8 @@
 //! process and serves its membrane on a connection.
 //!
 //! The capability servers (`host`, `executor`, `process`) never name the kernel: each asks for
-//! what it needs through a small trait of its own ([`HostView`], [`ExecutorView`],
-//! [`ProcessView`]), which the kernel implements here, so the modules form no import cycle even
+//! what it needs through a small trait of its own (`HostView`, `ExecutorView`,
+//! `ProcessView`), which the kernel implements here, so the modules form no import cycle even
 //! though a child's connections are served by the kernel that runs it.
 
 use std::cell::RefCell;

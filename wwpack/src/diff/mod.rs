@@ -1,9 +1,9 @@
 //! `wwpack diff`: what a change does to an image, in a form a reviewer reads.
 //!
 //! [`side`] reads each argument (a lock, `--git REV`, an image directory, a CID, the working
-//! tree) into a [`side::Snapshot`]; [`compare`] pairs the images and compares them path by path
+//! tree) into a [`side::Snapshot`]; [`compare`](mod@compare) pairs the images and compares them path by path
 //! (with the lock format's one differ, [`ww_image::manifest::compare`]) into a [`Report`];
-//! [`content`] adds what changed inside files ([`wasm`] for components); and [`render`] prints
+//! [`content`] adds what changed inside files ([`ww_image::wasm::summary`] for components); and [`render`] prints
 //! the report as text, Markdown or JSON. `wwpack build --locked` prints its mismatch with the
 //! same compare and text render; the working tree's build is the command line's to give
 //! ([`Env::build_worktree`]), so nothing here depends on the build.
