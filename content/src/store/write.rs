@@ -71,8 +71,7 @@ impl Turn {
         };
         let mut new = crate::atomic::NewFile::create(&self.tmp, "write-", &self.dest, 0o666)
             .map_err(io("create a temporary file for", &self.dest))?;
-        new.write_all(data)
-            .map_err(io("write", new.temp_path()))?;
+        new.write_all(data).map_err(io("write", new.temp_path()))?;
         new.replace().map_err(io("put in place", &self.dest))
     }
 }
