@@ -153,6 +153,8 @@ pub struct NewFile {
     file: File,
     temp: PathBuf,
     dest: PathBuf,
+    /// Whether the temporary file was moved into place (and its name is gone).
+    moved: bool,
 }
 
 impl NewFile {
@@ -185,6 +187,7 @@ impl NewFile {
             file,
             temp,
             dest: dest.to_path_buf(),
+            moved: false,
         })
     }
 
@@ -232,6 +235,23 @@ impl NewFile {
     }
 }
 
+impl NewFile {
+    /// Puts the file in place with `put(temp, dest)` without syncing it or its directory: the
+    /// rename is atomic (a reader sees the old file or the whole new one), but after a crash of
+    /// the machine the new file may be missing, empty or short. For writers that make a whole
+    /// batch durable at once before their commit point (a store syncs its file system before
+    /// it writes a pin, [`crate::store::Store::pin`]), at one journal commit instead of one per
+    /// file. `put` must move the file (a rename), not copy or link it.
+    pub fn put_unsynced(
+        mut self,
+        put: impl FnOnce(&Path, &Path) -> io::Result<()>,
+    ) -> io::Result<()> {
+        put(&self.temp, &self.dest)?;
+        self.moved = true;
+        Ok(())
+    }
+}
+
 impl Write for NewFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.file.write(buf)
@@ -244,8 +264,10 @@ impl Write for NewFile {
 
 impl Drop for NewFile {
     fn drop(&mut self) {
-        // Gone already once renamed into place; the name is this process's own (pid, counter).
-        let _ = std::fs::remove_file(&self.temp);
+        // The name is this process's own (pid, counter).
+        if !self.moved {
+            let _ = std::fs::remove_file(&self.temp);
+        }
     }
 }
 

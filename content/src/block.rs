@@ -69,8 +69,15 @@ pub trait BlockSource {
 
 /// Something that takes blocks. `put` must be idempotent.
 pub trait BlockSink {
-    /// Stores `data` as the block `cid`; the caller computed `cid` from `data`.
+    /// Stores `data` as the block `cid`, which may come from anywhere (a CAR, a node): a sink
+    /// that keeps blocks checks `data` against `cid` first.
     fn put(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError>;
+
+    /// Stores `data` as the block `cid` that this process has just computed from `data` (the
+    /// importer does): a sink may skip hashing `data` again. The default is [`BlockSink::put`].
+    fn put_hashed(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
+        self.put(cid, data)
+    }
 }
 
 /// Checks `data` against `cid`: its multihash must match and its codec must be one we read.

@@ -4,7 +4,8 @@
 //!
 //! - `paths.rs`: where blocks, pins and temp files live and how they are named (the layout
 //!   below), listing them, the upkeep of `tmp/`;
-//! - `write.rs`: the store's one way to write a file, through [`crate::atomic`];
+//! - `write.rs`: the store's one way to write a file, through [`crate::atomic`], and how it
+//!   is made durable ([`Store::sync`]);
 //! - `blocks.rs`: putting, reading, verifying, listing and removing blocks;
 //! - `lock.rs`: the lock file, [`WriteGuard`], and the contract between writers and gc;
 //! - `pins.rs`: pins and their labels;
@@ -40,15 +41,28 @@
 //!
 //! [`Store::put`](crate::block::BlockSink::put) checks the bytes against the CID (a store never
 //! holds a block it knows to be wrong), does nothing if the block file already exists with these
-//! very bytes, and otherwise writes it with [`crate::atomic::write_file`] (a temp file beside it,
-//! fsync, rename into place, fsync of the directory). An existing block file with other bytes
-//! (corrupt on disk, or damaged by hand) is replaced by the verified bytes: storing good bytes
-//! repairs it, and [`Store::repaired`] lists what was repaired, so that `add`, `import`, `pull`
-//! and the chain's fetches can say so. Several threads and processes may put the same or
-//! different blocks at once: in a process, writers of one file take turns (the temp file's name
-//! is unique per process only), and a rename replaces a file with identical bytes. Reads are
-//! verified ([`Store::get`]) and take no lock.
+//! very bytes, and otherwise writes it to a new file in `tmp/` and renames it into place. An
+//! existing block file with other bytes (corrupt on disk, or damaged by hand) is replaced by the
+//! verified bytes: storing good bytes repairs it, and [`Store::repaired`] lists what was
+//! repaired, so that `add`, `import`, `pull` and the chain's fetches can say so. Several threads
+//! and processes may put the same or different blocks at once: in a process, writers of one
+//! file take turns (the temp file's name is unique per process only), and a rename replaces a
+//! file with identical bytes. Reads are verified ([`Store::get`]) and take no lock.
 //!
+//! # Durability
+//!
+//! A put does not fsync: the rename is atomic, but until the file system is synced a crash of
+//! the machine may lose the block or leave its file empty or short. The commit point is the
+//! pin: [`Store::pin`] first syncs the store's whole file system (`syncfs(2)`, [`Store::sync`]),
+//! which makes every block renamed into place before it durable, whoever wrote it (a block
+//! another process wrote and this one found in place is covered too), then writes the pin file
+//! with an fsync of it and of `pins/`. So a pinned root's blocks are on disk before the pin
+//! is, and a crash before the pin leaves only unpinned blocks, each either whole or detected:
+//! every read verifies the bytes against the CID, a put of the block replaces a damaged file,
+//! `wwpack verify` reports (and with `--repair` refetches) damaged ones, and gc removes
+//! unpinned ones. An import of many small files thus pays one journal commit instead of one
+//! fsync per block and per directory.
+
 //! # Pins and gc
 //!
 //! A pin records a root; [`Store::gc`] removes every block not reachable from a pin (following
@@ -107,6 +121,10 @@ pub struct Store {
     key: PathBuf,
     /// Blocks whose file did not hold their bytes and were rewritten, shared by the clones.
     repaired: Arc<Mutex<Vec<Cid>>>,
+    /// The block files renamed into place since the last [`Store::sync`]: what a power loss
+    /// may damage, for the crash simulation of `crash_tests.rs`.
+    #[cfg(test)]
+    unsynced: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl Store {
@@ -192,6 +210,8 @@ impl Store {
             dir: dir.to_path_buf(),
             key: fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
             repaired: Default::default(),
+            #[cfg(test)]
+            unsynced: Default::default(),
         }
     }
 
@@ -219,5 +239,7 @@ fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> BlockE
     }
 }
 
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use std::io::ErrorKind;
 use rustix::fs::FlockOperation;
 
 use super::paths::{parse_key, pin_rel, PINS};
+use super::write::Durability;
 use super::{io_error, Store};
 use crate::block::BlockError;
 use crate::cid::Cid;
@@ -14,10 +15,20 @@ use crate::cid::Cid;
 impl Store {
     /// Pins `root`, with an optional label (re-pinning replaces the label). The DAG below
     /// `root` need not be complete, nor even `root` itself be present.
+    ///
+    /// The pin is the store's commit point: first the store's file system is synced
+    /// ([`Store::sync`]), so that every block written before (by any process) is on disk, then
+    /// the pin is written and synced. Once `pin` returns, a crash loses neither the pin nor any
+    /// block that was in the store when it was called.
     pub fn pin(&self, root: &Cid, name: Option<&str>) -> Result<(), BlockError> {
-        let _lock = self.lock(FlockOperation::LockShared)?;
+        let _lock = if self.this_thread_holds_a_guard() {
+            None
+        } else {
+            Some(self.lock(FlockOperation::LockShared)?)
+        };
+        self.sync()?;
         self.turn(&pin_rel(root))
-            .write(name.unwrap_or("").as_bytes())
+            .write(name.unwrap_or("").as_bytes(), Durability::Now)
     }
 
     /// Unpins `root`; `false` if it was not pinned.

@@ -1,6 +1,8 @@
 //! The store's one way to write a file (a block or a pin): an [`crate::atomic::NewFile`] in the
-//! store's `tmp/` (a name unique to the call), fsynced, renamed into place, and the directory
-//! fsynced. In this process, the writers of one destination take
+//! store's `tmp/` (a name unique to the call), renamed into place. A block is not synced
+//! ([`Durability::Batched`]: the pin that commits it syncs the whole file system first); a pin
+//! is fsynced, renamed and its directory fsynced ([`Durability::Now`]). In this process, the
+//! writers of one destination take
 //! turns ([`Store::turn`]), so a block that several threads store at once is checked and written
 //! once, not once per thread. A temp file left by a crash stays in `tmp/`, which
 //! [`Store::open`] and gc clear.
@@ -31,7 +33,34 @@ pub(super) struct Turn {
     key: PathBuf,
 }
 
+/// When a write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Durability {
+    /// At the next sync of the store's file system ([`Store::sync`]): atomic, but after a
+    /// crash of the machine the file may be missing, empty or short, which reads and puts
+    /// detect (a block is verified against its CID).
+    Batched,
+    /// Before the write returns: file and directory fsynced.
+    Now,
+}
+
 impl Store {
+    /// Makes every write to the store's file system durable, by this process or any other
+    /// (`syncfs(2)`): every block file renamed into place before the call is on disk whole
+    /// once it returns. One journal commit for a whole import, where an fsync per block cost
+    /// one each. Errors of earlier writeback on the file system are reported here.
+    pub fn sync(&self) -> Result<(), BlockError> {
+        let dir =
+            std::fs::File::open(&self.dir).map_err(|e| super::io_error("open", &self.dir, e))?;
+        rustix::fs::syncfs(&dir).map_err(|e| super::io_error("syncfs", &self.dir, e.into()))?;
+        #[cfg(test)]
+        self.unsynced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        Ok(())
+    }
+
     /// Waits until no other thread of this process writes `rel` (a path below the store's
     /// directory), then takes the turn.
     pub(super) fn turn(&self, rel: &Path) -> Turn {
@@ -55,11 +84,10 @@ impl Turn {
         &self.dest
     }
 
-    /// Replaces the file with `data`, atomically. The temporary file is made in `tmp/`, not
-    /// beside the destination: a new name in the shard directory costs a second journal
-    /// commit when the block is synced (the store into a tree of small files ran at half the
-    /// files/s), and a crash leaves it where the store's upkeep removes it.
-    pub(super) fn write(&self, data: &[u8]) -> Result<(), BlockError> {
+    /// Replaces the file with `data`, atomically, as durable as `durability` says. The temporary
+    /// file is made in `tmp/`, not beside the destination, so that a crash leaves it where the
+    /// store's upkeep removes it. A missing destination directory (a block's shard) is made.
+    pub(super) fn write(&self, data: &[u8], durability: Durability) -> Result<(), BlockError> {
         use std::io::Write;
         let io = |action: &'static str, path: &Path| {
             let path = path.to_path_buf();
@@ -72,8 +100,28 @@ impl Turn {
         let mut new = crate::atomic::NewFile::create(&self.tmp, "write-", &self.dest, 0o666)
             .map_err(io("create a temporary file for", &self.dest))?;
         new.write_all(data).map_err(io("write", new.temp_path()))?;
-        new.replace().map_err(io("put in place", &self.dest))
+        let rename = |temp: &Path, dest: &Path| match std::fs::rename(temp, dest) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dest_dir(dest).exists() => {
+                match std::fs::create_dir(dest_dir(dest)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+                std::fs::rename(temp, dest)
+            }
+            done => done,
+        };
+        match durability {
+            Durability::Batched => new.put_unsynced(rename),
+            Durability::Now => new.put(rename),
+        }
+        .map_err(io("put in place", &self.dest))
     }
+}
+
+/// The directory `dest` goes in.
+fn dest_dir(dest: &Path) -> &Path {
+    dest.parent().unwrap_or(Path::new("."))
 }
 
 impl Drop for Turn {

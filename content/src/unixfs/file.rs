@@ -66,7 +66,7 @@ impl Balanced<'_> {
         let filesize = chunk.len() as u64;
         if self.profile.raw_leaves {
             let cid = make_cid(self.profile, RAW, chunk);
-            self.sink.put(&cid, chunk)?;
+            self.sink.put_hashed(&cid, chunk)?;
             return Ok(Imported {
                 cid,
                 tsize: filesize,

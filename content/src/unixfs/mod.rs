@@ -84,7 +84,7 @@ pub(crate) fn put_pb(
     }
     .encode();
     let cid = make_cid(profile, DAG_PB, &block);
-    sink.put(&cid, &block)?;
+    sink.put_hashed(&cid, &block)?;
     Ok(Imported {
         cid,
         tsize: block.len() as u64 + below,
