@@ -229,6 +229,18 @@ fn pin_add_fetches_what_only_the_node_has_and_pins_nothing_when_a_block_is_nowhe
         "welcome, tree 2\n"
     );
 
+    // A block of the store that no longer verifies is fetched again and its file repaired.
+    let motd = cid_of(&second, &root, "etc/motd");
+    flip_first_byte(&block_file(&second, &motd));
+    let o = pin_add(&second, &root, &[]);
+    ok(&o);
+    assert!(
+        stderr(&o).contains(&format!("repaired block {motd}")),
+        "{}",
+        stderr(&o)
+    );
+    ok(&wwpack(&second, &["verify"]));
+
     // A root nowhere: named, nothing pinned.
     let lost = nowhere(work.path());
     let err = failed_1(&pin_add(&second, &lost, &[]));

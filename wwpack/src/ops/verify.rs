@@ -87,6 +87,10 @@ pub fn run(g: &Globals, roots: &[Cid], fix: bool, json: bool) -> anyhow::Result<
     } else {
         g.read_store()?
     };
+    let dir = printable(&store.dir().display().to_string()).into_owned();
+    // The shared lock, when this user can take it: a gc waits instead of removing blocks of a
+    // pin unpinned while this reads. (A store this user cannot write is verified without.)
+    let guard = store.writer().ok();
     let found = verify(&store, roots)?;
     let url = if fix && !found.is_ok() {
         Some(g.api_url()?)
@@ -96,7 +100,14 @@ pub fn run(g: &Globals, roots: &[Cid], fix: bool, json: bool) -> anyhow::Result<
     let verified = match &url {
         Some(url) => {
             let node = ww_content::ipfs::LazyNode::new(url, g.timeout());
-            let done = repair(&store, &node, found)?;
+            let what = format!(
+                "{} corrupt and {} missing blocks",
+                found.corrupt.len(),
+                found.missing.len()
+            );
+            let done = repair(&store, &node, found).map_err(|e| {
+                anyhow::anyhow!("cannot repair the block store {dir} ({what} found): {e}")
+            })?;
             report_repairs(&store);
             done
         }
@@ -105,9 +116,9 @@ pub fn run(g: &Globals, roots: &[Cid], fix: bool, json: bool) -> anyhow::Result<
             ..Verified::default()
         },
     };
+    drop(guard);
     let r = &verified.report;
     let strings = |cids: &[Cid]| cids.iter().map(Cid::to_string).collect::<Vec<_>>();
-    let dir = printable(&store.dir().display().to_string()).into_owned();
     if json {
         outln!(
             "{}",
