@@ -526,3 +526,41 @@ fn a_closed_stdout_ends_the_lifecycle_verbs_quietly() {
         );
     }
 }
+
+#[test]
+fn a_store_others_cannot_write_is_verified_and_listed_but_not_repaired() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, store) = (work.path().join("tree"), work.path().join("store"));
+    sample_tree(&tree, 10);
+    let root = add(&store, &tree);
+    // As root, permission bits decide nothing: run as `nobody`, the store staying root's.
+    ww_test_support::reachable_for_nobody(&[
+        work.path(),
+        Path::new(WWPACK).parent().expect("the binary's directory"),
+    ]);
+    let as_nobody = |args: &[&str]| {
+        output(
+            Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(WWPACK)
+                .env_remove("WW_STORE")
+                .env("IPFS_API", NO_NODE)
+                .arg("--store")
+                .arg(&store)
+                .args(args),
+        )
+    };
+    let o = as_nobody(&["verify"]);
+    assert_eq!(ok(&o), "");
+    assert!(stderr(&o).contains("checked 9 blocks"), "{}", stderr(&o));
+    assert!(ok(&as_nobody(&["pin", "ls"])).starts_with(&root));
+    assert!(ok(&as_nobody(&["store", "stat"])).contains("pins   1\n"));
+    let err = failed_1(&as_nobody(&["verify", "--repair"]));
+    assert!(
+        err.contains("not writable") && err.contains(s(&store)),
+        "{err}"
+    );
+    let err = failed_1(&as_nobody(&["pin", "rm", &root]));
+    assert!(err.contains("not writable"), "{err}");
+    assert!(ok(&wwpack(&store, &["pin", "ls"])).starts_with(&root));
+}
