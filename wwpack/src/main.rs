@@ -102,7 +102,39 @@ enum Command {
         car: PathBuf,
     },
     /// Remove every block of the block store that no pin reaches
-    Gc,
+    Gc {
+        /// Say what would be removed (count, bytes; with --json the CIDs), removing nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print a JSON object, with the CIDs of the blocks removed
+        #[arg(long)]
+        json: bool,
+    },
+    /// The pins of the block store: list, add (fetching what is missing), remove
+    Pin {
+        #[command(subcommand)]
+        command: PinCommand,
+    },
+    /// Re-hash the block store's blocks; report corrupt and missing ones (exit 1 if any)
+    ///
+    /// Without CIDs: every block of the store, and every pin's DAG checked to be complete.
+    /// With CIDs: every block their DAGs reach. --repair fetches the corrupt and missing
+    /// blocks again from the IPFS node (every block verified) and rewrites them.
+    Verify {
+        /// Roots whose DAGs to verify [default: the whole store]
+        cids: Vec<Cid>,
+        /// Fetch corrupt and missing blocks again from the IPFS node
+        #[arg(long)]
+        repair: bool,
+        /// Print a JSON report
+        #[arg(long)]
+        json: bool,
+    },
+    /// The block store itself
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Upload the blocks of images (and their layers) the IPFS node lacks, and pin the roots
     Push {
         /// Images of wwpack.lock [default: all]
@@ -142,6 +174,38 @@ enum Command {
         /// Largest text file shown as a unified diff, in bytes
         #[arg(long, value_name = "BYTES", default_value_t = wwpack::diff::content::DEFAULT_TEXT_LIMIT)]
         text_limit: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PinCommand {
+    /// List the pins: CID and label
+    Ls {
+        /// Print JSON lines instead
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pin a CID, first fetching what the store lacks of its DAG from the IPFS node (verified)
+    Add {
+        cid: Cid,
+        /// The pin's label [default: the label it has, if already pinned]
+        #[arg(long, value_name = "LABEL")]
+        name: Option<String>,
+        /// Print a JSON object instead of the CID
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unpin a CID (an error if it is not pinned); its blocks go at the next gc
+    Rm { cid: Cid },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// The store's directory, blocks, bytes and pins
+    Stat {
+        /// Print a JSON object
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -222,7 +286,18 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
         Command::Ls { target, json } => ops::content::run_ls(g, &target, json)?,
         Command::Export { cid, output } => ops::content::run_export(g, &cid, &output)?,
         Command::Import { car } => ops::content::run_import(g, &car)?,
-        Command::Gc => ops::content::run_gc(g)?,
+        Command::Gc { dry_run, json } => ops::store::run_gc(g, dry_run, json)?,
+        Command::Pin { command } => match command {
+            PinCommand::Ls { json } => ops::pin::run_ls(g, json)?,
+            PinCommand::Add { cid, name, json } => {
+                ops::pin::run_add(g, &cid, name.as_deref(), json)?
+            }
+            PinCommand::Rm { cid } => ops::pin::run_rm(g, &cid)?,
+        },
+        Command::Verify { cids, repair, json } => ops::verify::run(g, &cids, repair, json)?,
+        Command::Store { command } => match command {
+            StoreCommand::Stat { json } => ops::store::run_stat(g, json)?,
+        },
         Command::Push { images, json } => ops::push::run(g, &images, json)?,
         Command::Pull { cid } => ops::pull::run(g, &cid)?,
         Command::Diff {

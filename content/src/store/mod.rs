@@ -9,7 +9,9 @@
 //! - `blocks.rs`: putting, reading, verifying, listing and removing blocks;
 //! - `lock.rs`: the lock file, [`WriteGuard`], and the contract between writers and gc;
 //! - `pins.rs`: pins and their labels;
-//! - `gc.rs`: mark (the one DAG walk, [`crate::walk`]) and sweep, [`GcReport`].
+//! - `gc.rs`: mark (the one DAG walk, [`crate::walk`]) and sweep, [`GcReport`], and its dry run;
+//! - `verify.rs`: re-hashing blocks and finding what pinned DAGs miss, [`VerifyReport`];
+//! - `stat.rs`: counting blocks, bytes and pins, [`StoreStat`].
 //!
 //! # Where
 //!
@@ -97,10 +99,14 @@ mod gc;
 mod lock;
 mod paths;
 mod pins;
+mod stat;
+mod verify;
 mod write;
 
 pub use gc::GcReport;
 pub use lock::WriteGuard;
+pub use stat::StoreStat;
+pub use verify::VerifyReport;
 
 /// Temp files older than this are left over from a crashed writer; [`Store::open`] removes them.
 const STALE_TEMP: Duration = Duration::from_secs(60 * 60);

@@ -5,5 +5,8 @@
 pub mod build;
 pub mod content;
 pub mod diff;
+pub mod pin;
 pub mod pull;
 pub mod push;
+pub mod store;
+pub mod verify;
