@@ -35,27 +35,13 @@ pub fn sibling_temp(path: &Path, what: &str) -> PathBuf {
 }
 
 /// Flushes every file and directory below `dir` (and `dir` itself) to disk, so that a tree
-/// renamed into place after a crash is whole.
+/// renamed into place after a crash is whole: one `syncfs(2)` of `dir`'s file system, which
+/// flushes all of it at one journal commit (an fsync of each file cost a build of an image of
+/// 10,000 small files 100 times the time of hashing them). Errors of earlier writeback on the
+/// file system are reported.
 pub fn sync_tree(dir: &Path) -> Result<()> {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(Error::io("read directory", &d))? {
-            let entry = entry.map_err(Error::io("read directory", &d))?;
-            let ft = entry.file_type().map_err(Error::io("stat", entry.path()))?;
-            if ft.is_dir() {
-                stack.push(entry.path());
-            } else if ft.is_file() {
-                let path = entry.path();
-                std::fs::File::open(&path)
-                    .and_then(|f| f.sync_all())
-                    .map_err(Error::io("sync", &path))?;
-            }
-        }
-        std::fs::File::open(&d)
-            .and_then(|f| f.sync_all())
-            .map_err(Error::io("sync", &d))?;
-    }
-    Ok(())
+    let d = File::open(dir).map_err(Error::io("open", dir))?;
+    rustix::fs::syncfs(&d).map_err(|e| Error::io("sync", dir)(e.into()))
 }
 
 /// Removes what interrupted runs left beside `dest` (`.<name>.new-<pid>`, `.<name>.old-<pid>`,

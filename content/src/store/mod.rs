@@ -6,6 +6,7 @@
 //!   below), listing them, the upkeep of `tmp/`;
 //! - `write.rs`: the store's one way to write a file, through [`crate::atomic`], and how it
 //!   is made durable ([`Store::sync`]);
+//! - `batch.rs`: [`Batch`], write-behind for imports (a writer thread of its own);
 //! - `blocks.rs`: putting, reading, verifying, listing and removing blocks;
 //! - `lock.rs`: the lock file, [`WriteGuard`], and the contract between writers and gc;
 //! - `pins.rs`: pins and their labels;
@@ -94,6 +95,7 @@ use std::time::Duration;
 use crate::block::BlockError;
 use crate::cid::Cid;
 
+mod batch;
 mod blocks;
 mod gc;
 mod lock;
@@ -103,6 +105,7 @@ mod stat;
 mod verify;
 mod write;
 
+pub use batch::Batch;
 pub use gc::GcReport;
 pub use lock::WriteGuard;
 pub use stat::StoreStat;
