@@ -21,7 +21,8 @@
 //! place) or [`beneath`] a directory handle without following symlinks; ww's directories are
 //! found by [`dirs`] (XDG). A long operation stops when its [`cancel::Cancel`] is raised; text
 //! from outside is made [`text::printable`] before it is shown; boot peers and node addresses
-//! are parsed as [`multiaddr`]s.
+//! are parsed as [`multiaddr`]s. How far a long operation has got is counted on a
+//! [`progress::Meter`], which the command lines draw.
 
 #![forbid(unsafe_code)]
 
@@ -39,6 +40,7 @@ pub mod ipfs;
 pub mod multiaddr;
 pub mod path;
 pub mod pb;
+pub mod progress;
 pub mod store;
 pub mod text;
 pub mod transfer;

@@ -5,7 +5,9 @@
 //! root there. It only reads the local store, so an interrupted push leaves it as it was, and a
 //! rerun sends what is still missing. Pull fetches a DAG, verifies every block against its CID
 //! before storing it, and pins the root locally. Both walk DAGs with [`crate::walk`] and stop
-//! when the node's [`Cancel`](crate::cancel::Cancel) is raised.
+//! when the node's [`Cancel`](crate::cancel::Cancel) is raised. Both count what they move on a
+//! [`Meter`] when given one ([`push_metered`], [`pull_metered`]): a push knows its totals once
+//! it has its plan; a pull takes the total its root block claims ([`dag_size_hint`]).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -15,6 +17,7 @@ use serde::Serialize;
 use crate::block::{self, BlockError, BlockSink, BlockSource};
 use crate::cid::Cid;
 use crate::ipfs::Node;
+use crate::progress::{dag_size_hint, Meter};
 use crate::store::Store;
 use crate::walk::{Budget, Visit, Walk};
 
@@ -45,6 +48,27 @@ pub fn push(
     store: &Store,
     node: &Node,
     items: &[PushItem],
+    progress: impl FnMut(&Counts),
+) -> Result<Counts, BlockError> {
+    push_with(store, node, items, None, progress)
+}
+
+/// [`push`], counting on `meter` the blocks (items) and bytes sent, of totals known once the
+/// node has said which blocks it lacks.
+pub fn push_metered(
+    store: &Store,
+    node: &Node,
+    items: &[PushItem],
+    meter: &Meter,
+) -> Result<Counts, BlockError> {
+    push_with(store, node, items, Some(meter), |_| {})
+}
+
+fn push_with(
+    store: &Store,
+    node: &Node,
+    items: &[PushItem],
+    meter: Option<&Meter>,
     mut progress: impl FnMut(&Counts),
 ) -> Result<Counts, BlockError> {
     let plan = plan(store, node, items)?;
@@ -54,6 +78,20 @@ pub fn push(
         .map(|(cid, _)| cid.hash().to_bytes())
         .collect();
     let mut have = node.local_blocks_among(&wanted)?;
+    if let Some(meter) = meter {
+        // What is to send: each block once (an item may repeat a block of another's DAG).
+        let mut seen = HashSet::new();
+        let (mut blocks, mut bytes) = (0u64, 0u64);
+        for (cid, size) in plan.iter().flatten() {
+            let hash = cid.hash().to_bytes();
+            if !have.contains(&hash) && seen.insert(hash) {
+                blocks += 1;
+                bytes += size;
+            }
+        }
+        meter.set_items_total(blocks);
+        meter.set_bytes_total(bytes);
+    }
     let mut counts = Counts::default();
     for (item, blocks) in items.iter().zip(&plan) {
         for (cid, size) in blocks {
@@ -68,6 +106,10 @@ pub fn push(
                 have.insert(hash);
                 counts.blocks_sent += 1;
                 counts.bytes_sent += data.len() as u64;
+                if let Some(meter) = meter {
+                    meter.add_items(1);
+                    meter.add_bytes(data.len() as u64);
+                }
             }
             progress(&counts);
         }
@@ -108,11 +150,25 @@ fn plan(
 /// has the [`Budget::UNTRUSTED`] budget: a DAG deeper or larger than that is refused, naming
 /// the block where the walk stopped.
 pub fn pull(store: &Store, node: &Node, root: &Cid) -> Result<Counts, BlockError> {
+    pull_metered(store, node, root, &Meter::new())
+}
+
+/// [`pull`], counting on `meter` the blocks (items) and bytes of the DAG walked, fetched or
+/// found in the store, of the total the root block claims ([`dag_size_hint`]: the DAG's
+/// author's claim, only for display).
+pub fn pull_metered(
+    store: &Store,
+    node: &Node,
+    root: &Cid,
+    meter: &Meter,
+) -> Result<Counts, BlockError> {
     let guard = store.writer()?;
     let source = Pulling {
         store,
         node,
         counts: RefCell::new(Counts::default()),
+        root,
+        meter,
     };
     Walk::new(&source)
         .budget(Budget::UNTRUSTED)
@@ -131,6 +187,21 @@ struct Pulling<'a> {
     store: &'a Store,
     node: &'a Node,
     counts: RefCell<Counts>,
+    root: &'a Cid,
+    meter: &'a Meter,
+}
+
+impl Pulling<'_> {
+    /// Counts a block of the DAG (`data` of `cid`) on the meter.
+    fn count(&self, cid: &Cid, data: &[u8]) {
+        if cid == self.root {
+            if let Some(total) = dag_size_hint(cid, data) {
+                self.meter.init_bytes_total(total);
+            }
+        }
+        self.meter.add_items(1);
+        self.meter.add_bytes(data.len() as u64);
+    }
 }
 
 impl BlockSource for Pulling<'_> {
@@ -144,6 +215,7 @@ impl BlockSource for Pulling<'_> {
             if block::verify(cid, &data).is_ok() {
                 counts.blocks_skipped += 1;
                 counts.bytes_skipped += data.len() as u64;
+                self.count(cid, &data);
                 return Ok(data);
             }
         }
@@ -157,6 +229,7 @@ impl BlockSource for Pulling<'_> {
         self.store.put(cid, &data)?;
         counts.blocks_sent += 1;
         counts.bytes_sent += data.len() as u64;
+        self.count(cid, &data);
         Ok(data)
     }
 }

@@ -13,6 +13,10 @@
 //! directory's FIFOs, devices and sockets are refused when it is scanned). Before any file is
 //! written, the sizes of the distinct files of all layers together are checked against
 //! `--max-image-size` ([`ImageBudget`]).
+//!
+//! While a content layer loads, a bar on a terminal ([`crate::progress`]) shows its files as the
+//! walk finds them, then the bytes written to the cache of their total; it is cleared when the
+//! layer is loaded (or fails), before pid0 runs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +26,7 @@ use ww_content::cancel::Cancel;
 pub use ww_content::chain::ChainSource;
 use ww_content::cid::Cid;
 use ww_content::path::ContentPath;
+use ww_content::progress::{Meter, MeteredWrite};
 use ww_content::store::Store;
 use ww_content::tree::{Entry, RelPath, Tree};
 use ww_content::unixfs::read::Reader;
@@ -128,6 +133,8 @@ impl ChainLoader<'_> {
             dir: PathBuf::from(arg),
             reason,
         };
+        let meter = Meter::new();
+        let bar = crate::progress::Bar::start(crate::progress::wanted(), "fetching", &meter);
         // Each file's block is read once to learn its size and once to write it; directories
         // get a budget of their own.
         let reader = Reader::new(chain).with_max_bytes(
@@ -139,6 +146,7 @@ impl ChainLoader<'_> {
         // Every file is counted before any is written.
         let content =
             ww_image::layer::open_with(&reader, &target.root, &target.path, |rel, cid, size| {
+                meter.add_items(1);
                 budget.charge(cid, size, rel.as_str())
             })
             .map_err(|e| bad(e.to_string()))?;
@@ -174,14 +182,27 @@ impl ChainLoader<'_> {
                 .map_err(|e| bad(e.to_string()))?;
         }
 
+        // The sizes the DAG claims for its files (within the budget): the total to show.
+        meter.set_items_total(files.len() as u64);
+        meter.set_items(0);
+        meter.set_bytes_total(
+            files
+                .iter()
+                .fold(0u64, |sum, file| sum.saturating_add(file.size)),
+        );
+        let mut written = 0u64;
         for file in files {
             let path = format!("{base}/{}", printable(file.rel.as_str()));
             let cached = self.cache.put_file(&file.cid, file.size, &|out| {
                 reader
-                    .read_to(&file.cid, out)
+                    .read_to(&file.cid, &mut MeteredWrite::new(out, meter.clone()))
                     .map(drop)
                     .map_err(|e| bad(e.to_string()))
             })?;
+            // Written, or found in the cache: this file's bytes are done, counted once.
+            written = written.saturating_add(file.size);
+            meter.set_bytes(written);
+            meter.add_items(1);
             layer.nodes.push((
                 cached.clone(),
                 Imported {
@@ -196,6 +217,7 @@ impl ChainLoader<'_> {
                 .insert(file.rel, Entry::File { source: cached })
                 .map_err(|e| bad(e.to_string()))?;
         }
+        bar.finish();
         Ok(layer)
     }
 

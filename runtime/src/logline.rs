@@ -12,6 +12,11 @@ pub fn set_json(on: bool) {
     JSON.store(on, Ordering::Relaxed);
 }
 
+/// Whether the lines are JSON (no progress bar is drawn then).
+pub fn is_json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
 /// ww's final error: `ww: error: …`, or an `ERROR` event of target `ww`.
 pub fn error(message: &str) {
     write(&format_error(message, JSON.load(Ordering::Relaxed)));

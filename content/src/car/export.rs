@@ -7,6 +7,7 @@ use super::header::header_body;
 use super::{is_identity, CarError, MAX_BLOCK_LEN, MAX_CID_LEN, MAX_HEADER_LEN};
 use crate::block::{self, BlockError, BlockSource};
 use crate::cid::{varint, Cid};
+use crate::progress::{dag_size_hint, Meter};
 use crate::walk::{Budget, Same, Visit, Walk};
 
 /// What [`export`] wrote.
@@ -36,6 +37,26 @@ pub fn export(
     roots: &[Cid],
     out: &mut dyn Write,
 ) -> Result<ExportReport, CarError> {
+    export_with(source, roots, out, None)
+}
+
+/// [`export`], counting on `meter` the blocks (items) and bytes of block data written, of the
+/// total the roots' blocks claim for their DAGs ([`dag_size_hint`]: only for display).
+pub fn export_metered(
+    source: &dyn BlockSource,
+    roots: &[Cid],
+    out: &mut dyn Write,
+    meter: &Meter,
+) -> Result<ExportReport, CarError> {
+    export_with(source, roots, out, Some(meter))
+}
+
+fn export_with(
+    source: &dyn BlockSource,
+    roots: &[Cid],
+    out: &mut dyn Write,
+    meter: Option<&Meter>,
+) -> Result<ExportReport, CarError> {
     if roots.is_empty() {
         return Err(CarError::NoRoots);
     }
@@ -62,6 +83,16 @@ pub fn export(
     };
     // go-car writes a CIDv0 and the CIDv1 of the same block as two sections: so do we.
     let source = Inline(source);
+    if let Some(meter) = meter {
+        // An unreadable root fails the walk below, with its error.
+        let total = roots.iter().try_fold(0u64, |sum, root| {
+            let data = source.get_unverified(root).ok()??;
+            Some(sum.saturating_add(dag_size_hint(root, &data)?))
+        });
+        if let Some(total) = total {
+            meter.set_bytes_total(total);
+        }
+    }
     let mut walk = Walk::new(&source).budget(Budget::UNLIMITED).same(Same::Cid);
     walk.run(roots, |block: &Visit| {
         let cid_bytes = block.cid.to_bytes();
@@ -74,6 +105,10 @@ pub fn export(
         out.write(&block.data)?;
         report.blocks += 1;
         report.bytes += block.data.len() as u64;
+        if let Some(meter) = meter {
+            meter.add_items(1);
+            meter.add_bytes(block.data.len() as u64);
+        }
         Ok::<_, CarError>(())
     })?;
     report.car_bytes = out.finish()?;

@@ -39,7 +39,7 @@ mod header;
 mod import;
 mod reader;
 
-pub use export::{export, ExportReport};
+pub use export::{export, export_metered, ExportReport};
 pub use header::encode_header;
 pub use import::{import, ImportReport};
 pub use reader::{read_header, CarBlock, CarReader};

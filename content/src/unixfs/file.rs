@@ -7,6 +7,7 @@ use std::io::Read;
 use crate::block::BlockSink;
 use crate::cid::RAW;
 use crate::dagpb::PbLink;
+use crate::progress::Meter;
 
 use super::data::{Data, DataType};
 use super::{make_cid, ImportError, Imported, Profile};
@@ -17,6 +18,17 @@ pub fn import_file(
     what: &str,
     profile: &Profile,
     sink: &dyn BlockSink,
+) -> Result<Imported, ImportError> {
+    import_file_metered(reader, what, profile, sink, None)
+}
+
+/// [`import_file`], counting the bytes read (chunk by chunk) on `meter`.
+pub fn import_file_metered(
+    reader: &mut dyn Read,
+    what: &str,
+    profile: &Profile,
+    sink: &dyn BlockSink,
+    meter: Option<&Meter>,
 ) -> Result<Imported, ImportError> {
     let mut builder = Balanced {
         profile,
@@ -31,6 +43,9 @@ pub fn import_file(
             path: what.to_string(),
             source,
         })?;
+        if let Some(meter) = meter {
+            meter.add_bytes(n as u64);
+        }
         if n == 0 && !first {
             break;
         }

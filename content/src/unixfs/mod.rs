@@ -24,12 +24,13 @@ use std::path::Path;
 pub use data::{Data, DataType};
 pub use dir::build_dir;
 pub use entry::Entry;
-pub use file::import_file;
+pub use file::{import_file, import_file_metered};
 pub use profile::{HamtThreshold, Profile, KUBO_CIDV1, PROFILES, UNIXFS_V0_2015, UNIXFS_V1_2025};
 
 use crate::block::{BlockError, BlockSink};
 use crate::cid::{Cid, Multihash, Version, DAG_PB};
 use crate::dagpb::{PbLink, PbNode};
+use crate::progress::Meter;
 use crate::tree::{Entry as TreeEntry, RelPath, Tree};
 
 /// A node written by the importer: its CID, the cumulative size of its DAG (the `Tsize` a link
@@ -147,12 +148,27 @@ pub fn import_host_file(
     profile: &Profile,
     sink: &dyn BlockSink,
 ) -> Result<Imported, ImportError> {
+    import_host_file_metered(path, profile, sink, None)
+}
+
+/// [`import_host_file`], counting its bytes as they are read, and the file once imported, on
+/// `meter`.
+pub fn import_host_file_metered(
+    path: &Path,
+    profile: &Profile,
+    sink: &dyn BlockSink,
+    meter: Option<&Meter>,
+) -> Result<Imported, ImportError> {
     let what = path.display().to_string();
     let mut file = std::fs::File::open(path).map_err(|source| ImportError::Read {
         path: what.clone(),
         source,
     })?;
-    import_file(&mut file, &what, profile, sink)
+    let node = import_file_metered(&mut file, &what, profile, sink, meter)?;
+    if let Some(meter) = meter {
+        meter.add_items(1);
+    }
+    Ok(node)
 }
 
 /// Imports a [`Tree`] as a directory (the tree's root). Files are read from their host paths.
@@ -171,6 +187,8 @@ pub struct FileNodes {
     pub by_source: BTreeMap<std::path::PathBuf, Imported>,
     /// How many files were read and hashed (the others were known already).
     pub hashed: usize,
+    /// Where the bytes and files read and hashed are counted, if anywhere.
+    pub meter: Option<Meter>,
 }
 
 impl FileNodes {
@@ -184,7 +202,7 @@ impl FileNodes {
         if let Some(node) = self.by_source.get(source) {
             return Ok(node.clone());
         }
-        let node = import_host_file(source, profile, sink)?;
+        let node = import_host_file_metered(source, profile, sink, self.meter.as_ref())?;
         self.hashed += 1;
         self.by_source.insert(source.to_path_buf(), node.clone());
         Ok(node)

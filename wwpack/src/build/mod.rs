@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::progress::Progress;
+use crate::cli::progress::{Bar, Items};
 use crate::config::{Config, Image};
 use crate::diff;
 use crate::error::{Error, Result};
@@ -29,6 +29,7 @@ use assemble::{manifest_of, store_blocks};
 use stamp::{inputs_fingerprint, outside_inputs, read_stamp, save_stamp, up_to_date};
 use statcache::StatCache;
 use ww_content::block::{BlockSink, NullSink};
+use ww_content::progress::Meter;
 use ww_content::store::Store;
 use ww_content::unixfs::{FileNodes, Profile};
 use ww_image::manifest::{GuestRecord, Lock, LOCK_FILE};
@@ -145,9 +146,14 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     let mut built = Vec::new();
     let mut trees = Vec::new();
     let mut layer_trees = Vec::new();
-    let progress = Progress::new(opts.quiet);
+    // Files read and hashed (not those known from the stat cache), of no total known up front.
+    let meter = Meter::new();
+    for nodes in file_nodes.values_mut() {
+        nodes.meter = Some(meter.clone());
+    }
+    let progress = Bar::start(opts.progress, "hashing", &meter, Items::Files);
     for image in &images {
-        progress.step(format!("hashing image {}", image.name));
+        progress.set_label(&format!("hashing image {}", image.name));
         let nodes = file_nodes.entry(image.profile.name).or_default();
         let (manifest, union, layers) =
             manifest_of(config, image, &artifacts, sink, nodes, opts, &mut warnings)?;
@@ -170,7 +176,7 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
     }
     lock.images
         .retain(|name, _| config.images.contains_key(name));
-    progress.step("hashing guests".to_string());
+    progress.set_label("hashing guests");
     let nodes = file_nodes.entry(default_profile.name).or_default();
     for (name, artifact) in &artifacts {
         let node = nodes
@@ -212,11 +218,11 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
             });
         }
         // It matches: now store the blocks (a second pass, so a mismatch stored nothing).
-        progress.step("storing blocks".to_string());
+        progress.set_label("storing blocks");
         store_blocks(&images, &layer_trees, &trees, &artifacts, store)?;
     }
 
-    progress.step("writing images".to_string());
+    progress.set_label("writing images");
     for (image, union) in built.iter().zip(&trees) {
         assemble::write(union, &image.dir)?;
         store.pin(

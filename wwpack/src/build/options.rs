@@ -12,6 +12,8 @@ pub struct BuildOptions {
     pub out_dir: Option<PathBuf>,
     /// Silence cargo's progress output.
     pub quiet: bool,
+    /// Draw a bar of the files and bytes hashed on stderr (the caller checked it is a terminal).
+    pub progress: bool,
     /// Fail, and write nothing, when the result differs from the committed `wwpack.lock`.
     pub locked: bool,
     /// Make a later layer shadowing a pid0 (`bin/main.wasm`, `svc/*/bin/main.wasm`) an error.

@@ -1,32 +1,156 @@
-//! Progress on stderr: indicatif spinners, shown only on a terminal and without `-q`.
+//! Progress on stderr: an indicatif bar drawn from a [`Meter`] the library counts on, shown only
+//! on a terminal, never with `-q` or `--json`.
+//!
+//! The library never prints: it adds to the meter's atomics ([`ww_content::progress`]), and a
+//! thread of the [`Bar`] polls them ten times a second. With a total of bytes (known up front,
+//! or claimed by a DAG's root) the bar shows bytes done of the total, the rate and the time
+//! left; without one, a spinner with the bytes, the rate and the count of items. The bar is
+//! drawn when it starts and, with the final counts, when it finishes (so even a short operation
+//! shows once), then cleared, so that the lines printed after it start on a clean line.
 
-/// A spinner on stderr for the steps of a long command (e.g. the build after cargo, which draws
-/// its own progress): shown only on a terminal and without `-q`.
-pub struct Progress(Option<indicatif::ProgressBar>);
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-impl Progress {
-    /// A spinner, or nothing with `quiet` or when stderr is not a terminal.
-    pub fn new(quiet: bool) -> Progress {
-        use std::io::IsTerminal;
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress(None);
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ww_content::progress::{Meter, Snapshot};
+
+/// How often the bar reads the meter.
+const POLL: Duration = Duration::from_millis(100);
+
+/// What a meter's items are, for the bar's message.
+#[derive(Debug, Clone, Copy)]
+pub enum Items {
+    Files,
+    Blocks,
+    /// Not shown.
+    None,
+}
+
+impl Items {
+    fn word(self) -> &'static str {
+        match self {
+            Items::Files => "files",
+            Items::Blocks => "blocks",
+            Items::None => "",
         }
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        Progress(Some(bar))
+    }
+}
+
+/// Whether a bar may be drawn: stderr is a terminal, and neither `-q` nor `--json` was given.
+pub fn wanted(quiet: bool, json: bool) -> bool {
+    !quiet && !json && std::io::stderr().is_terminal()
+}
+
+/// A progress bar on stderr following a [`Meter`]; cleared when finished or dropped.
+pub struct Bar(Option<Shown>);
+
+struct Shown {
+    bar: ProgressBar,
+    meter: Meter,
+    items: Items,
+    stop: Arc<AtomicBool>,
+    poller: Option<JoinHandle<()>>,
+}
+
+impl Bar {
+    /// A bar labelled `label` following `meter`, drawn now; nothing unless `show` (see
+    /// [`wanted`]).
+    pub fn start(show: bool, label: &str, meter: &Meter, items: Items) -> Bar {
+        if !show {
+            return Bar(None);
+        }
+        // Styled before it has somewhere to draw: its first drawing is already ours.
+        let bar = ProgressBar::hidden()
+            .with_style(style(false))
+            .with_prefix(label.to_string());
+        update(&bar, meter.snapshot(), items);
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.force_draw();
+        let stop = Arc::new(AtomicBool::new(false));
+        let poller = {
+            let (bar, meter, stop) = (bar.clone(), meter.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    update(&bar, meter.snapshot(), items);
+                    bar.tick();
+                    std::thread::park_timeout(POLL);
+                }
+            })
+        };
+        Bar(Some(Shown {
+            bar,
+            meter: meter.clone(),
+            items,
+            stop,
+            poller: Some(poller),
+        }))
     }
 
-    /// Shows `message` as the current step.
-    pub fn step(&self, message: String) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message);
+    /// Shows `label` before the bar (the step a long command is at).
+    pub fn set_label(&self, label: &str) {
+        if let Some(shown) = &self.0 {
+            shown.bar.set_prefix(label.to_string());
         }
     }
 
-    /// Clears the spinner.
-    pub fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
+    /// Draws the final counts, then clears the bar.
+    pub fn finish(mut self) {
+        self.close();
     }
+
+    fn close(&mut self) {
+        let Some(mut shown) = self.0.take() else {
+            return;
+        };
+        shown.stop.store(true, Ordering::Relaxed);
+        if let Some(poller) = shown.poller.take() {
+            poller.thread().unpark();
+            let _ = poller.join();
+        }
+        update(&shown.bar, shown.meter.snapshot(), shown.items);
+        shown.bar.force_draw();
+        shown.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The bar's look: with a total of bytes, a bar with the time left; without, a spinner.
+fn style(with_total: bool) -> ProgressStyle {
+    let template = if with_total {
+        "{prefix} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} \
+         ETA {eta} {msg}"
+    } else {
+        "{prefix} {spinner} {binary_bytes} {binary_bytes_per_sec} {msg}"
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// Copies `now` into `bar`: the total (switching to the bar's style when one appears), the
+/// bytes done (never past the total) and the items as the message.
+fn update(bar: &ProgressBar, now: Snapshot, items: Items) {
+    if let Some(total) = now.bytes_total {
+        if bar.length().is_none() {
+            bar.set_style(style(true));
+        }
+        bar.set_length(total);
+    }
+    bar.set_position(now.bytes_shown());
+    let word = items.word();
+    if word.is_empty() {
+        return;
+    }
+    bar.set_message(match now.items_total {
+        Some(total) => format!("{}/{total} {word}", now.items_shown()),
+        None => format!("{} {word}", now.items),
+    });
 }

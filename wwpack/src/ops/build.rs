@@ -19,6 +19,7 @@ pub fn run(g: &Globals, opts: BuildOptions, json: bool) -> anyhow::Result<()> {
     let store = g.open_store()?;
     let opts = BuildOptions {
         quiet: g.quiet,
+        progress: crate::cli::progress::wanted(g.quiet, json),
         ..opts
     };
     let report = build::build(&config, &opts, &store)?;

@@ -1,16 +1,19 @@
 //! The content verbs of `wwpack` on the embedded block store: `cid`, `add`, `cat`, `ls`,
 //! `export`, `import`, `gc`. Each is a function that does the work and returns what it found
 //! (`cid`, `add`, ...), and one that runs the verb and prints (`run_cid`, `run_add`, ...); the
-//! command line only parses arguments.
+//! command line only parses arguments. `add`, `import` and `export` count their bytes on a
+//! [`Meter`] that the verb draws as a bar on a terminal ([`crate::cli::progress`]).
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use ww_content::path::ContentPath;
+use ww_content::progress::{Meter, MeteredRead};
 use ww_content::text::printable;
 
 use crate::cli::output::{Output, OutputError, Stdout};
+use crate::cli::progress::{self, Bar, Items};
 use crate::cli::{errln, outln, report_repairs, Globals};
 use ww_content::block::{BlockError, NullSink};
 use ww_content::car::{self, CarError, ExportReport, ImportReport};
@@ -18,7 +21,7 @@ use ww_content::cid::Cid;
 use ww_content::store::{GcReport, Store};
 use ww_content::tree::{Entry as TreeEntry, Tree};
 use ww_content::unixfs::read::{DirEntry, Kind, ReadError, Reader};
-use ww_content::unixfs::{self, ImportError, Imported, Profile};
+use ww_content::unixfs::{self, FileNodes, ImportError, Imported, Profile};
 
 /// Why a content verb failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,11 +61,29 @@ pub fn cid(path: &Path, profile: &Profile) -> Result<Imported, ContentError> {
 /// usual mistakes store nothing. Should reading fail later anyway, the blocks written so far are
 /// complete, verified blocks that no pin holds: the next `gc` removes them.
 pub fn add(store: &Store, path: &Path, profile: &Profile) -> Result<Imported, ContentError> {
-    let scanned = preflight(path)?;
+    add_metered(store, path, profile, &Meter::new())
+}
+
+/// [`add`], counting on `meter` the bytes and files read and hashed, of the totals the check
+/// found (the files' sizes when it opened them).
+pub fn add_metered(
+    store: &Store,
+    path: &Path,
+    profile: &Profile,
+    meter: &Meter,
+) -> Result<Imported, ContentError> {
+    let (scanned, files, bytes) = preflight(path)?;
+    meter.set_items_total(files);
+    meter.set_bytes_total(bytes);
     let guard = store.writer()?;
+    let mut nodes = FileNodes {
+        meter: Some(meter.clone()),
+        ..FileNodes::default()
+    };
     let node = match &scanned {
         // The tree the check read: not walked a second time.
-        Some(tree) => unixfs::import_tree(tree, profile, store)?,
+        Some(tree) => unixfs::import_tree_with(tree, profile, store, &mut nodes)?,
+        None if files == 1 => nodes.get_or_import(path, profile, store)?,
         None => unixfs::import_path(path, profile, store)?,
     };
     store.pin(&node.cid, Some(&path.display().to_string()))?;
@@ -70,8 +91,9 @@ pub fn add(store: &Store, path: &Path, profile: &Profile) -> Result<Imported, Co
     Ok(node)
 }
 
-/// Checks what `add` will import; for a directory, returns the tree it read.
-fn preflight(path: &Path) -> Result<Option<Tree>, ContentError> {
+/// Checks what `add` will import; for a directory, returns the tree it read. Also returns how
+/// many regular files it holds and their bytes (as they were when checked).
+fn preflight(path: &Path) -> Result<(Option<Tree>, u64, u64), ContentError> {
     let meta = std::fs::symlink_metadata(path).map_err(|source| ContentError::Io {
         action: "read",
         path: path.display().to_string(),
@@ -79,22 +101,27 @@ fn preflight(path: &Path) -> Result<Option<Tree>, ContentError> {
     })?;
     if !meta.is_dir() {
         if meta.is_file() {
-            open_check(path)?;
+            return Ok((None, 1, open_check(path)?));
         }
-        return Ok(None);
+        return Ok((None, 0, 0));
     }
     let tree = Tree::scan(path)?;
+    let (mut files, mut bytes) = (0, 0u64);
     for (_, entry) in tree.iter() {
         if let TreeEntry::File { source } = entry {
-            open_check(source)?;
+            files += 1;
+            bytes = bytes.saturating_add(open_check(source)?);
         }
     }
-    Ok(Some(tree))
+    Ok((Some(tree), files, bytes))
 }
 
-fn open_check(path: &Path) -> Result<(), ContentError> {
+/// Opens the file at `path` (so that one that cannot be read fails before anything is stored);
+/// returns its size.
+fn open_check(path: &Path) -> Result<u64, ContentError> {
     std::fs::File::open(path)
-        .map(drop)
+        .and_then(|file| file.metadata())
+        .map(|meta| meta.len())
         .map_err(|source| ContentError::Io {
             action: "read",
             path: path.display().to_string(),
@@ -173,21 +200,47 @@ pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentErr
 /// stdout, a regular file (or a new one) is replaced atomically, a FIFO or device is written in
 /// place, a symlink is followed.
 pub fn export(store: &Store, root: &Cid, file: &Path) -> Result<ExportReport, ContentError> {
+    export_metered(store, root, file, &Meter::new())
+}
+
+/// [`export`], counting on `meter` the blocks and bytes written, of the total the root claims.
+pub fn export_metered(
+    store: &Store,
+    root: &Cid,
+    file: &Path,
+    meter: &Meter,
+) -> Result<ExportReport, ContentError> {
     let mut out = Output::create(file)?;
-    let report = car::export(store, std::slice::from_ref(root), &mut out)?;
+    let report = car::export_metered(store, std::slice::from_ref(root), &mut out, meter)?;
     out.finish()?;
     Ok(report)
 }
 
 /// Imports a CAR into `store`, verifying every block, and pins its roots.
 pub fn import(store: &Store, file: &Path) -> Result<ImportReport, ContentError> {
+    import_metered(store, file, &Meter::new())
+}
+
+/// [`import`], counting on `meter` the bytes of CAR read, of the file's size.
+pub fn import_metered(
+    store: &Store,
+    file: &Path,
+    meter: &Meter,
+) -> Result<ImportReport, ContentError> {
     let input = std::fs::File::open(file).map_err(|source| ContentError::Io {
         action: "read",
         path: file.display().to_string(),
         source,
     })?;
+    // A pipe or device has no size worth showing.
+    if let Ok(meta) = input.metadata() {
+        if meta.is_file() {
+            meter.set_bytes_total(meta.len());
+        }
+    }
     let guard = store.writer()?;
-    let report = car::import(&mut std::io::BufReader::new(input), store)?;
+    let mut input = MeteredRead::new(input, meter.clone());
+    let report = car::import(&mut input, store)?;
     for root in &report.roots {
         store.pin(root, Some(&file.display().to_string()))?;
     }
@@ -208,7 +261,15 @@ pub fn run_cid(path: &Path, profile: &Profile, json: bool) -> anyhow::Result<()>
 /// `wwpack add`: stores and pins `path`, prints its CID.
 pub fn run_add(g: &Globals, path: &Path, profile: &Profile, json: bool) -> anyhow::Result<()> {
     let store = g.open_store()?;
-    let node = add(&store, path, profile)?;
+    let meter = Meter::new();
+    let bar = Bar::start(
+        progress::wanted(g.quiet, json),
+        "adding",
+        &meter,
+        Items::Files,
+    );
+    let node = add_metered(&store, path, profile, &meter)?;
+    bar.finish();
     report_repairs(&store);
     print_node(path, profile, &node, json)
 }
@@ -248,7 +309,15 @@ pub fn run_ls(g: &Globals, target: &ContentPath, json: bool) -> anyhow::Result<(
 /// `wwpack export`: writes the DAG under `root` to the CAR `output`.
 pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> {
     let store = g.read_store()?;
-    let r = export(&store, root, output)?;
+    let meter = Meter::new();
+    let bar = Bar::start(
+        progress::wanted(g.quiet, false),
+        "exporting",
+        &meter,
+        Items::Blocks,
+    );
+    let r = export_metered(&store, root, output, &meter)?;
+    bar.finish();
     if !g.quiet {
         let to = if output.as_os_str() == "-" {
             "stdout".to_string()
@@ -263,7 +332,15 @@ pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> 
 /// `wwpack import`: reads the CAR `car` into the store, prints its roots.
 pub fn run_import(g: &Globals, car: &Path) -> anyhow::Result<()> {
     let store = g.open_store()?;
-    let r = import(&store, car)?;
+    let meter = Meter::new();
+    let bar = Bar::start(
+        progress::wanted(g.quiet, false),
+        "importing",
+        &meter,
+        Items::None,
+    );
+    let r = import_metered(&store, car, &meter)?;
+    bar.finish();
     report_repairs(&store);
     for root in &r.roots {
         outln!("{root}")?;

@@ -1,14 +1,16 @@
 //! `wwpack push`: uploads the blocks of images of `wwpack.lock` (and of their layers) that the
-//! IPFS node lacks, and pins the roots there.
+//! IPFS node lacks, and pins the roots there, with a bar of the blocks and bytes to send (known
+//! once the node has said what it lacks) on a terminal.
 
 use std::path::Path;
 
 use anyhow::Context;
+use ww_content::progress::Meter;
 use ww_content::text::printable;
 use ww_content::transfer::PushItem;
 use ww_image::manifest::{Lock, LOCK_FILE};
 
-use crate::cli::progress::Progress;
+use crate::cli::progress::{self, Bar, Items};
 use crate::cli::{errln, outln, Globals};
 use crate::config::Config;
 
@@ -57,14 +59,15 @@ pub fn run(g: &Globals, images: &[String], json: bool) -> anyhow::Result<()> {
     let store = g.open_store()?;
     let items = items(&config, images)?;
     let node = g.connect()?;
-    let progress = Progress::new(g.quiet);
-    let counts = ww_content::transfer::push(&store, &node, &items, |c| {
-        progress.step(format!(
-            "{} blocks ({} bytes) sent, {} skipped",
-            c.blocks_sent, c.bytes_sent, c.blocks_skipped
-        ));
-    })?;
-    progress.finish();
+    let meter = Meter::new();
+    let bar = Bar::start(
+        progress::wanted(g.quiet, json),
+        "pushing",
+        &meter,
+        Items::Blocks,
+    );
+    let counts = ww_content::transfer::push_metered(&store, &node, &items, &meter)?;
+    bar.finish();
     if json {
         let images: Vec<_> = items
             .iter()
