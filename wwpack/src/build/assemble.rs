@@ -10,7 +10,6 @@ use crate::config::{Config, Image, Layer};
 use crate::error::{Error, Result};
 use ww_content::atomic;
 use ww_content::block::BlockSink;
-use ww_content::store::Store;
 use ww_content::tree::{Entry, RelPath, Tree};
 use ww_content::unixfs::{self, FileNodes, Profile};
 use ww_image::fhs;
@@ -187,7 +186,7 @@ pub(super) fn store_blocks(
     layer_trees: &[Vec<Tree>],
     unions: &[Union],
     artifacts: &BTreeMap<String, PathBuf>,
-    store: &Store,
+    store: &dyn BlockSink,
 ) -> Result<()> {
     let mut nodes: BTreeMap<&str, FileNodes> = BTreeMap::new();
     for ((image, layers), union) in images.iter().zip(layer_trees).zip(unions) {

@@ -141,8 +141,10 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         });
     }
     let guard = store.writer()?;
-    // With --locked nothing is written until the result is known to match the lock.
-    let sink: &dyn BlockSink = if opts.locked { &NullSink } else { store };
+    // Blocks are written behind the hashing, by a thread of their own; with --locked nothing
+    // is written until the result is known to match the lock.
+    let batch = store.batch()?;
+    let sink: &dyn BlockSink = if opts.locked { &NullSink } else { &batch };
     let mut built = Vec::new();
     let mut trees = Vec::new();
     let mut layer_trees = Vec::new();
@@ -219,8 +221,9 @@ pub fn build(config: &Config, opts: &BuildOptions, store: &Store) -> Result<Buil
         }
         // It matches: now store the blocks (a second pass, so a mismatch stored nothing).
         progress.set_label("storing blocks");
-        store_blocks(&images, &layer_trees, &trees, &artifacts, store)?;
+        store_blocks(&images, &layer_trees, &trees, &artifacts, &batch)?;
     }
+    batch.finish()?;
 
     progress.set_label("writing images");
     for (image, union) in built.iter().zip(&trees) {

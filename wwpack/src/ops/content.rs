@@ -80,12 +80,15 @@ pub fn add_metered(
         meter: Some(meter.clone()),
         ..FileNodes::default()
     };
+    // Blocks are written behind the import, by a thread of their own.
+    let batch = store.batch()?;
     let node = match &scanned {
         // The tree the check read: not walked a second time.
-        Some(tree) => unixfs::import_tree_with(tree, profile, store, &mut nodes)?,
-        None if files == 1 => nodes.get_or_import(path, profile, store)?,
-        None => unixfs::import_path(path, profile, store)?,
+        Some(tree) => unixfs::import_tree_with(tree, profile, &batch, &mut nodes)?,
+        None if files == 1 => nodes.get_or_import(path, profile, &batch)?,
+        None => unixfs::import_path(path, profile, &batch)?,
     };
+    batch.finish()?;
     store.pin(&node.cid, Some(&path.display().to_string()))?;
     drop(guard);
     Ok(node)
@@ -240,7 +243,9 @@ pub fn import_metered(
     }
     let guard = store.writer()?;
     let mut input = MeteredRead::new(input, meter.clone());
-    let report = car::import(&mut input, store)?;
+    let batch = store.batch()?;
+    let report = car::import(&mut input, &batch)?;
+    batch.finish()?;
     for root in &report.roots {
         store.pin(root, Some(&file.display().to_string()))?;
     }
