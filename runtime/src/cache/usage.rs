@@ -136,7 +136,7 @@ pub(super) fn stat_at(fd: impl AsFd, name: &[u8]) -> std::io::Result<Option<Stat
 }
 
 fn mtime(stat: &Stat) -> SystemTime {
-    let secs = stat.st_mtime as i64;
+    let secs = stat.st_mtime;
     let nanos = (stat.st_mtime_nsec as u32).min(999_999_999);
     if secs >= 0 {
         UNIX_EPOCH + Duration::new(secs as u64, nanos)
