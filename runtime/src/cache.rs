@@ -137,13 +137,22 @@ impl Cache {
 
     /// The shared lock on the cache that `ww run` holds while it writes and checks files and
     /// roots, until its [`Lease`] is taken: prunes wait for it (see [Pruning](self#pruning)).
-    pub fn writing(&self) -> Result<CacheLock, BootError> {
-        Ok(lock::lock(&self.dir, LockKind::Shared, true)?.expect("a waiting lock is taken"))
+    /// `None` (logged) when the lock file cannot be opened: a cache that is someone else's
+    /// still serves.
+    pub fn writing(&self) -> Option<CacheLock> {
+        match lock::lock(&self.dir, LockKind::Shared, true) {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::debug!("{e}; loading without the cache's lock");
+                None
+            }
+        }
     }
 
     /// Holds `root` and every file of its union against prunes until the lease is dropped. Take
-    /// it under [`Cache::writing`].
-    pub fn hold(&self, root: &UnionRoot) -> Result<Lease, BootError> {
+    /// it under [`Cache::writing`]. `None`, with a warning, when the cache cannot be written:
+    /// the run goes on, unprotected from a prune by the cache's owner.
+    pub fn hold(&self, root: &UnionRoot) -> Option<Lease> {
         let mut files = std::collections::BTreeSet::new();
         for (_, item) in root.union().iter() {
             if let ww_content::tree::Entry::File { source } = &item.entry {
@@ -157,7 +166,13 @@ impl Cache {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Lease::take(&self.dir, &name, &files)
+        match Lease::take(&self.dir, &name, &files) {
+            Ok(lease) => Some(lease),
+            Err(e) => {
+                tracing::warn!("{e}; a prune of the cache may remove the root of this run");
+                None
+            }
+        }
     }
 
     /// This cache, checking `cancel` while it writes (a raised one stops the write and removes

@@ -160,10 +160,10 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
 fn load(
     opts: &RunOptions,
     node: Option<(&dyn BlockSource, String)>,
-) -> Result<(UnionRoot, Vec<crate::boot::BootPeer>, Lease), BootError> {
+) -> Result<(UnionRoot, Vec<crate::boot::BootPeer>, Option<Lease>), BootError> {
     let store = Store::open(&opts.store).map_err(|e| BootError::Host(e.to_string()))?;
     let cache = Cache::open(&opts.cache)?.with_cancel(opts.cancel.clone());
-    let writing = cache.writing()?;
+    let writing = cache.writing();
     let loader = ChainLoader {
         store: &store,
         node: node.as_ref().map(|(n, _)| *n),
@@ -185,7 +185,7 @@ fn load(
         );
     }
     let root = UnionRoot::materialize(layers, &cache)?;
-    let lease = cache.hold(&root)?;
+    let lease = cache.hold(&root);
     drop(writing);
     let boot_peers = read_boot_peers(&root)?;
     Ok((root, boot_peers, lease))

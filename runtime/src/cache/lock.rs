@@ -39,7 +39,7 @@ pub enum LockKind {
     Exclusive,
 }
 
-/// Opens (creating it, mode 0600) the lock file of the cache `dir` and takes `kind` on it,
+/// Opens (creating it, mode 0644) the lock file of the cache `dir` and takes `kind` on it,
 /// waiting for it when `wait`, else `Ok(None)` when it is held. The lock file is opened without
 /// following a symlink and must be a regular file.
 pub fn lock(dir: &Path, kind: LockKind, wait: bool) -> Result<Option<CacheLock>, BootError> {
@@ -50,10 +50,20 @@ pub fn lock(dir: &Path, kind: LockKind, wait: bool) -> Result<Option<CacheLock>,
             path.display()
         ))
     };
-    let flags =
-        OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-    let fd =
-        rustix::fs::open(&path, flags, Mode::from_raw_mode(0o600)).map_err(|e| bad(e.into()))?;
+    let flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    // Read-only when the cache is someone else's: flock needs no write access. Mode 0644: it
+    // is empty, and others' runs lock it too.
+    let fd = match rustix::fs::open(
+        &path,
+        flags | OFlags::RDWR | OFlags::CREATE,
+        Mode::from_raw_mode(0o644),
+    ) {
+        Err(Errno::ACCESS) | Err(Errno::ROFS) | Err(Errno::PERM) => {
+            rustix::fs::open(&path, flags | OFlags::RDONLY, Mode::empty())
+        }
+        other => other,
+    }
+    .map_err(|e| bad(e.into()))?;
     let stat = rustix::fs::fstat(&fd).map_err(|e| bad(e.into()))?;
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(bad(std::io::Error::other(
@@ -104,7 +114,8 @@ impl Lease {
     /// `roots/` and `files/`) in the cache `dir`. Call it while holding the shared
     /// [`CacheLock`], so that no prune runs before the lease is locked.
     pub fn take(dir: &Path, root: &str, files: &BTreeSet<String>) -> Result<Lease, BootError> {
-        let held = open_held(dir, true)?.expect("created");
+        let held = open_held(dir, true)?
+            .ok_or_else(|| BootError::Host(format!("{} vanished", dir.join(HELD).display())))?;
         // A dead ww of the same pid may have left the name: the next one is tried.
         let (name, made) = loop {
             let name = format!(

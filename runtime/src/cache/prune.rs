@@ -58,12 +58,14 @@ pub fn prune(dir: &Path, max: u64, wait: bool) -> Result<Option<Report>, BootErr
 pub fn at_startup(dir: &Path, max: u64) {
     match prune(dir, max, false) {
         Ok(Some(report)) => {
-            for (entry, why) in &report.failed {
+            // One warning, however many failed (a cache that is someone else's fails them all).
+            if let Some((entry, why)) = report.failed.first() {
                 tracing::warn!(
-                    "cannot evict the cache {} {} from {}: {why}",
+                    "cannot evict {} entries of the cache {}, e.g. the {} {}: {why}",
+                    report.failed.len(),
+                    dir.display(),
                     entry.kind.name(),
-                    entry.id_text(),
-                    dir.display()
+                    entry.id_text()
                 );
             }
             if !report.removed.is_empty() {
