@@ -22,6 +22,54 @@
 //! Anything else (left by a crash, a bug, or planted) is logged at warn, removed and rebuilt.
 //! New roots are written beneath directory handles with no-follow, create-exclusive calls
 //! ([`ww_image::union::Union::materialize`]), so no content can write outside `tmp/`.
+//!
+//! # Pruning
+//!
+//! ```text
+//! <cache>/lock              the cache-wide lock file (flock), never removed; empty
+//! <cache>/held/<pid>-<n>    the lease of a running ww: `root <cid>` and `file <cid>` lines
+//! ```
+//!
+//! Every image ever run leaves its files, its root and its compiled components here, so the
+//! cache is kept to a size (`ww run --cache-max-size`, `WW_CACHE_MAX_SIZE`, default 1 GiB,
+//! [`prune::DEFAULT_MAX_SIZE`]) by evicting the least recently used entries; `ww cache ls`,
+//! `prune` and `clear` ([`cli`]) show and shrink it by hand. An entry's size ([`usage`]) is a
+//! file's or compiled component's length; a root's is its directories and symlinks and any file
+//! in it that is not a hard link to a `files/` entry (those bytes are the file's). "Last used"
+//! is the entry's mtime, which ww sets whenever it uses the entry (a file checked by
+//! [`Cache::put_file`], a root reused by [`Cache::root`], a compiled component loaded): atime
+//! is not kept by `relatime` and `noatime` mounts.
+//!
+//! Concurrent `ww`s must not lose what they use, so:
+//! - **Writers share, pruners exclude.** `ww run` holds a shared `flock` on `<cache>/lock` from
+//!   before it writes or checks its first file until its lease is taken ([`Cache::writing`]);
+//!   a prune holds the exclusive lock for its whole scan and eviction ([`prune::prune`]). A
+//!   prune thus never sees a half-loaded image, two prunes never run at once, and nothing is
+//!   in `tmp/` during a prune but what dead `ww`s left (removed then).
+//! - **Leases.** Before it lets go of the shared lock, `ww run` writes `held/<pid>-<n>` naming
+//!   its root and every `files/` entry of its union, and holds a shared `flock` on it until it
+//!   ends ([`lock::Lease`]; the kernel releases it if ww dies). A prune try-locks each lease
+//!   exclusively without waiting: one it cannot lock is alive, and its root and files are
+//!   skipped; one it can is stale and removed. So a running ww's root, the files it hard-links
+//!   and the files it reads later by path (pid0's and services' `bin/main.wasm`) stay.
+//! - **Links.** A `files/` entry that a root in the cache still hard-links is evicted only after
+//!   that root (before, removing it frees nothing).
+//! - **Compiled components** are read whole into memory through one open file descriptor and
+//!   written as a new file renamed into place, so unlinking one under a reader or writer is
+//!   harmless (the reader has the bytes, a later one compiles again); `.tmp-*` files and the key
+//!   are never removed.
+//!
+//! `ww run` prunes once its lease is taken and pid0 is compiled ([`prune::at_startup`]), without
+//! waiting: when another ww loads or prunes, the prune is left to a later run. The cache can
+//! thus exceed its cap by what running ww's hold, and by components compiled later in a run.
+//! Eviction works beneath directory handles opened without following symlinks: a root is
+//! renamed into `tmp/` and removed there name by name with `unlinkat`; a planted symlink is
+//! removed itself, never followed, and nothing outside the cache directory is touched.
+
+pub mod cli;
+pub mod lock;
+pub mod prune;
+pub mod usage;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -35,7 +83,9 @@ use ww_content::cid::Cid;
 use ww_content::unixfs::{self, Imported, Profile};
 use ww_image::union::{Placement, Union};
 
+use crate::cache::lock::{CacheLock, Lease, LockKind};
 use crate::error::BootError;
+use crate::root::UnionRoot;
 
 /// The cache directory.
 #[derive(Debug, Clone)]
@@ -59,11 +109,11 @@ impl Cache {
         ww_content::dirs::ww_dir(Some("WW_CACHE"), ww_content::dirs::Home::Cache, "")
     }
 
-    /// Opens (creating if needed) the cache in `dir`. Its `files/`, `roots/` and `tmp/` must be
+    /// Opens (creating if needed) the cache in `dir`. Its `files/`, `roots/`, `tmp/` and `held/` must be
     /// real directories: a symlink there (which ww never makes) is refused, so that nothing is
     /// written through one.
     pub fn open(dir: &Path) -> Result<Cache, BootError> {
-        for sub in ["files", "roots", "tmp"] {
+        for sub in ["files", "roots", "tmp", lock::HELD] {
             let d = dir.join(sub);
             std::fs::create_dir_all(&d).map_err(host(format!(
                 "cannot create the cache directory {}",
@@ -83,6 +133,46 @@ impl Cache {
             dir: dir.to_path_buf(),
             cancel: Cancel::new(),
         })
+    }
+
+    /// The shared lock on the cache that `ww run` holds while it writes and checks files and
+    /// roots, until its [`Lease`] is taken: prunes wait for it (see [Pruning](self#pruning)).
+    /// `None` (logged) when the lock file cannot be opened: a cache that is someone else's
+    /// still serves.
+    pub fn writing(&self) -> Option<CacheLock> {
+        match lock::lock(&self.dir, LockKind::Shared, true) {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::debug!("{e}; loading without the cache's lock");
+                None
+            }
+        }
+    }
+
+    /// Holds `root` and every file of its union against prunes until the lease is dropped. Take
+    /// it under [`Cache::writing`]. `None`, with a warning, when the cache cannot be written:
+    /// the run goes on, unprotected from a prune by the cache's owner.
+    pub fn hold(&self, root: &UnionRoot) -> Option<Lease> {
+        let mut files = std::collections::BTreeSet::new();
+        for (_, item) in root.union().iter() {
+            if let ww_content::tree::Entry::File { source } = &item.entry {
+                if let Some(name) = source.file_name() {
+                    files.insert(name.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let name = root
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match Lease::take(&self.dir, &name, &files) {
+            Ok(lease) => Some(lease),
+            Err(e) => {
+                tracing::warn!("{e}; a prune of the cache may remove the root of this run");
+                None
+            }
+        }
     }
 
     /// This cache, checking `cancel` while it writes (a raised one stops the write and removes
@@ -208,7 +298,10 @@ impl Cache {
         produced?;
         let mut rest = [0u8; 1];
         match compare.file.read(&mut rest) {
-            Ok(0) => Ok(Entry::Good),
+            Ok(0) => {
+                touch(compare.file.get_ref(), dest);
+                Ok(Entry::Good)
+            }
             Ok(_) => Ok(Entry::Bad("is longer than its content".into())),
             Err(e) => Err(BootError::Host(format!(
                 "cannot read {}: {e}",
@@ -266,7 +359,12 @@ impl Cache {
         let dest = self.dir.join("roots").join(key.to_v1().to_string());
         if std::fs::symlink_metadata(&dest).is_ok() {
             match union.check_materialized(&dest) {
-                Ok(()) => return Ok(dest),
+                Ok(()) => {
+                    if let Ok(dir) = beneath::Dir::open(&dest) {
+                        touch(&dir, &dest);
+                    }
+                    return Ok(dest);
+                }
                 Err(why) => {
                     tracing::warn!(
                         "the cached union root {} does not match its union ({why}); it is \
@@ -316,6 +414,37 @@ pub fn read_cached(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     beneath::open_regular(path)?.read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Sets the mtime of the open entry `fd` (at `path`) to now: "last used", for pruning. A
+/// cache ww cannot write costs a debug line.
+pub(crate) fn touch(fd: impl std::os::fd::AsFd, path: &Path) {
+    if let Err(e) = rustix::fs::futimens(fd, &used_now()) {
+        tracing::debug!("cannot mark {} as used: {e}", path.display());
+    }
+}
+
+/// Sets the mtime of the entry at `path` (not following a symlink) to now, as [`touch`].
+pub(crate) fn touch_path(path: &Path) {
+    let flags = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
+    if let Err(e) = rustix::fs::utimensat(rustix::fs::CWD, path, &used_now(), flags) {
+        tracing::debug!("cannot mark {} as used: {e}", path.display());
+    }
+}
+
+/// mtime now, atime untouched.
+fn used_now() -> rustix::fs::Timestamps {
+    use rustix::fs::{Timespec, Timestamps, UTIME_NOW, UTIME_OMIT};
+    Timestamps {
+        last_access: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        },
+        last_modification: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        },
+    }
 }
 
 enum Entry {

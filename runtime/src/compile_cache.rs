@@ -28,6 +28,11 @@
 //! never the boot. Within a run, the last 16 components (`recent.rs`) are also kept in memory,
 //! so that many processes started from the same bytes (`runBytes` in a loop) share one copy of
 //! their machine code instead of loading one each.
+//!
+//! An entry's mtime is set whenever it is loaded: it is "last used" for the cache's pruning
+//! ([`crate::cache`], Pruning), which may remove any entry at any time. That is safe: an entry
+//! is read whole through one open file descriptor, so a removal meanwhile leaves the reader its
+//! bytes, and one removed before is compiled again.
 
 mod entry;
 mod hmac;
@@ -156,6 +161,8 @@ fn through_disk(
     let entry = engine_dir.join(hex(&id.wasm));
     match load(engine, &entry, id, key) {
         Ok(Some(component)) => {
+            // "Last used", for pruning (`crate::cache`, Pruning).
+            crate::cache::touch_path(&entry);
             tracing::debug!(
                 target: TARGET,
                 cached = true,

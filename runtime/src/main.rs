@@ -95,6 +95,24 @@ enum Command {
         /// file once), checked before any is written, e.g. 512MiB or 8GiB
         #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = ww_runtime::units::parse_size)]
         max_image_size: u64,
+        /// Size the cache (files, union roots, compiled components) is pruned to once pid0 is
+        /// compiled: least recently used entries first, never what a running ww holds
+        #[arg(long, value_name = "SIZE", env = "WW_CACHE_MAX_SIZE", default_value = "1GiB",
+              value_parser = ww_runtime::units::parse_size)]
+        cache_max_size: u64,
+    },
+    /// Show or shrink ww's cache: files, union roots and compiled components
+    ///
+    /// Entries are listed least recently used first. prune and clear remove entries no running
+    /// ww holds (its union root and files stay until it ends), least recently used first.
+    /// `ww run` prunes to --cache-max-size itself; these verbs exit 0, or 125 when the cache
+    /// cannot be read or an entry cannot be removed.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+        /// The cache [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
+        #[arg(long, value_name = "DIR", env = "WW_CACHE", global = true)]
+        cache: Option<PathBuf>,
     },
     /// Print the node's libp2p peer ID
     ///
@@ -105,6 +123,34 @@ enum Command {
         /// ~/.local/share/ww/identity]
         #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
         identity: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// List the entries (kind, size in bytes, last used, id) and their total
+    Ls {
+        /// One JSON object: {"cache", "entries": [{"kind", "id", "size", "last_used",
+        /// "last_used_ns", "held"}], "total"}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evict least recently used entries until the cache is at most --max-size
+    Prune {
+        /// The size to prune to, e.g. 512MiB or 1GiB
+        #[arg(long, value_name = "SIZE", env = "WW_CACHE_MAX_SIZE", default_value = "1GiB",
+              value_parser = ww_runtime::units::parse_size)]
+        max_size: u64,
+        /// One JSON object: {"cache", "max_size", "removed": [...], "held": [...], "freed",
+        /// "total"}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every entry no running ww holds
+    Clear {
+        /// One JSON object, as prune's
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -130,6 +176,7 @@ fn main() -> ExitCode {
             identity,
             no_cache,
             max_image_size,
+            cache_max_size,
         } => {
             let mut layers = vec![image];
             layers.extend(overlays);
@@ -158,6 +205,7 @@ fn main() -> ExitCode {
                 },
                 no_cache,
                 max_image_size,
+                cache_max_size,
                 cancel: ww_content::cancel::Cancel::new(),
             };
             let url = match ww_content::ipfs::api_url(api.as_deref()) {
@@ -179,6 +227,18 @@ fn main() -> ExitCode {
                     ExitCode::from(err.exit_status())
                 }
             }
+        }
+        Command::Cache { command, cache } => {
+            let Some(dir) = cache.or_else(ww_runtime::cache::Cache::default_dir) else {
+                ww_runtime::logline::error("no home for the cache: set --cache, or HOME");
+                return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+            };
+            use ww_runtime::cache::cli;
+            ExitCode::from(match command {
+                CacheCommand::Ls { json } => cli::ls(&dir, json),
+                CacheCommand::Prune { max_size, json } => cli::prune(&dir, max_size, json),
+                CacheCommand::Clear { json } => cli::clear(&dir, json),
+            })
         }
         Command::Identity { identity } => {
             match ww_runtime::identity::Identity::resolve(identity.as_deref()) {

@@ -9,6 +9,7 @@ use ww_content::store::Store;
 use ww_image::PID0;
 
 use crate::boot::read_boot_peers;
+use crate::cache::lock::Lease;
 use crate::cache::Cache;
 use crate::cell::{self, CellSpec, Stdio};
 use crate::compile_cache::CompileCache;
@@ -48,6 +49,9 @@ pub struct RunOptions {
     /// `--max-image-size`: the bytes of files the layers together may put in the cache
     /// (each distinct file once), checked before any is written.
     pub max_image_size: u64,
+    /// `--cache-max-size`: the size the cache is pruned to once pid0 is compiled, evicting the
+    /// least recently used entries no running ww holds ([`crate::cache`], Pruning).
+    pub cache_max_size: u64,
     /// Raised by SIGINT and SIGTERM (registered by [`run`]); give the same one to the IPFS node
     /// so that a wait on it stops too.
     pub cancel: Cancel,
@@ -80,7 +84,8 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
         }),
         _ => result,
     };
-    let (root, boot_peers) = stopped(load(opts, node))?;
+    // Held until ww ends: no prune removes this run's root or files meanwhile.
+    let (root, boot_peers, _lease) = stopped(load(opts, node))?;
     tracing::debug!(root = %root.cid(), path = %root.path().display(), "union root");
     let (source, name) = root
         .source_of(PID0)
@@ -107,6 +112,7 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
         CompileCache::new(&opts.cache)
     };
     let component = compile_cache.component(&engine, &name, &bytes)?;
+    crate::cache::prune::at_startup(&opts.cache, opts.cache_max_size);
     let command = cell::link(&engine, &name, &component)?;
     let identity = node_identity(opts.identity.as_deref())?;
     let root_path = root.path();
@@ -148,14 +154,16 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     status
 }
 
-/// Loads the layers, checks their union and materializes it: the root, and the boot peers of its
-/// `boot/` (checked as `wwpack build` checks them).
+/// Loads the layers, checks their union and materializes it: the root, the boot peers of its
+/// `boot/` (checked as `wwpack build` checks them), and the lease that holds the root and its
+/// files in the cache (taken under the cache's shared lock, held from the first file on).
 fn load(
     opts: &RunOptions,
     node: Option<(&dyn BlockSource, String)>,
-) -> Result<(UnionRoot, Vec<crate::boot::BootPeer>), BootError> {
+) -> Result<(UnionRoot, Vec<crate::boot::BootPeer>, Option<Lease>), BootError> {
     let store = Store::open(&opts.store).map_err(|e| BootError::Host(e.to_string()))?;
     let cache = Cache::open(&opts.cache)?.with_cancel(opts.cancel.clone());
+    let writing = cache.writing();
     let loader = ChainLoader {
         store: &store,
         node: node.as_ref().map(|(n, _)| *n),
@@ -177,8 +185,10 @@ fn load(
         );
     }
     let root = UnionRoot::materialize(layers, &cache)?;
+    let lease = cache.hold(&root);
+    drop(writing);
     let boot_peers = read_boot_peers(&root)?;
-    Ok((root, boot_peers))
+    Ok((root, boot_peers, lease))
 }
 
 /// The node's key: the `--identity` file, loaded now so that a bad one stops the boot, or the

@@ -75,7 +75,7 @@ impl Home {
 
     /// Asserts that nothing was written outside the cache's own directories: the "outside"
     /// directory is empty and the cache holds nothing but files/, roots/, tmp/ (and
-    /// compiled/), with an empty tmp/.
+    /// compiled/, held/ and the lock file), with an empty tmp/.
     pub fn assert_contained(&self) {
         let outside: Vec<_> = std::fs::read_dir(self.outside())
             .expect("outside")
@@ -86,7 +86,8 @@ impl Home {
             for entry in entries {
                 let name = entry.expect("entry").file_name();
                 assert!(
-                    ["files", "roots", "tmp", "compiled"].contains(&name.to_str().unwrap_or("?")),
+                    ["files", "roots", "tmp", "compiled", "held", "lock"]
+                        .contains(&name.to_str().unwrap_or("?")),
                     "unexpected {name:?} in the cache"
                 );
             }
