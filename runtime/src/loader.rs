@@ -134,7 +134,12 @@ impl ChainLoader<'_> {
             reason,
         };
         let meter = Meter::new();
-        let bar = crate::progress::Bar::start(crate::progress::wanted(), "fetching", &meter);
+        let bar = crate::progress::Bar::start(
+            crate::progress::wanted(),
+            "fetching",
+            &meter,
+            crate::progress::Items::Files,
+        );
         // Each file's block is read once to learn its size and once to write it; directories
         // get a budget of their own.
         let reader = Reader::new(chain).with_max_bytes(

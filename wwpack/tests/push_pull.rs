@@ -6,7 +6,8 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use ww_test_support::{exiting_command, ok, output, repo, s, write_tree, IpfsNode};
+use ww_test_support::project::{distinct_bytes, static_image_project};
+use ww_test_support::{ok, output, s, IpfsNode};
 
 const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
 
@@ -19,39 +20,11 @@ fn run(args: &[&str]) -> Output {
 fn a_push_cut_by_the_node_dying_completes_when_rerun() {
     // An image big enough that the push takes a while: 48 MiB of distinct 1 MiB blocks.
     let work = tempfile::tempdir().unwrap();
-    let project = work.path().join("p");
-    std::fs::create_dir_all(project.join("layers/data/etc")).unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let big: Vec<u8> = (0..48 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(project.join("layers/data/etc/big"), &big).unwrap();
-    // Static layers only (a WAT command as pid0), so no guest is compiled here.
-    write_tree(
-        &project.join("layers/app"),
-        &[("bin/main.wasm", &exiting_command(0))],
-    );
-    write_tree(
-        &project,
-        &[(
-            "wwpack.toml",
-            b"[layers.base]\npath = \"layers/base\"\n[layers.app]\npath = \"layers/app\"\n\
-              [layers.data]\npath = \"layers/data\"\n\
-              [images.big]\nlayers = [\"base\", \"app\", \"data\"]\n",
-        )],
-    );
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(repo().join("layers/base"))
-        .arg(project.join("layers"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let big = distinct_bytes(48 << 20, &mut 0x9e37_79b9_7f4a_7c15);
+    let manifest = static_image_project(&work.path().join("p"), |etc| {
+        std::fs::write(etc.join("big"), &big).unwrap();
+    });
+    let project = manifest.parent().unwrap().to_path_buf();
     let store = work.path().join("store");
     ok(&output(Command::new(WWPACK).current_dir(&project).args([
         "--store",
@@ -61,7 +34,6 @@ fn a_push_cut_by_the_node_dying_completes_when_rerun() {
     ])));
 
     let node = IpfsNode::start();
-    let manifest = project.join("wwpack.toml");
     let mut push = Command::new(WWPACK);
     push.args([
         "--manifest-path",

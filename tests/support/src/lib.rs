@@ -11,6 +11,8 @@ pub mod hostile_node;
 pub mod ipfs_node;
 pub mod lying_node;
 pub mod process;
+pub mod project;
+pub mod terminal;
 pub mod wasm;
 
 use std::path::{Path, PathBuf};

@@ -6,7 +6,8 @@
 //! block, a read of a CAR). Totals may come from untrusted data (the sizes a DAG's root claims):
 //! they are only for display, and [`Snapshot`] clamps what is done so it never shows past them.
 //! [`MeteredRead`] and [`MeteredWrite`] count the bytes through a reader or writer, and
-//! [`dag_size_hint`] reads the size a DAG's root block claims for the whole DAG.
+//! [`dag_size_hint`] reads the size a DAG's root block claims for the whole DAG. With the
+//! feature `bar`, [`bar`] draws a meter on a terminal (for the command lines).
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -14,6 +15,9 @@ use std::sync::Arc;
 
 use crate::cid::{Cid, DAG_PB, RAW};
 use crate::dagpb::PbNode;
+
+#[cfg(feature = "bar")]
+pub mod bar;
 
 /// No total: [`Meter`]'s totals hold this until one is set.
 const UNKNOWN: u64 = u64::MAX;
