@@ -1,6 +1,7 @@
 //! The content verbs of `wwpack` on the embedded block store: `cid`, `add`, `cat`, `ls`,
-//! `export`, `import`, `gc`. Each is a function that does the work and returns what it found
-//! (`cid`, `add`, ...), and one that runs the verb and prints (`run_cid`, `run_add`, ...); the
+//! `export`, `import` (`gc` is with the store's other upkeep, in `store.rs`). Each is a function
+//! that does the work and returns what it found (`cid`, `add`, ...), and one that runs the verb
+//! and prints (`run_cid`, `run_add`, ...); the
 //! command line only parses arguments. `add`, `import` and `export` count their bytes on a
 //! [`Meter`] that the verb draws as a bar on a terminal ([`crate::cli::progress`]).
 
@@ -18,7 +19,7 @@ use crate::cli::{errln, outln, report_repairs, Globals};
 use ww_content::block::{BlockError, NullSink};
 use ww_content::car::{self, CarError, ExportReport, ImportReport};
 use ww_content::cid::Cid;
-use ww_content::store::{GcReport, Store};
+use ww_content::store::Store;
 use ww_content::tree::{Entry as TreeEntry, Tree};
 use ww_content::unixfs::read::{DirEntry, Kind, ReadError, Reader};
 use ww_content::unixfs::{self, FileNodes, ImportError, Imported, Profile};
@@ -253,11 +254,6 @@ pub fn import_metered(
     Ok(report)
 }
 
-/// Removes every block no pin reaches.
-pub fn gc(store: &Store) -> Result<GcReport, ContentError> {
-    Ok(store.gc()?)
-}
-
 /// `wwpack cid`: prints the CID of `path` (or, with `json`, a JSON object).
 pub fn run_cid(path: &Path, profile: &Profile, json: bool) -> anyhow::Result<()> {
     print_node(path, profile, &cid(path, profile)?, json)
@@ -357,31 +353,6 @@ pub fn run_import(g: &Globals, car: &Path) -> anyhow::Result<()> {
             r.bytes,
             r.duplicates,
             r.roots.len()
-        );
-    }
-    Ok(())
-}
-
-/// `wwpack gc`: removes unpinned blocks, prints the counts, warns of missing and corrupt ones.
-pub fn run_gc(g: &Globals) -> anyhow::Result<()> {
-    let store = g.open_store()?;
-    let r = gc(&store)?;
-    outln!(
-        "removed {} blocks ({} bytes), kept {}",
-        r.removed,
-        r.bytes_freed,
-        r.kept
-    )?;
-    if !r.corrupt.is_empty() || r.missing > 0 {
-        errln!(
-            "warning: {} pinned blocks missing, {} corrupt (kept): {}",
-            r.missing,
-            r.corrupt.len(),
-            r.corrupt
-                .iter()
-                .map(Cid::to_string)
-                .collect::<Vec<_>>()
-                .join(" ")
         );
     }
     Ok(())

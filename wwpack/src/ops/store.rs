@@ -1,6 +1,5 @@
-//! `wwpack store stat` (the store's blocks, bytes, pins and directory) and `wwpack gc` with
+//! `wwpack store stat` (the store's blocks, bytes, pins and directory) and `wwpack gc`, with
 //! `--dry-run` (what gc would remove, removing nothing) and `--json` (the counts and the CIDs).
-//! A plain `wwpack gc` is [`super::content::run_gc`]'s.
 
 use ww_content::cid::Cid;
 use ww_content::store::GcReport;
@@ -35,9 +34,6 @@ pub fn run_stat(g: &Globals, json: bool) -> anyhow::Result<()> {
 /// `wwpack gc [--dry-run] [--json]`: removes the blocks no pin reaches (or, with `dry_run`, says
 /// what it would remove) and prints the counts (with `json`, a JSON object with the CIDs too).
 pub fn run_gc(g: &Globals, dry_run: bool, json: bool) -> anyhow::Result<()> {
-    if !dry_run && !json {
-        return super::content::run_gc(g);
-    }
     let store = g.open_store()?;
     let r = if dry_run {
         store.gc_dry_run()?
@@ -59,8 +55,13 @@ pub fn run_gc(g: &Globals, dry_run: bool, json: bool) -> anyhow::Result<()> {
             })
         )?;
     } else {
+        let (remove, keep) = if dry_run {
+            ("would remove", "keep")
+        } else {
+            ("removed", "kept")
+        };
         outln!(
-            "would remove {} blocks ({} bytes), keep {}",
+            "{remove} {} blocks ({} bytes), {keep} {}",
             r.removed,
             r.bytes_freed,
             r.kept
