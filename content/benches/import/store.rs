@@ -28,6 +28,8 @@ pub struct Results {
     store_big: Series,
     sink_tree: Series,
     store_tree: Series,
+    /// Of `store_tree`, the pin (the sync of the file system, then the pin file).
+    pin_tree: Series,
 }
 
 /// One run of every measurement, interleaved so that a measurement and its reference see the
@@ -53,14 +55,16 @@ pub fn run_once(results: &mut Results, big: &Path, tree: &Path, scratch: &Path, 
         black_box(import_path(tree, &UNIXFS_V1_2025, &NullSink).expect("import the tree"));
     }));
     // As `wwpack add` does: a write guard from the first put to the pin, blocks written behind.
+    let mut pin = std::time::Duration::ZERO;
     results.store_tree.push(time_in_store(scratch, |store| {
         let _guard = store.writer().expect("take the store's write guard");
         let batch = store.batch().expect("start a batch");
         let node =
             import_path(tree, &UNIXFS_V1_2025, &batch).expect("import the tree into the store");
         batch.finish().expect("write the tree's blocks");
-        store.pin(&node.cid, None).expect("pin the tree");
+        pin = time(|| store.pin(&node.cid, None).expect("pin the tree"));
     }));
+    results.pin_tree.push(pin);
 }
 
 /// Removes the stores the runs left (see [`time_in_store`]).
@@ -134,6 +138,11 @@ pub fn print(results: &Results, big_bytes: u64, tree_bytes: u64, files: usize) {
         tree_bytes,
         &results.store_tree,
         Some(&results.sink_tree),
+    );
+    println!(
+        "    of which the pin (sync + pin file), best {:.3} s, median {:.3} s",
+        results.pin_tree.best().as_secs_f64(),
+        results.pin_tree.median().as_secs_f64()
     );
     let files_s = |s: &Series| files as f64 / s.best().as_secs_f64();
     println!(
