@@ -14,58 +14,66 @@ use super::Store;
 use crate::block::{self, BlockError, BlockSink};
 use crate::cid::Cid;
 
-/// Blocks queued for the writer at most.
+/// Blocks queued for the writers at most.
 const QUEUE: usize = 64;
+/// Writer threads: while one waits for the file system (a journal commit, an inode), another
+/// creates the next block's file.
+const WRITERS: usize = 2;
 
 /// Puts written behind the importer's back; see the module docs.
 #[must_use = "a batch's blocks are written only once Batch::finish returned Ok"]
 pub struct Batch {
     queue: Option<SyncSender<(Cid, Vec<u8>)>>,
-    writer: Option<JoinHandle<Result<(), BlockError>>>,
-    /// Set by the writer when a put failed (what failed, for the importer's next put).
+    writers: Vec<JoinHandle<Result<(), BlockError>>>,
+    /// Set by a writer when a put failed (what failed, for the importer's next put).
     failed: Arc<Mutex<Option<String>>>,
 }
 
 impl Store {
-    /// A write-behind sink on this store. The writer thread holds its own
-    /// [`WriteGuard`](super::WriteGuard) until the batch is finished, so gc waits for it.
+    /// A write-behind sink on this store, with [`WRITERS`] writer threads. Each holds its own
+    /// [`WriteGuard`](super::WriteGuard) until the batch is finished, so gc waits for them.
     pub fn batch(&self) -> Result<Batch, BlockError> {
-        let guard_store = self.clone();
         let failed = Arc::new(Mutex::new(None));
-        let failed_by_writer = Arc::clone(&failed);
         let (queue, blocks) = sync_channel::<(Cid, Vec<u8>)>(QUEUE);
-        let (ready, started) = sync_channel(1);
-        let writer = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || {
-                let guard = guard_store.writer();
-                let guard = match guard {
-                    Ok(guard) => {
-                        let _ = ready.send(Ok(()));
-                        guard
+        let blocks = Arc::new(Mutex::new(blocks));
+        let mut writers = Vec::new();
+        for _ in 0..WRITERS {
+            let (store, blocks) = (self.clone(), Arc::clone(&blocks));
+            let failed = Arc::clone(&failed);
+            let (ready, started) = sync_channel(1);
+            let writer = std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || {
+                    let _guard = match store.writer() {
+                        Ok(guard) => {
+                            let _ = ready.send(Ok(()));
+                            guard
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return Ok(());
+                        }
+                    };
+                    loop {
+                        let next = blocks.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok((cid, data)) = next else {
+                            return Ok(());
+                        };
+                        if let Err(e) = store.put_hashed(&cid, &data) {
+                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                            return Err(e);
+                        }
                     }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return Ok(());
-                    }
-                };
-                for (cid, data) in blocks {
-                    if let Err(e) = guard_store.put_hashed(&cid, &data) {
-                        *failed_by_writer.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(e.to_string());
-                        return Err(e);
-                    }
-                }
-                drop(guard);
-                Ok(())
-            })
-            .map_err(|e| BlockError::Other(format!("cannot start the store's writer: {e}")))?;
-        started
-            .recv()
-            .map_err(|_| BlockError::Other("the store's writer stopped at start".into()))??;
+                })
+                .map_err(|e| BlockError::Other(format!("cannot start the store's writer: {e}")))?;
+            writers.push(writer);
+            started
+                .recv()
+                .map_err(|_| BlockError::Other("the store's writer stopped at start".into()))??;
+        }
         Ok(Batch {
             queue: Some(queue),
-            writer: Some(writer),
+            writers,
             failed,
         })
     }
@@ -79,11 +87,16 @@ impl Batch {
 
     fn stop(&mut self) -> Result<(), BlockError> {
         drop(self.queue.take());
-        match self.writer.take().map(JoinHandle::join) {
-            None => Ok(()),
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(BlockError::Other("the store's writer panicked".into())),
+        let mut first = Ok(());
+        for writer in self.writers.drain(..) {
+            let result = writer
+                .join()
+                .unwrap_or_else(|_| Err(BlockError::Other("the store's writer panicked".into())));
+            if first.is_ok() {
+                first = result;
+            }
         }
+        first
     }
 
     fn send(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
