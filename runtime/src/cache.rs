@@ -85,7 +85,6 @@ use ww_image::union::{Placement, Union};
 
 use crate::cache::lock::{CacheLock, Lease, LockKind};
 use crate::error::BootError;
-use crate::root::UnionRoot;
 
 /// The cache directory.
 #[derive(Debug, Clone)]
@@ -149,12 +148,13 @@ impl Cache {
         }
     }
 
-    /// Holds `root` and every file of its union against prunes until the lease is dropped. Take
-    /// it under [`Cache::writing`]. `None`, with a warning, when the cache cannot be written:
-    /// the run goes on, unprotected from a prune by the cache's owner.
-    pub fn hold(&self, root: &UnionRoot) -> Option<Lease> {
+    /// Holds the union root at `root` (a directory of `roots/`) and every file of `union`, the
+    /// union it materializes, against prunes until the lease is dropped. Take it under
+    /// [`Cache::writing`]. `None`, with a warning, when the cache cannot be written: the run
+    /// goes on, unprotected from a prune by the cache's owner.
+    pub fn hold(&self, root: &Path, union: &Union) -> Option<Lease> {
         let mut files = std::collections::BTreeSet::new();
-        for (_, item) in root.union().iter() {
+        for (_, item) in union.iter() {
             if let ww_content::tree::Entry::File { source } = &item.entry {
                 if let Some(name) = source.file_name() {
                     files.insert(name.to_string_lossy().into_owned());
@@ -162,7 +162,6 @@ impl Cache {
             }
         }
         let name = root
-            .path()
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();

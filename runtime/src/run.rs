@@ -185,7 +185,7 @@ fn load(
         );
     }
     let root = UnionRoot::materialize(layers, &cache)?;
-    let lease = cache.hold(&root);
+    let lease = cache.hold(&root.path(), root.union());
     drop(writing);
     let boot_peers = read_boot_peers(&root)?;
     Ok((root, boot_peers, lease))
