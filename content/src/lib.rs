@@ -49,4 +49,7 @@ pub mod unixfs;
 pub mod varint;
 pub mod walk;
 
+#[cfg(test)]
+mod test_dags;
+
 pub use error::{Error, Result};

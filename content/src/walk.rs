@@ -314,32 +314,9 @@ fn is_bad_block(error: &BlockError) -> bool {
 mod tests {
     use super::*;
     use crate::block::{BlockSink, MemoryBlocks};
-    use crate::cid::{Multihash, DAG_PB, RAW};
-    use crate::dagpb::{PbLink, PbNode};
+    use crate::cid::{Multihash, RAW};
 
-    fn raw(blocks: &MemoryBlocks, data: &[u8]) -> Cid {
-        let cid = Cid::v1_sha2_256(RAW, data);
-        blocks.put(&cid, data).unwrap();
-        cid
-    }
-
-    fn node(blocks: &MemoryBlocks, links: &[&Cid], data: &[u8]) -> Cid {
-        let bytes = PbNode {
-            links: links
-                .iter()
-                .map(|&cid| PbLink {
-                    cid: cid.clone(),
-                    name: Some(String::new()),
-                    tsize: None,
-                })
-                .collect(),
-            data: Some(data.to_vec()),
-        }
-        .encode();
-        let cid = Cid::v1_sha2_256(DAG_PB, &bytes);
-        blocks.put(&cid, &bytes).unwrap();
-        cid
-    }
+    use crate::test_dags::{node, raw};
 
     fn v0(blocks: &MemoryBlocks, cid: &Cid) -> Cid {
         let v0 = Cid::new_v0(cid.hash().clone()).unwrap();

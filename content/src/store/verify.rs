@@ -201,8 +201,7 @@ impl BlockSource for Hashed<'_> {
 mod tests {
     use super::*;
     use crate::block::BlockSink;
-    use crate::cid::{DAG_PB, RAW};
-    use crate::dagpb::{PbLink, PbNode};
+    use crate::cid::DAG_PB;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -210,29 +209,7 @@ mod tests {
         (dir, store)
     }
 
-    fn raw(store: &Store, data: &[u8]) -> Cid {
-        let cid = Cid::v1_sha2_256(RAW, data);
-        store.put(&cid, data).unwrap();
-        cid
-    }
-
-    fn node(store: &Store, links: &[&Cid], data: &[u8]) -> Cid {
-        let bytes = PbNode {
-            links: links
-                .iter()
-                .map(|&cid| PbLink {
-                    cid: cid.clone(),
-                    name: Some(String::new()),
-                    tsize: None,
-                })
-                .collect(),
-            data: Some(data.to_vec()),
-        }
-        .encode();
-        let cid = Cid::v1_sha2_256(DAG_PB, &bytes);
-        store.put(&cid, &bytes).unwrap();
-        cid
-    }
+    use crate::test_dags::{node, raw};
 
     fn flip_last_bit(store: &Store, cid: &Cid) {
         let path = store.block_path(cid);
