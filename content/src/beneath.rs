@@ -166,15 +166,7 @@ impl Dir {
 
     /// The names in this directory (without `.` and `..`), in no particular order.
     pub fn names(&self) -> io::Result<Vec<Vec<u8>>> {
-        let mut dir = rustix::fs::Dir::read_from(&self.fd)?;
-        let mut names = Vec::new();
-        while let Some(entry) = dir.read() {
-            let name = entry?.file_name().to_bytes().to_vec();
-            if name != b"." && name != b".." {
-                names.push(name);
-            }
-        }
-        Ok(names)
+        names_in(&self.fd)
     }
 
     /// Flushes the directory itself (its entries) to disk.
@@ -228,6 +220,19 @@ fn check(name: &str) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The names in the open directory `fd` (without `.` and `..`), in no particular order.
+pub fn names_in(fd: impl std::os::fd::AsFd) -> io::Result<Vec<Vec<u8>>> {
+    let mut dir = rustix::fs::Dir::read_from(fd)?;
+    let mut names = Vec::new();
+    while let Some(entry) = dir.read() {
+        let name = entry?.file_name().to_bytes().to_vec();
+        if name != b"." && name != b".." {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::block::{BlockError, BlockSink, BlockSource};
-use crate::cid::{Cid, Multihash, DAG_PB, IDENTITY, RAW};
-use crate::dagpb::{PbLink, PbNode};
+use crate::cid::{Cid, Multihash, IDENTITY, RAW};
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -18,25 +17,7 @@ fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn raw(data: &[u8]) -> (Cid, Vec<u8>) {
-    (Cid::v1_sha2_256(RAW, data), data.to_vec())
-}
-
-fn node(links: &[&Cid], data: &[u8]) -> (Cid, Vec<u8>) {
-    let node = PbNode {
-        links: links
-            .iter()
-            .map(|&cid| PbLink {
-                cid: cid.clone(),
-                name: Some(String::new()),
-                tsize: None,
-            })
-            .collect(),
-        data: Some(data.to_vec()),
-    };
-    let bytes = node.encode();
-    (Cid::v1_sha2_256(DAG_PB, &bytes), bytes)
-}
+use crate::test_dags::{node_block as node, raw_block as raw};
 
 fn v0(cid: &Cid) -> Cid {
     Cid::new_v0(cid.hash().clone()).unwrap()

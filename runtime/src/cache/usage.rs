@@ -115,15 +115,7 @@ pub(super) fn open_sub(
 
 /// The names in the directory `fd`, without `.` and `..`.
 pub(super) fn names(fd: impl AsFd) -> std::io::Result<Vec<Vec<u8>>> {
-    let mut dir = rustix::fs::Dir::read_from(fd)?;
-    let mut names = Vec::new();
-    while let Some(entry) = dir.read() {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
-            names.push(name);
-        }
-    }
-    Ok(names)
+    ww_content::beneath::names_in(fd)
 }
 
 /// `fstatat(name, AT_SYMLINK_NOFOLLOW)`; `None` when it is gone.
