@@ -1,7 +1,6 @@
 //! Write-behind: a [`Batch`] is a [`BlockSink`] whose puts are written by a thread of their own,
-//! so that an import hashes the next file while the last one's block is created and renamed
-//! into place (on two cores, a tree of small files went in at twice the files/s). Blocks wait
-//! in a bounded queue ([`QUEUE`] blocks, at most 64 MiB of 1 MiB chunks); a full queue makes the
+//! so that an import hashes the next file while the last one's block is created in place (on
+//! two cores, a tree of small files went in at twice the files/s). Blocks wait in a bounded queue ([`QUEUE`] blocks, at most 64 MiB of 1 MiB chunks); a full queue makes the
 //! importer wait. [`Batch::finish`] waits until every block is written and reports the first
 //! error; the caller pins after it (the pin syncs, [`Store::pin`]). A put after a failed write
 //! fails at once, so an import stops soon after the store does.
@@ -186,8 +185,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let batch = store.batch().unwrap();
-        // Without `tmp/`, no block can be written.
-        std::fs::remove_dir(dir.path().join("tmp")).unwrap();
+        // With a file where `blocks/` should be, no block can be written.
+        std::fs::remove_dir_all(dir.path().join("blocks")).unwrap();
+        std::fs::write(dir.path().join("blocks"), b"").unwrap();
         let mut refused = None;
         for i in 0..1000 {
             let (cid, data) = raw(i);
@@ -202,6 +202,6 @@ mod tests {
             "{refused}"
         );
         let err = batch.finish().unwrap_err();
-        assert!(err.to_string().contains("tmp"), "{err}");
+        assert!(err.to_string().contains("blocks"), "{err}");
     }
 }

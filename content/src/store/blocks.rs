@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use rustix::fs::FlockOperation;
 
 use super::paths::block_rel;
-use super::write::Durability;
+use super::write::{is_complete, Durability};
 use super::{io_error, Store};
 use crate::block::{self, BlockError, BlockSink, BlockSource};
 use crate::cid::{Cid, IDENTITY};
@@ -16,7 +16,8 @@ use crate::cid::{Cid, IDENTITY};
 impl Store {
     /// Whether the store holds the block `cid` (not verified).
     pub fn has(&self, cid: &Cid) -> bool {
-        is_inline(cid) || self.block_path(cid).is_file()
+        is_inline(cid)
+            || fs::metadata(self.block_path(cid)).is_ok_and(|m| m.is_file() && is_complete(&m))
     }
 
     /// The block `cid`, verified against the CID: [`BlockError::NotFound`] if absent,
@@ -49,13 +50,15 @@ impl Store {
     }
 
     /// The blocks whose bytes do not verify against their CID (corrupt, or with a hash or codec
-    /// this implementation cannot check), in CID order.
+    /// this implementation cannot check), in CID order. Files not whole yet (being written in
+    /// place, or left so by an interrupted write) are not blocks, so not listed.
     pub fn verify_all(&self) -> Result<Vec<Cid>, BlockError> {
         let mut bad = Vec::new();
         for (cid, path) in self.block_files()? {
-            let data = match fs::read(&path) {
-                Ok(data) => data,
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            let data = match read_block_file(&path) {
+                Ok(BlockFile::Whole(data)) => data,
+                // Not a block (yet): see [`BlockFile::Incomplete`].
+                Ok(BlockFile::Incomplete | BlockFile::Absent) => continue,
                 Err(e) => return Err(io_error("read block", &path, e)),
             };
             if let Err(e) = block::verify(&cid, &data) {
@@ -73,12 +76,39 @@ impl BlockSource for Store {
             return Ok(Some(cid.hash().digest().to_vec()));
         }
         let path = self.block_path(cid);
-        match fs::read(&path) {
-            Ok(data) => Ok(Some(data)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        match read_block_file(&path) {
+            Ok(BlockFile::Whole(data)) => Ok(Some(data)),
+            Ok(BlockFile::Incomplete | BlockFile::Absent) => Ok(None),
             Err(e) => Err(io_error("read block", &path, e)),
         }
     }
+}
+
+/// What a block file holds, as a reader takes it.
+pub(super) enum BlockFile {
+    /// Its bytes (not verified).
+    Whole(Vec<u8>),
+    /// Being written in place, or left so by an interrupted write ([`is_complete`]): not there.
+    Incomplete,
+    /// No such file.
+    Absent,
+}
+
+/// Reads the block file at `path`; one being written in place is [`BlockFile::Incomplete`].
+pub(super) fn read_block_file(path: &std::path::Path) -> std::io::Result<BlockFile> {
+    use std::io::Read;
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(BlockFile::Absent),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !is_complete(&meta) {
+        return Ok(BlockFile::Incomplete);
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut data)?;
+    Ok(BlockFile::Whole(data))
 }
 
 impl BlockSink for Store {
@@ -104,8 +134,20 @@ impl BlockSink for Store {
         // Checked in this thread's turn, so a block another thread is writing is found whole.
         let turn = self.turn(&block_rel(cid));
         let path = turn.path();
+        if turn.create(data)? {
+            #[cfg(test)]
+            self.unsynced
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(path.to_path_buf());
+            return Ok(());
+        }
         let mut repair = false;
         match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_file() && !is_complete(&meta) => {
+                tracing::debug!(path = %path.display(), "block {cid} in the store is incomplete (an interrupted write); replacing it");
+                repair = true;
+            }
             Ok(meta) if meta.is_file() && meta.len() == data.len() as u64 => match fs::read(path) {
                 Ok(stored) if stored == data => return Ok(()),
                 Ok(_) => {

@@ -1,11 +1,12 @@
 //! A power loss, simulated: the store records which block files it renamed into place since
 //! its last sync (in tests only), and a "crash" does to each of them what the kernel may do to
-//! a file whose data and directory entry were never synced: keep it, drop it, empty it, or cut
-//! it short. Whatever was pinned before the crash must come out whole, and every damaged block
+//! a file whose data and directory entry were never synced: keep it, drop it, empty it, cut
+//! it short, or lose the change of mode that marked it whole (a block written in place). Whatever was pinned before the crash must come out whole, and every damaged block
 //! must be caught (by verification) and mended (by the next put of it) or removed (by gc).
 
 use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::Store;
@@ -41,6 +42,8 @@ struct Damage {
     dropped: BTreeSet<PathBuf>,
     /// Emptied or cut short: files that no longer verify.
     damaged: BTreeSet<PathBuf>,
+    /// Left without the read bit that marks a block written in place whole: not blocks.
+    unfinished: BTreeSet<Cid>,
 }
 
 impl Store {
@@ -53,15 +56,21 @@ impl Store {
     }
 }
 
-/// Loses power: each file written since the last sync is kept, dropped, emptied or cut short.
+/// Loses power: each file written since the last sync is kept, dropped, emptied, cut short, or
+/// left with the mode it was created with (without its read bit: as if still being written).
 fn power_loss(store: &Store, rng: &mut Rng) -> Damage {
     let mut damage = Damage::default();
     for path in store.unsynced_files() {
         let Ok(len) = fs::metadata(&path).map(|m| m.len()) else {
             continue;
         };
-        match rng.below(4) {
+        match rng.below(5) {
             0 => {}
+            4 => {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o200)).unwrap();
+                let name = path.file_name().unwrap().to_str().unwrap();
+                damage.unfinished.insert(name.parse().unwrap());
+            }
             1 => {
                 fs::remove_file(&path).unwrap();
                 damage.dropped.insert(path);
@@ -72,6 +81,8 @@ fn power_loss(store: &Store, rng: &mut Rng) -> Damage {
                 } else {
                     rng.below(len)
                 };
+                // Blocks are read-only files; the crash is not bound by modes.
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
                 let file = OpenOptions::new().write(true).open(&path).unwrap();
                 file.set_len(keep).unwrap();
                 if len > 0 {
@@ -152,7 +163,13 @@ fn a_power_loss_before_the_pin_damages_only_unpinned_blocks_and_each_is_caught()
                 path.display()
             );
         }
-        caught += damage.damaged.len() + damage.dropped.len();
+        for cid in &damage.unfinished {
+            assert!(
+                !store.has(cid),
+                "round {round}: unfinished {cid} taken for a block"
+            );
+        }
+        caught += damage.damaged.len() + damage.dropped.len() + damage.unfinished.len();
 
         // Importing the same bytes again mends every block; gc then keeps exactly the pinned.
         for (node, data) in &in_flight {

@@ -24,7 +24,9 @@
 //! ```text
 //! <dir>/
 //!   lock                    advisory lock file (flock), never removed; empty
-//!   blocks/<xy>/<cidv1>     one file per block: exactly the block's bytes
+//!   blocks/<xy>/<cidv1>     one file per block: exactly the block's bytes; mode 0444 (or any
+//!                           mode with the owner's read bit); without it, a block still being
+//!                           written in place, or left so by an interrupted write: not there
 //!   pins/<cidv1>            one file per pinned root: its label (UTF-8), empty if none
 //!   tmp/<what>-<pid>-<n>-<nanos>   the probe of a writable store (and temp files of older versions)
 //! ```
@@ -44,20 +46,27 @@
 //!
 //! [`Store::put`](crate::block::BlockSink::put) checks the bytes against the CID (a store never
 //! holds a block it knows to be wrong), does nothing if the block file already exists with these
-//! very bytes, and otherwise writes it to a new file in `tmp/` and renames it into place. An
-//! existing block file with other bytes (corrupt on disk, or damaged by hand) is replaced by the
-//! verified bytes: storing good bytes repairs it, and [`Store::repaired`] lists what was
-//! repaired, so that `add`, `import`, `pull` and the chain's fetches can say so. Several threads
-//! and processes may put the same or different blocks at once: in a process, writers of one
-//! file take turns (the temp file's name is unique per process only), and a rename replaces a
-//! file with identical bytes. Reads are verified ([`Store::get`]) and take no lock.
+//! very bytes, and otherwise writes it **in place**: the file is created exclusively (`O_EXCL`)
+//! with mode 0200, written, then made readable (0444). A file without the owner's read bit is,
+//! to every reader ([`Store::get`], [`Store::has`], verify), not the block: it is being written
+//! by another process, or its writer died (kill -9, a crash); the next put of the block
+//! replaces it and gc removes it. That is half the cost of a temp file renamed into place (a
+//! tree of small files is one new file per block), with the same promise: no reader ever takes
+//! half a block for a block, and nothing finds a block "already there" that is not whole. An
+//! existing block file with other bytes (corrupt on disk, or damaged by hand), or an incomplete
+//! one, is replaced by the verified bytes through a new file in `tmp/` renamed over it: storing
+//! good bytes repairs it, and [`Store::repaired`] lists what was repaired, so that `add`,
+//! `import`, `pull` and the chain's fetches can say so. Several threads and processes may put
+//! the same or different blocks at once: in a process, writers of one file take turns, across
+//! processes the exclusive create lets one write a new block and the rename replaces a file
+//! with identical bytes. Reads are verified ([`Store::get`]) and take no lock.
 //!
 //! # Durability
 //!
-//! A put does not fsync: the rename is atomic, but until the file system is synced a crash of
-//! the machine may lose the block or leave its file empty or short. The commit point is the
+//! A put does not fsync: until the file system is synced a crash of the machine may lose the
+//! block, leave its file empty or short, or without its read bit. The commit point is the
 //! pin: [`Store::pin`] first syncs the store's whole file system (`syncfs(2)`, [`Store::sync`]),
-//! which makes every block renamed into place before it durable, whoever wrote it (a block
+//! which makes every block written before it durable, whoever wrote it (a block
 //! another process wrote and this one found in place is covered too), then writes the pin file
 //! with an fsync of it and of `pins/`. So a pinned root's blocks are on disk before the pin
 //! is, and a crash before the pin leaves only unpinned blocks, each either whole or detected:

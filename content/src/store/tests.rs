@@ -407,3 +407,59 @@ fn threads_putting_one_block_through_differently_spelled_paths_all_succeed() {
     let shard_dir = store.block_path(&block.0).parent().unwrap().to_path_buf();
     assert_eq!(fs::read_dir(&shard_dir).unwrap().count(), 1);
 }
+
+#[test]
+fn a_block_left_half_written_in_place_is_not_there_and_is_replaced_and_collected() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_tmp, store) = store();
+    let whole = raw(b"a block written whole");
+    let half = raw(b"a block whose writer was killed");
+    let late = raw(b"a block whose writer was killed after its last byte");
+    put(&store, &whole);
+    put(&store, &half);
+    put(&store, &late);
+    // A block written in place ends readable; one whose writer died before that is left
+    // without the owner's read bit, whole or cut short.
+    let mode = |cid: &Cid| {
+        fs::metadata(store.block_path(cid))
+            .unwrap()
+            .permissions()
+            .mode()
+    };
+    assert_eq!(mode(&whole.0) & 0o777, 0o444);
+    let interrupted = |cid: &Cid, bytes: &[u8]| {
+        let path = store.block_path(cid);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::write(&path, bytes).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o200)).unwrap();
+    };
+    interrupted(&half.0, &half.1[..5]);
+    interrupted(&late.0, &late.1);
+    for (cid, _) in [&half, &late] {
+        assert!(
+            !store.has(cid),
+            "{cid}: an incomplete file is not the block"
+        );
+        assert!(matches!(store.get(cid), Err(BlockError::NotFound(_))));
+    }
+    // Not blocks, so not corrupt ones either; a pin that reaches one finds it missing.
+    assert!(store.verify_all().unwrap().is_empty());
+    store.pin(&late.0, None).unwrap();
+    let report = store.verify().unwrap();
+    assert_eq!(report.incomplete, vec![late.0.to_v1()], "{report:?}");
+    assert!(report.corrupt.is_empty(), "{report:?}");
+    store.unpin(&late.0).unwrap();
+    // The next put of it replaces it, even when its bytes are all there.
+    put(&store, &late);
+    assert_eq!(store.get(&late.0).unwrap(), late.1);
+    assert_eq!(store.repaired(), vec![late.0.to_v1()]);
+    // gc (no writer running) removes an unpinned incomplete one with the rest of the garbage.
+    store.pin(&whole.0, None).unwrap();
+    let report = store.gc().unwrap();
+    assert!(
+        report.removed_blocks.contains(&half.0.to_v1()),
+        "{report:?}"
+    );
+    assert!(!store.block_path(&half.0).exists());
+    assert!(store.has(&whole.0));
+}

@@ -8,9 +8,8 @@
 //! [`BlockSink::put`](crate::block::BlockSink::put), which replaces a damaged file.
 
 use std::collections::HashSet;
-use std::fs;
-use std::io::ErrorKind;
 
+use super::blocks::{read_block_file, BlockFile};
 use super::{io_error, Store};
 use crate::block::{self, BlockError, BlockSource};
 use crate::cid::Cid;
@@ -54,10 +53,16 @@ impl Store {
         let mut report = VerifyReport::default();
         let mut good = HashSet::new();
         for (cid, path) in self.block_files()? {
-            let data = match fs::read(&path) {
-                Ok(data) => data,
+            let data = match read_block_file(&path) {
+                Ok(BlockFile::Whole(data)) => data,
+                // Being written, or left by an interrupted write: not a block (missing if a pin
+                // reaches it), replaced by the next put of it, removed by gc.
+                Ok(BlockFile::Incomplete) => {
+                    tracing::debug!(path = %path.display(), "block {cid} is not whole yet (being written, or an interrupted write); not checked");
+                    continue;
+                }
                 // Removed by a gc since it was listed: it was not reachable from a pin.
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Ok(BlockFile::Absent) => continue,
                 Err(e) => return Err(io_error("read block", &path, e)),
             };
             report.checked += 1;
@@ -202,6 +207,7 @@ mod tests {
     use super::*;
     use crate::block::BlockSink;
     use crate::cid::DAG_PB;
+    use std::fs;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
