@@ -2,8 +2,10 @@
 //! ([`e2e::hostile_node`]: a tiny HTTP/1.1 server on 127.0.0.1 that answers `version` and then
 //! misbehaves), and against bad `--api`/`$IPFS_API` values. Each must fail with a message naming
 //! the CID, the URL and the limit, within a bounded time and in bounded memory (the child's peak
-//! RSS, from `wait4`); no bad address may panic; and the `HOST:PORT` and multiaddr forms must
-//! reach a real js-ipfs node. What only `wwpack` does against such nodes (pull, push) is tested
+//! RSS, from `wait4`); no bad address may panic; and the `HOST:PORT` and multiaddr forms, and
+//! every source of the address (`--api`, `$IPFS_API`, `$IPFS_PATH/api`, `~/.ipfs/api`, in that
+//! order), must reach a real js-ipfs node from `wwpack` and `ww` alike (`wwpack`'s every form
+//! and source is in `wwpack/tests/node_read.rs`). What only `wwpack` does against such nodes (pull, push) is tested
 //! in `wwpack/tests/hostile_node.rs`.
 
 use std::path::Path;
@@ -136,6 +138,9 @@ fn a_bad_api_address_is_a_clear_error_in_pull_diff_and_ww_run() {
     assert_clear_address_error(&o, 1, "", "it is empty");
 }
 
+/// What `ww run` finds in `~/.ipfs/api`, and what is added to its command line.
+type Setup<'a> = (Option<&'a str>, &'a dyn Fn(&mut Command));
+
 #[test]
 fn host_port_and_multiaddr_forms_reach_a_real_node() {
     let node = IpfsNode::start();
@@ -189,4 +194,59 @@ fn host_port_and_multiaddr_forms_reach_a_real_node() {
         .env("IPFS_API", format!("{multiaddr}/http"))
         .args(["run", "--api-timeout", "10", &root]));
     assert_eq!(o.status.code(), Some(0), "{}", o.describe());
+
+    // ww finds the node as wwpack does, each run with an empty store and cache of its own: a
+    // /dns multiaddr, the daemon's own $IPFS_PATH/api, ~/.ipfs/api; --api before $IPFS_API,
+    // $IPFS_API before $IPFS_PATH.
+    let dead = {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        format!("127.0.0.1:{port}")
+    };
+    let ww_run = |home_api: Option<&str>, setup: &dyn Fn(&mut Command)| {
+        let home = tempfile::tempdir().unwrap();
+        if let Some(api) = home_api {
+            std::fs::create_dir(home.path().join(".ipfs")).unwrap();
+            std::fs::write(home.path().join(".ipfs/api"), api).unwrap();
+        }
+        let mut ww = e2e::ww_in(home.path());
+        ww.env_remove("IPFS_API")
+            .env_remove("IPFS_PATH")
+            .env("HOME", home.path())
+            .arg("run");
+        setup(&mut ww);
+        run(ww.args(["--api-timeout", "10", &root]))
+    };
+    let dns = format!("/dns/localhost/tcp/{port}");
+    let boots: [Setup<'_>; 4] = [
+        (None, &|ww| {
+            ww.args(["--api", &dns]);
+        }),
+        (None, &|ww| {
+            ww.env("IPFS_PATH", &node.repo);
+        }),
+        (Some(&format!("{multiaddr}\n")), &|_| {}),
+        (None, &|ww| {
+            ww.env("IPFS_API", "garbage").args(["--api", &node.url]);
+        }),
+    ];
+    for (home_api, setup) in boots {
+        let o = ww_run(home_api, setup);
+        assert_eq!(o.status.code(), Some(0), "{}", o.describe());
+    }
+    let o = ww_run(None, &|ww| {
+        ww.env("IPFS_API", &dead).env("IPFS_PATH", &node.repo);
+    });
+    o.failed_cleanly(125).says(&[&root, &dead, "unreachable"]);
+    let broken = work.path().join("broken-repo");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("api"), "/unix/ipfs.sock").unwrap();
+    let o = ww_run(None, &|ww| {
+        ww.env("IPFS_PATH", &broken);
+    });
+    let file = broken.join("api");
+    o.failed_cleanly(125)
+        .says(&[file.to_str().unwrap(), "`/unix/ipfs.sock`", "accepted"]);
 }

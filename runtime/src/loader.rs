@@ -95,7 +95,12 @@ impl ChainLoader<'_> {
             reason,
         };
         let label = self.node_label.as_deref();
-        let chain = ChainSource::new(self.store, self.node).with_cancel(self.cancel.clone());
+        let chain = ChainSource::new(self.store, self.node)
+            .with_cancel(self.cancel.clone())
+            .explaining(
+                self.node_label.clone(),
+                ww_content::chain::pull_hint(&target.root),
+            );
         match chain.get_unverified(&target.root) {
             Ok(Some(_)) => return Ok(Some(chain)),
             Ok(None) if Path::new(arg).is_dir() => {}

@@ -53,9 +53,8 @@ enum Command {
         /// Cache of files and union roots [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
         #[arg(long, value_name = "DIR", env = "WW_CACHE")]
         cache: Option<PathBuf>,
-        /// IPFS node RPC API for blocks not in the store: http://HOST:PORT, HOST:PORT or
-        /// /ip4/A.B.C.D/tcp/PORT [default: $IPFS_API, or http://127.0.0.1:5001]
-        #[arg(long, value_name = "ADDR")]
+        // For blocks not in the store; the same flag, forms and order as wwpack's --api.
+        #[arg(long, value_name = "ADDR", help = ww_content::ipfs::addr::API_HELP)]
         api: Option<String>,
         /// Seconds to wait for each request to the IPFS node
         #[arg(long, value_name = "SECS", default_value_t = 30)]
@@ -208,19 +207,19 @@ fn main() -> ExitCode {
                 cache_max_size,
                 cancel: ww_content::cancel::Cancel::new(),
             };
-            let url = match ww_content::ipfs::api_url(api.as_deref()) {
-                Ok(url) => url,
+            let api = match ww_content::ipfs::resolve(api.as_deref()) {
+                Ok(api) => api,
                 Err(err) => {
                     ww_runtime::logline::error(&err.to_string());
                     return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
                 }
             };
             let node = ww_content::ipfs::LazyNode::new(
-                &url,
+                &api.url,
                 std::time::Duration::from_secs(api_timeout.max(1)),
             )
             .with_cancel(opts.cancel.clone());
-            match ww_runtime::run::run(&opts, Some((&node, url.clone()))) {
+            match ww_runtime::run::run(&opts, Some((&node, api.label()))) {
                 Ok(status) => ExitCode::from(status),
                 Err(err) => {
                     ww_runtime::logline::error(&err.to_string());

@@ -69,7 +69,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a file from the block store to stdout (every block verified)
+    /// Write a file to stdout (block store, then IPFS node; every block verified)
     Cat {
         /// CID[/path] or /ipfs/CID[/path]
         target: ContentPath,
@@ -80,7 +80,7 @@ enum Command {
         #[arg(long)]
         length: Option<u64>,
     },
-    /// List a directory in the block store: CID, size, name (a trailing / marks directories)
+    /// List a directory (block store, then IPFS node): CID, size, name (a trailing / marks directories)
     Ls {
         /// CID[/path] or /ipfs/CID[/path]
         target: ContentPath,
@@ -88,7 +88,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write the DAG under a CID from the block store to a CAR v1 file
+    /// Write the DAG under a CID (block store, then IPFS node) to a CAR v1 file
     Export {
         cid: Cid,
         /// Where to write the CAR: `-` is stdout; a regular file is replaced atomically; a

@@ -1,13 +1,26 @@
-//! The node's address: `--api`, else `$IPFS_API`, else [`DEFAULT_API`], checked before anything
-//! connects and normalized to the one form the client uses, `http://HOST:PORT`.
+//! The node's address, resolved as Kubo's clients resolve it, checked before anything connects
+//! and normalized to the one form the client uses, `http://HOST:PORT`.
+//!
+//! Resolution ([`resolve`]): `--api`, else `$IPFS_API`, else the address in the API file a
+//! running daemon writes into its repository (`$IPFS_PATH/api`, or `~/.ipfs/api` when
+//! `IPFS_PATH` is unset or empty), else [`DEFAULT_API`]. A variable that is empty counts as
+//! unset; an API file that does not exist (no daemon runs there), or that this user cannot see
+//! (a directory on its path it may not search), is skipped. The API file is
+//! read as untrusted input: only a regular file of at most [`MAX_API_FILE`] bytes, UTF-8, one
+//! address (surrounding white space, as a final newline, ignored); anything else is an
+//! [`ApiError`] naming the file.
 //!
 //! Accepted: `http://HOST:PORT` (with or without a final `/`), `HOST:PORT` (meaning http), and
 //! Kubo's multiaddr form `/ip4/A.B.C.D/tcp/PORT`, `/ip6/ADDR/tcp/PORT`,
 //! `/dns/NAME/tcp/PORT` (also `/dns4`, `/dns6`), each optionally ending in `/http`. A HOST is an
 //! IPv4 address, a bracketed IPv6 address or a DNS name. Everything else (https, a path, a
-//! missing port, userinfo, garbage) is an [`AddrError`] naming the value and the accepted forms.
+//! missing port, userinfo, garbage) is an [`AddrError`] naming the value, where it came from and
+//! the accepted forms.
 
+use std::ffi::OsString;
+use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 
 use crate::multiaddr::{MultiaddrError, Value};
 use crate::text::printable;
@@ -18,6 +31,15 @@ pub const DEFAULT_API: &str = "http://127.0.0.1:5001";
 /// The forms an address may take, for messages.
 pub const ACCEPTED_FORMS: &str = "accepted: http://HOST:PORT, HOST:PORT, /ip4/A.B.C.D/tcp/PORT, \
      /ip6/ADDR/tcp/PORT or /dns/NAME/tcp/PORT (also /dns4, /dns6; optionally ending in /http)";
+
+/// The help of every `--api` flag (`wwpack`, `ww run`): the forms and the resolution order.
+pub const API_HELP: &str = "IPFS node RPC API: http://HOST:PORT, HOST:PORT or a multiaddr \
+     (/ip4/A.B.C.D/tcp/PORT, /ip6/ADDR/tcp/PORT, /dns/NAME/tcp/PORT, optionally ending in /http) \
+     [default: $IPFS_API, else the address in $IPFS_PATH/api (~/.ipfs/api when IPFS_PATH is \
+     unset), else http://127.0.0.1:5001]";
+
+/// The largest API file read: Kubo's holds one multiaddr, well under 100 bytes.
+pub const MAX_API_FILE: u64 = 4096;
 
 /// The longest part of a bad value quoted in an [`AddrError`].
 const QUOTED_MAX: usize = 200;
@@ -34,23 +56,169 @@ pub struct AddrError {
     pub reason: String,
 }
 
-/// `--api`, else `$IPFS_API` (unset or empty: not given), else [`DEFAULT_API`], as
-/// `http://HOST:PORT`.
-pub fn api_url(flag: Option<&str>) -> Result<String, AddrError> {
-    if let Some(value) = flag {
-        return normalize(value).map_err(|e| e.with_origin("--api"));
-    }
-    match std::env::var_os("IPFS_API") {
-        None => Ok(DEFAULT_API.to_string()),
-        Some(value) if value.is_empty() => Ok(DEFAULT_API.to_string()),
-        Some(value) => match value.to_str() {
-            Some(value) => normalize(value).map_err(|e| e.with_origin("$IPFS_API")),
-            None => Err(
-                AddrError::new(&value.to_string_lossy(), "not valid UTF-8".to_string())
-                    .with_origin("$IPFS_API"),
+/// Why no API address could be had: a bad address, or an API file that cannot be read as one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Addr(#[from] AddrError),
+    /// The API file exists but is not a readable, small, UTF-8 file of one address.
+    #[error(
+        "IPFS API file {path} (from {origin}): {reason}; it should hold one address, as the \
+         daemon writes it (e.g. /ip4/127.0.0.1/tcp/5001); set --api or $IPFS_API to override it"
+    )]
+    File {
+        /// The file, made printable.
+        path: String,
+        /// `$IPFS_PATH` or `~/.ipfs`.
+        origin: &'static str,
+        reason: String,
+    },
+}
+
+/// Where an address came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiSource {
+    Flag,
+    Env,
+    /// The API file at this path (`$IPFS_PATH/api` or `~/.ipfs/api`).
+    File(PathBuf),
+    Default,
+}
+
+/// A resolved API address: the URL the client uses, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// `http://HOST:PORT`.
+    pub url: String,
+    pub source: ApiSource,
+}
+
+impl Api {
+    /// The URL with where it came from, for messages about the node (`http://127.0.0.1:5001
+    /// (the default: no --api, $IPFS_API or API file)`); the bare URL for `--api`.
+    pub fn label(&self) -> String {
+        match &self.source {
+            ApiSource::Flag => self.url.clone(),
+            ApiSource::Env => format!("{} (from $IPFS_API)", self.url),
+            ApiSource::File(path) => format!(
+                "{} (from the API file {})",
+                self.url,
+                printable(&path.display().to_string())
             ),
-        },
+            ApiSource::Default => format!(
+                "{} (the default: no --api, $IPFS_API or $IPFS_PATH/api)",
+                self.url
+            ),
+        }
     }
+}
+
+/// `--api`, else `$IPFS_API`, else the API file, else [`DEFAULT_API`]: see the module docs.
+pub fn resolve(flag: Option<&str>) -> Result<Api, ApiError> {
+    resolve_from(flag, |k| std::env::var_os(k))
+}
+
+/// [`resolve`], its URL only.
+pub fn api_url(flag: Option<&str>) -> Result<String, ApiError> {
+    resolve(flag).map(|api| api.url)
+}
+
+/// [`resolve`], reading variables through `var` (for tests).
+pub fn resolve_from(
+    flag: Option<&str>,
+    var: impl Fn(&str) -> Option<OsString>,
+) -> Result<Api, ApiError> {
+    let found = |url: String, source: ApiSource| Ok(Api { url, source });
+    if let Some(value) = flag {
+        return found(
+            normalize(value).map_err(|e| e.with_origin("--api"))?,
+            ApiSource::Flag,
+        );
+    }
+    if let Some(value) = var("IPFS_API").filter(|v| !v.is_empty()) {
+        let url = match value.to_str() {
+            Some(value) => normalize(value).map_err(|e| e.with_origin("$IPFS_API"))?,
+            None => {
+                return Err(
+                    AddrError::new(&value.to_string_lossy(), "not valid UTF-8".to_string())
+                        .with_origin("$IPFS_API")
+                        .into(),
+                )
+            }
+        };
+        return found(url, ApiSource::Env);
+    }
+    if let Some((path, origin)) = api_file(&var) {
+        if let Some(url) = read_api_file(&path, origin)? {
+            return found(url, ApiSource::File(path));
+        }
+    }
+    found(DEFAULT_API.to_string(), ApiSource::Default)
+}
+
+/// The API file: `$IPFS_PATH/api` (a leading `~/` meaning `$HOME/`, as Kubo reads it), else
+/// `$HOME/.ipfs/api`; with what named it. `None` without IPFS_PATH and HOME.
+fn api_file(var: &impl Fn(&str) -> Option<OsString>) -> Option<(PathBuf, &'static str)> {
+    let set = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(repo) = set("IPFS_PATH") {
+        let repo = match (repo.strip_prefix("~"), set("HOME")) {
+            (Ok(rest), Some(home)) => home.join(rest),
+            _ => repo,
+        };
+        return Some((repo.join("api"), "$IPFS_PATH"));
+    }
+    set("HOME").map(|home| (home.join(".ipfs").join("api"), "~/.ipfs"))
+}
+
+/// The address in the API file at `path`, normalized; `None` when there is no such file.
+fn read_api_file(path: &Path, origin: &'static str) -> Result<Option<String>, ApiError> {
+    let fail = |reason: String| ApiError::File {
+        path: printable(&path.display().to_string()).into_owned(),
+        origin,
+        reason,
+    };
+    // Not opened before it is known to be a regular file: opening a FIFO would block. A file
+    // this user cannot even see (a directory on the way it may not search: another user's
+    // HOME, under sudo) is none; one it sees but cannot read is an error.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::NotADirectory
+                    | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            tracing::debug!("no IPFS API file {}: {e}", path.display());
+            return Ok(None);
+        }
+        Err(e) => return Err(fail(format!("cannot read it: {e}"))),
+    };
+    if !meta.is_file() {
+        return Err(fail("it is not a regular file".into()));
+    }
+    let too_large = || fail(format!("it is larger than {MAX_API_FILE} bytes"));
+    if meta.len() > MAX_API_FILE {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_API_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if bytes.len() as u64 > MAX_API_FILE {
+        return Err(too_large());
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| fail("it is not UTF-8 text".into()))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(fail("it is empty".into()));
+    }
+    if text.lines().count() > 1 {
+        return Err(fail("it holds more than one line".into()));
+    }
+    let from = format!("the API file {}", path.display());
+    Ok(Some(normalize(text).map_err(|e| e.with_origin(&from))?))
 }
 
 /// `value` in one of the accepted forms, as `http://HOST:PORT`.
@@ -109,7 +277,7 @@ impl AddrError {
     }
 
     fn with_origin(mut self, origin: &str) -> AddrError {
-        self.origin = format!(" (from {origin})");
+        self.origin = format!(" (from {})", printable(origin));
         self
     }
 }
@@ -360,5 +528,144 @@ mod tests {
             let err = normalize(&long).unwrap_err().to_string();
             assert!(err.len() < 800, "{} bytes: {err}", err.len());
         }
+    }
+
+    /// Variables from a list, as [`resolve_from`] reads them.
+    fn vars(list: &[(&str, &Path)]) -> impl Fn(&str) -> Option<OsString> {
+        let list: Vec<(String, OsString)> = list
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_os_str().to_owned()))
+            .collect();
+        move |k| list.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_flag_then_ipfs_api_then_the_api_file_then_the_default() {
+        let home = tempfile::tempdir().unwrap();
+        let repo = home.path().join("repo");
+        std::fs::create_dir_all(home.path().join(".ipfs")).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(home.path().join(".ipfs/api"), "/ip4/127.0.0.1/tcp/5003\n").unwrap();
+        std::fs::write(repo.join("api"), "/ip4/127.0.0.1/tcp/5002/http").unwrap();
+        let env_api = Path::new("127.0.0.1:5001");
+        let all = [
+            ("IPFS_API", env_api),
+            ("IPFS_PATH", repo.as_path()),
+            ("HOME", home.path()),
+        ];
+        let got = |flag: Option<&str>, list: &[(&str, &Path)]| {
+            let api = resolve_from(flag, vars(list)).unwrap();
+            (api.url, api.source)
+        };
+        assert_eq!(
+            got(Some("/dns/localhost/tcp/5000"), &all),
+            ("http://localhost:5000".into(), ApiSource::Flag)
+        );
+        assert_eq!(
+            got(None, &all),
+            ("http://127.0.0.1:5001".into(), ApiSource::Env)
+        );
+        assert_eq!(
+            got(None, &all[1..]),
+            (
+                "http://127.0.0.1:5002".into(),
+                ApiSource::File(repo.join("api"))
+            )
+        );
+        // An empty variable is unset: ~/.ipfs/api, read with its newline.
+        let empty = Path::new("");
+        assert_eq!(
+            got(
+                None,
+                &[
+                    ("IPFS_API", empty),
+                    ("IPFS_PATH", empty),
+                    ("HOME", home.path())
+                ]
+            ),
+            (
+                "http://127.0.0.1:5003".into(),
+                ApiSource::File(home.path().join(".ipfs/api"))
+            )
+        );
+        // `~/` in IPFS_PATH is HOME.
+        assert_eq!(
+            got(
+                None,
+                &[("IPFS_PATH", Path::new("~/repo")), ("HOME", home.path())]
+            )
+            .0,
+            "http://127.0.0.1:5002"
+        );
+        // A repo with no daemon (no api file), or none at all: the default.
+        let idle = home.path().join("idle");
+        std::fs::create_dir(&idle).unwrap();
+        for list in [
+            &[("IPFS_PATH", idle.as_path()), ("HOME", home.path())][..],
+            &[("IPFS_PATH", repo.join("api/x").as_path())][..],
+            &[][..],
+        ] {
+            assert_eq!(
+                got(None, list),
+                (DEFAULT_API.to_string(), ApiSource::Default),
+                "{list:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_api_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let api = repo.join("api");
+        let check = |contents: &[u8], why: &str| {
+            std::fs::write(&api, contents).unwrap();
+            let err = resolve_from(None, vars(&[("IPFS_PATH", repo)])).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains(why) && text.contains(&api.display().to_string()),
+                "{contents:?}: {text}"
+            );
+            assert!(text.len() < 800, "{} bytes: {text}", text.len());
+        };
+        check(b"", "it is empty");
+        check(b"\n\n", "it is empty");
+        check(
+            b"/ip4/127.0.0.1/tcp/1\n/ip4/127.0.0.1/tcp/2\n",
+            "more than one line",
+        );
+        check(b"/unix/run/ipfs.sock", "multiaddr here is");
+        check(b"/ip4/127.0.0.1/tcp/5001/https", "only http");
+        check(b"\xff\xfe", "not UTF-8");
+        check(
+            &vec![b'/'; MAX_API_FILE as usize + 1],
+            "larger than 4096 bytes",
+        );
+        // At the bound exactly, read (and refused as an address, not for its size).
+        let mut padded = b"/ip4/127.0.0.1/tcp/5001".to_vec();
+        padded.resize(MAX_API_FILE as usize, b' ');
+        std::fs::write(&api, &padded).unwrap();
+        let api_url = resolve_from(None, vars(&[("IPFS_PATH", repo)])).unwrap();
+        assert_eq!(api_url.url, "http://127.0.0.1:5001");
+
+        // A directory, and a FIFO (never opened, so nothing blocks).
+        std::fs::remove_file(&api).unwrap();
+        std::fs::create_dir(&api).unwrap();
+        let err = resolve_from(None, vars(&[("IPFS_PATH", repo)])).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        std::fs::remove_dir(&api).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(&api).status();
+        assert!(made.unwrap().success(), "mkfifo {}", api.display());
+        let err = resolve_from(None, vars(&[("IPFS_PATH", repo)])).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        // A bad $IPFS_API is not hidden by a good file, nor read when --api is given.
+        std::fs::remove_file(&api).unwrap();
+        std::fs::write(&api, "/ip4/127.0.0.1/tcp/5002").unwrap();
+        let bad = Path::new("nonsense");
+        let err = resolve_from(None, vars(&[("IPFS_API", bad), ("IPFS_PATH", repo)])).unwrap_err();
+        assert!(err.to_string().contains("(from $IPFS_API)"), "{err}");
+        let flag = resolve_from(Some("::1"), vars(&[("IPFS_API", bad)])).unwrap_err();
+        assert!(flag.to_string().contains("(from --api)"), "{flag}");
     }
 }

@@ -19,7 +19,7 @@ mod lines;
 use std::collections::HashSet;
 use std::time::Duration;
 
-pub use addr::{api_url, normalize, AddrError, DEFAULT_API};
+pub use addr::{api_url, normalize, resolve, AddrError, Api, ApiError, ApiSource, DEFAULT_API};
 pub use client::{ANSWER_LIMIT, GRACE, QUOTE_LIMIT};
 
 use crate::block::{BlockError, BlockSink, BlockSource};

@@ -56,9 +56,10 @@ pub struct Globals {
     #[arg(long, global = true, value_name = "DIR", env = "WW_STORE")]
     pub store: Option<PathBuf>,
 
-    /// IPFS node RPC API: http://HOST:PORT, HOST:PORT or /ip4/A.B.C.D/tcp/PORT
-    /// [default: $IPFS_API, or http://127.0.0.1:5001]
-    #[arg(long, global = true, value_name = "ADDR")]
+    // The IPFS node, for every verb that reaches one (`push`, `pull`, `pin add`, `verify
+    // --repair`, and `cat`, `ls`, `export`, `diff` for blocks the store lacks); the help is
+    // `ww run --api`'s too.
+    #[arg(long, global = true, value_name = "ADDR", help = ww_content::ipfs::addr::API_HELP)]
     pub api: Option<String>,
 
     /// Seconds to wait for each request to the IPFS node
@@ -94,9 +95,30 @@ impl Globals {
         Ok(Store::open_read_only(&self.store_dir()?)?)
     }
 
-    /// The IPFS node's API URL: `--api`, `IPFS_API`, or the default.
+    /// The store content is read through (the chain: the store, then the node), and whether
+    /// it keeps what the node gives: the store opened for writing (created if missing), or,
+    /// when that fails, an existing store read only (it serves what it has; blocks from the
+    /// node are used, not kept).
+    pub fn chain_store(&self) -> anyhow::Result<(Store, bool)> {
+        let dir = self.store_dir()?;
+        match Store::open(&dir) {
+            Ok(store) => Ok((store, true)),
+            Err(e) => match Store::open_read_only(&dir) {
+                Ok(store) => Ok((store, false)),
+                Err(_) => Err(e.into()),
+            },
+        }
+    }
+
+    /// The IPFS node's address and where it came from: `--api`, `$IPFS_API`, `$IPFS_PATH/api`
+    /// (or `~/.ipfs/api`), or the default ([`ww_content::ipfs::addr`]).
+    pub fn api(&self) -> anyhow::Result<ww_content::ipfs::Api> {
+        Ok(ww_content::ipfs::resolve(self.api.as_deref())?)
+    }
+
+    /// The IPFS node's API URL, resolved as [`Globals::api`].
     pub fn api_url(&self) -> anyhow::Result<String> {
-        Ok(ww_content::ipfs::api_url(self.api.as_deref())?)
+        Ok(self.api()?.url)
     }
 
     /// The time each request to the node may take (`--timeout`, at least a second).

@@ -303,7 +303,9 @@ mod tests {
     fn no_content() -> ContentReader<'static> {
         ContentReader {
             store: None,
+            keep: false,
             node: None,
+            node_label: None,
             text_limit: 0,
         }
     }

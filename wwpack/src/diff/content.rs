@@ -110,7 +110,11 @@ impl TextBudget {
 /// Reads the bytes of files for content diffs.
 pub struct ContentReader<'a> {
     pub store: Option<&'a Store>,
+    /// Whether blocks fetched from the node are kept in the store (it is writable).
+    pub keep: bool,
     pub node: Option<&'a dyn BlockSource>,
+    /// The node's API URL (and where it came from), for messages.
+    pub node_label: Option<String>,
     pub text_limit: u64,
 }
 
@@ -202,7 +206,9 @@ impl ContentReader<'_> {
         let mut out = Vec::new();
         let result = match self.store {
             Some(store) => {
-                let chain = ChainSource::new(store, self.node);
+                let chain = ChainSource::new(store, self.node)
+                    .keeping(self.keep)
+                    .explaining(self.node_label.clone(), see_hint(&cid));
                 Reader::new(&chain).read_range(&cid, 0, length, &mut out)
             }
             None => match self.node {
@@ -214,14 +220,14 @@ impl ContentReader<'_> {
                 }
             },
         };
-        result.map_err(|e| {
-            format!(
-                "{cid} is not in the block store ({e}); build that version, or `wwpack pull` \
-                 it, to see it"
-            )
-        })?;
+        result.map_err(|e| e.to_string())?;
         Ok(out)
     }
+}
+
+/// What to do to see the content of `cid` that is to be had nowhere.
+pub fn see_hint(cid: &Cid) -> String {
+    format!("build that version, or `wwpack pull {cid}`, to see it")
 }
 
 fn read_host(path: &Path, length: u64) -> std::io::Result<Vec<u8>> {

@@ -82,8 +82,10 @@ pub struct Snapshot {
 pub struct Env<'a> {
     pub project: Option<&'a Config>,
     pub store: Option<&'a Store>,
+    /// Whether blocks fetched from the node are kept in the store (it is writable).
+    pub keep: bool,
     pub node: Option<&'a dyn BlockSource>,
-    /// The node's API URL, for messages.
+    /// The node's API URL (and where it came from), for messages.
     pub node_label: Option<String>,
     /// Builds the working tree of the project into a lock of its own (`wwpack diff` with fewer
     /// than two sides); `None` where no build is possible. The command line gives it, so that
@@ -226,16 +228,20 @@ impl Env<'_> {
         let store = self
             .store
             .ok_or_else(|| bad("no block store to read it from".into()))?;
-        let chain = ChainSource::new(store, self.node);
+        let hint = super::content::see_hint(&target.root);
+        let chain = ChainSource::new(store, self.node)
+            .keeping(self.keep)
+            .explaining(self.node_label.clone(), hint.clone());
+        let label = self.node_label.as_deref();
         match chain.get_unverified(&target.root) {
             Ok(Some(_)) => {}
             Ok(None) => {
-                let label = self.node_label.as_deref();
-                return Err(bad(chain::missing(&target.root, store, label, None)));
+                let missing = chain::missing(&target.root, store, label, None);
+                return Err(bad(format!("{missing}; {hint}")));
             }
             Err(e) => {
-                let label = self.node_label.as_deref();
-                return Err(bad(chain::missing(&target.root, store, label, Some(&e))));
+                let missing = chain::missing(&target.root, store, label, Some(&e));
+                return Err(bad(format!("{missing}; {hint}")));
             }
         }
         // Opened as ww's loader opens a layer: through the reader's walk, with its budgets.

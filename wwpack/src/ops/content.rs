@@ -4,6 +4,15 @@
 //! and prints (`run_cid`, `run_add`, ...); the
 //! command line only parses arguments. `add`, `import` and `export` count their bytes on a
 //! [`Meter`] that the verb draws as a bar on a terminal ([`crate::cli::progress`]).
+//!
+//! `cat`, `ls` and `export` read through the chain ([`ww_content::chain`], as `ww run` and
+//! `diff` do): the store, then the IPFS node (`--api`, resolved as every verb resolves it),
+//! connected only when a block is missing, every block verified, at most
+//! [`MAX_UNTRUSTED_BLOCKS`] fetched. What the node gives is kept in the store, unpinned (as
+//! Kubo's `ipfs cat` keeps it in its repository: the next read needs no node, and `gc` removes
+//! it unless a pin reaches it; `pull` pins), unless the store cannot be written, which then
+//! serves what it has. A block found nowhere is an error naming it, the store and the node,
+//! with the way to get it (`wwpack pull`).
 
 use std::io::Write;
 use std::path::Path;
@@ -16,13 +25,16 @@ use ww_content::text::printable;
 use crate::cli::output::{Output, OutputError, Stdout};
 use crate::cli::progress::{self, Bar, Items};
 use crate::cli::{errln, outln, report_repairs, Globals};
-use ww_content::block::{BlockError, NullSink};
+use ww_content::block::{BlockError, BlockSource, NullSink};
 use ww_content::car::{self, CarError, ExportReport, ImportReport};
+use ww_content::chain::{pull_hint, ChainSource};
 use ww_content::cid::Cid;
+use ww_content::ipfs::LazyNode;
 use ww_content::store::Store;
 use ww_content::tree::{Entry as TreeEntry, Tree};
 use ww_content::unixfs::read::{DirEntry, Kind, ReadError, Reader};
 use ww_content::unixfs::{self, FileNodes, ImportError, Imported, Profile};
+use ww_content::walk::MAX_UNTRUSTED_BLOCKS;
 
 /// Why a content verb failed.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +147,7 @@ fn open_check(path: &Path) -> Result<u64, ContentError> {
 
 /// Writes the file at `target` (bytes `offset..offset+length`) to `out`; returns bytes written.
 pub fn cat(
-    store: &Store,
+    store: &dyn BlockSource,
     target: &ContentPath,
     offset: u64,
     length: Option<u64>,
@@ -161,7 +173,7 @@ pub struct Listed {
 }
 
 /// The entries of the directory at `target` (or the file itself, as `ls` does).
-pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentError> {
+pub fn ls(store: &dyn BlockSource, target: &ContentPath) -> Result<Vec<Listed>, ContentError> {
     let reader = Reader::new(store);
     let cid = reader.resolve(&target.root, &target.path)?;
     let kind = reader.stat(&cid)?;
@@ -203,13 +215,17 @@ pub fn ls(store: &Store, target: &ContentPath) -> Result<Vec<Listed>, ContentErr
 /// Writes a CAR of the DAG under `root` to `file` by the rules of [`crate::cli::output`]: `-` is
 /// stdout, a regular file (or a new one) is replaced atomically, a FIFO or device is written in
 /// place, a symlink is followed.
-pub fn export(store: &Store, root: &Cid, file: &Path) -> Result<ExportReport, ContentError> {
+pub fn export(
+    store: &dyn BlockSource,
+    root: &Cid,
+    file: &Path,
+) -> Result<ExportReport, ContentError> {
     export_metered(store, root, file, &Meter::new())
 }
 
 /// [`export`], counting on `meter` the blocks and bytes written, of the total the root claims.
 pub fn export_metered(
-    store: &Store,
+    store: &dyn BlockSource,
     root: &Cid,
     file: &Path,
     meter: &Meter,
@@ -275,6 +291,34 @@ pub fn run_add(g: &Globals, path: &Path, profile: &Profile, json: bool) -> anyho
     print_node(path, profile, &node, json)
 }
 
+/// Runs `read` on the chain `cat`, `ls` and `export` read through (see the module docs), for
+/// content under `root`.
+fn through_chain<R>(
+    g: &Globals,
+    root: &Cid,
+    read: impl FnOnce(&dyn BlockSource) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
+    let (store, keep) = g.chain_store()?;
+    let api = g.api()?;
+    let node = LazyNode::new(&api.url, g.timeout());
+    let chain = ChainSource::new(&store, Some(&node))
+        .keeping(keep)
+        .with_max_fetched(MAX_UNTRUSTED_BLOCKS)
+        .explaining(Some(api.label()), pull_hint(root));
+    let result = read(&chain);
+    report_repairs(&store);
+    if chain.fetched.get() > 0 {
+        let kept = if keep { "kept" } else { "not kept: read only" };
+        tracing::info!(
+            "{} blocks from the IPFS node at {} ({kept} in the block store {})",
+            chain.fetched.get(),
+            api.url,
+            store.dir().display()
+        );
+    }
+    result
+}
+
 /// `wwpack cat`: writes the bytes of `target` from `offset`, at most `length`, to stdout.
 pub fn run_cat(
     g: &Globals,
@@ -282,16 +326,17 @@ pub fn run_cat(
     offset: u64,
     length: Option<u64>,
 ) -> anyhow::Result<()> {
-    let store = g.read_store()?;
-    let mut out = std::io::BufWriter::new(Stdout);
-    cat(&store, target, offset, length, &mut out)?;
-    out.flush().context("writing to stdout")
+    through_chain(g, &target.root, |source| {
+        let mut out = std::io::BufWriter::new(Stdout);
+        cat(source, target, offset, length, &mut out)?;
+        out.flush().context("writing to stdout")
+    })
 }
 
 /// `wwpack ls`: one line (or JSON line) per entry of the directory `target`.
 pub fn run_ls(g: &Globals, target: &ContentPath, json: bool) -> anyhow::Result<()> {
-    let store = g.read_store()?;
-    for e in ls(&store, target)? {
+    let listed = through_chain(g, &target.root, |source| Ok(ls(source, target)?))?;
+    for e in listed {
         if json {
             // Exact: JSON escapes control characters itself.
             outln!("{}", serde_json::to_string(&e)?)?;
@@ -309,7 +354,6 @@ pub fn run_ls(g: &Globals, target: &ContentPath, json: bool) -> anyhow::Result<(
 
 /// `wwpack export`: writes the DAG under `root` to the CAR `output`.
 pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> {
-    let store = g.read_store()?;
     let meter = Meter::new();
     let bar = Bar::start(
         progress::wanted(g.quiet, false),
@@ -317,8 +361,11 @@ pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> 
         &meter,
         Items::Blocks,
     );
-    let r = export_metered(&store, root, output, &meter)?;
+    let r = through_chain(g, root, |source| {
+        Ok(export_metered(source, root, output, &meter)?)
+    });
     bar.finish();
+    let r = r?;
     if !g.quiet {
         let to = if output.as_os_str() == "-" {
             "stdout".to_string()

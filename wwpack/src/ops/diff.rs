@@ -38,27 +38,31 @@ pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result
     }
     let config = project(g)?;
     // Reading content may fetch blocks from the node into the store; a read-only store still
-    // serves what it has.
-    let store = g.store_dir().ok().and_then(|dir| {
-        Store::open(&dir)
-            .or_else(|_| Store::open_read_only(&dir))
-            .ok()
+    // serves what it has, and what the node gives is then used, not kept.
+    let store = g.store_dir().ok().and_then(|dir| match Store::open(&dir) {
+        Ok(store) => Some((store, true)),
+        Err(_) => Store::open_read_only(&dir).ok().map(|store| (store, false)),
     });
-    let url = g.api_url()?;
-    let node = ww_content::ipfs::LazyNode::new(&url, g.timeout());
+    let keep = store.as_ref().is_some_and(|(_, keep)| *keep);
+    let store = store.map(|(store, _)| store);
+    let api = g.api()?;
+    let node = ww_content::ipfs::LazyNode::new(&api.url, g.timeout());
     let quiet = g.quiet;
     let build_worktree =
         move |config: &Config, store: &Store| super::build::worktree(config, store, quiet);
     let env = Env {
         project: config.as_ref(),
         store: store.as_ref(),
+        keep,
         node: Some(&node),
-        node_label: Some(url.clone()),
+        node_label: Some(api.label()),
         build_worktree: Some(&build_worktree),
     };
     let reader = ContentReader {
         store: store.as_ref(),
+        keep,
         node: Some(&node),
+        node_label: Some(api.label()),
         text_limit: show.text_limit,
     };
     let report = crate::diff::run(&env, &specs, show.image, &reader)?;
