@@ -1,8 +1,8 @@
 //! What the tests of `wwpack` (`wwpack/tests/`) and the end-to-end tests (`tests/`, crate `e2e`)
 //! share, and nothing that needs a crate of this workspace: the repository's paths, running a
 //! command and reading what it left, files and trees on disk, WASI command components written in
-//! WAT, a real js-ipfs node ([`IpfsNode`]) and fake nodes that misbehave ([`hostile_node`],
-//! [`lying_node`]).
+//! WAT, a real js-ipfs node ([`IpfsNode`]), several linked on loopback ([`Swarm`]) and fake
+//! nodes that misbehave ([`hostile_node`], [`lying_node`]).
 //!
 //! It depends on no crate of the workspace so that `wwpack` can have it as a dev-dependency:
 //! `e2e` depends on `wwpack`, so `wwpack`'s tests cannot use `e2e`.
@@ -10,8 +10,11 @@
 pub mod hostile_node;
 pub mod ipfs_node;
 pub mod lying_node;
+pub mod node_api;
 pub mod process;
 pub mod project;
+pub mod sockets;
+pub mod swarm;
 pub mod terminal;
 pub mod wasm;
 
@@ -20,6 +23,7 @@ use std::process::{Command, Output};
 
 pub use ipfs_node::IpfsNode;
 pub use lying_node::{Lie, LyingNode};
+pub use swarm::{Swarm, Topology};
 pub use wasm::{
     command_component, exiting_command, library_component, spinning_command, trapping_command, wat,
 };
