@@ -317,7 +317,7 @@ fn push_pins_image_roots_and_layer_roots_and_counts_per_image() {
 fn push_names_what_it_cannot_push() {
     let work = tempfile::tempdir().unwrap();
     let store = work.path().join("store");
-    let (manifest, _) = two_image_project(&work.path().join("p"), &store);
+    let (manifest, lock) = two_image_project(&work.path().join("p"), &store);
     let node = IpfsNode::start();
     let push = |args: &[&str]| {
         let mut all = vec!["--manifest-path", s(&manifest), "push"];
@@ -327,10 +327,10 @@ fn push_names_what_it_cannot_push() {
 
     // A name that is no image of the lock: the error names it, the lock and its images.
     let err = push(&["big", "nosuch"]);
-    let lock = work.path().join("p/wwpack.lock");
+    let lock_file = work.path().join("p/wwpack.lock");
     assert!(
         err.contains("`nosuch` is neither a CID")
-            && err.contains(s(&lock))
+            && err.contains(s(&lock_file))
             && err.contains("its images: big, small"),
         "{err}"
     );
@@ -362,13 +362,7 @@ fn push_names_what_it_cannot_push() {
     let leaf = ok(&run(&["--store", s(&store), "ls", &format!("{root}/b")]));
     // `CID SIZE NAME`
     let leaf = leaf.split_whitespace().next().unwrap().to_string();
-    let leaf_file = std::fs::read_dir(store.join("blocks"))
-        .unwrap()
-        .flatten()
-        .map(|shard| shard.path().join(&leaf))
-        .find(|f| f.is_file())
-        .unwrap_or_else(|| panic!("no block file for {leaf}"));
-    std::fs::remove_file(leaf_file).unwrap();
+    remove_block(&store, &leaf);
     let err = push(&[&root]);
     assert!(
         err.contains(&format!(
@@ -379,6 +373,36 @@ fn push_names_what_it_cannot_push() {
     );
     assert!(pins_on(&node).is_empty());
     assert!(!blocks_on(&node).contains(&multihash(&root)));
+
+    // The same for an image whose block the store lost: rebuilding it is the way.
+    let big = lock["images"]["big"]["root"].as_str().unwrap();
+    let data = ok(&run(&[
+        "--store",
+        s(&store),
+        "ls",
+        &format!("{big}/etc/data"),
+    ]));
+    let data = data.split_whitespace().next().unwrap().to_string();
+    remove_block(&store, &data);
+    let err = push(&["big"]);
+    assert!(
+        err.contains(&format!(
+            "cannot push image `big`: block {data} is not in the block store"
+        )) && err.contains("wwpack build big"),
+        "{err}"
+    );
+    assert!(pins_on(&node).is_empty());
+}
+
+/// Removes the block `cid` from the store's files.
+fn remove_block(store: &Path, cid: &str) {
+    let file = std::fs::read_dir(store.join("blocks"))
+        .unwrap()
+        .flatten()
+        .map(|shard| shard.path().join(cid))
+        .find(|f| f.is_file())
+        .unwrap_or_else(|| panic!("no block file for {cid}"));
+    std::fs::remove_file(file).unwrap();
 }
 
 #[test]

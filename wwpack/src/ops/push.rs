@@ -122,16 +122,15 @@ fn targets(g: &Globals, args: &[String]) -> anyhow::Result<Vec<Target>> {
             }
             Err(e) => e,
         };
-        if lock.is_none() {
-            let loaded = LockFile::load(g).with_context(|| {
+        let lock = match &mut lock {
+            Some(lock) => lock,
+            None => lock.insert(LockFile::load(g).with_context(|| {
                 format!(
                     "`{}` is not a CID ({not_cid}) and cannot be looked up as an image",
                     printable(arg)
                 )
-            })?;
-            lock = Some(loaded);
-        }
-        let lock = lock.as_ref().expect("loaded above");
+            })?),
+        };
         let target = lock.image(arg)?.with_context(|| {
             format!(
                 "`{}` is neither a CID ({not_cid}) nor an image of {} ({})",
