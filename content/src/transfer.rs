@@ -85,8 +85,8 @@ pub enum PushError {
     Block(#[from] BlockError),
 }
 
-/// Pushes each item's DAGs to `node` and pins its roots there. `progress` is called after each
-/// block with the running totals.
+/// Pushes each item's DAGs to `node` and pins its roots there. `progress` is called with the
+/// running totals once the blocks to skip are counted, then after each block sent.
 ///
 /// The blocks to send are found first, by walking the DAGs in the local store (so the plan is
 /// bounded by the store, not by the node); the node is then asked once which of them it holds
