@@ -1,6 +1,7 @@
-//! Push benchmark: `wwpack push` (the library's `transfer::push`) of a 256 MiB image tree to a
-//! local IPFS node, next to that node's own `ipfs add -r` of the same tree in a fresh repo, in
-//! one run; then a re-push of the unchanged tree. Needs the test node (`scripts/ipfs-node`).
+//! Push benchmark: `wwpack push` (the library's `transfer::push`, `IN_FLIGHT` requests at a
+//! time) of a 256 MiB image tree to a local IPFS node, next to that node's own `ipfs add -r` of
+//! the same tree in a fresh repo, in one run; then a re-push of the unchanged tree. Needs the
+//! test node (`scripts/ipfs-node`).
 //!
 //! `cargo bench -p ww-content --bench push`; `WWPACK_BENCH_PUSH_MIB` sets the size (default 256).
 //! Only the ratios mean something: the machine is shared.
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use ww_content::ipfs::Node;
 use ww_content::store::Store;
-use ww_content::transfer::{push, PushItem};
+use ww_content::transfer::{push, PushItem, IN_FLIGHT};
 use ww_content::unixfs::{import_path, UNIXFS_V1_2025};
 
 fn script() -> PathBuf {
@@ -141,20 +142,21 @@ fn main() {
         .unwrap_or(false);
 
     println!(
-        "push benchmark: {mib} MiB tree ({} files), one run, 2 shared cores",
+        "push benchmark: {mib} MiB tree ({} files), one run, 2 shared cores, {IN_FLIGHT} requests \
+         in flight",
         mib / 4 + 256
     );
     println!(
         "  wwpack push (fresh node)        {:>8.2} s  {:>7.1} MiB/s  {} blocks sent",
         push_time.as_secs_f64(),
         mib_s(bytes, push_time),
-        first.blocks_sent
+        first.total.blocks_sent
     );
     println!(
         "  wwpack push again (unchanged)   {:>8.2} s  {} blocks sent, {} skipped",
         repush_time.as_secs_f64(),
-        again.blocks_sent,
-        again.blocks_skipped
+        again.total.blocks_sent,
+        again.total.blocks_skipped
     );
     println!("  jsipfs add -r (fresh node)      {:>8.2} s  {:>7.1} MiB/s  (includes {:.2} s of CLI start-up)", add_time.as_secs_f64(), mib_s(bytes, add_time), startup.as_secs_f64());
     let net = add_time.saturating_sub(startup);

@@ -1,16 +1,19 @@
 //! `wwpack push` and `wwpack pull`: moving DAGs between the embedded store and an IPFS node.
 //!
-//! Push sends the blocks of each image and its layers that the node does not have (found by
-//! walking the local store, then asked of the node once, with `refs/local`), then pins each image
-//! root there. It only reads the local store, so an interrupted push leaves it as it was, and a
-//! rerun sends what is still missing. Pull fetches a DAG, verifies every block against its CID
-//! before storing it, and pins the root locally. Both walk DAGs with [`crate::walk`] and stop
-//! when the node's [`Cancel`](crate::cancel::Cancel) is raised. Both count what they move on a
-//! [`Meter`] when given one ([`push_metered`], [`pull_metered`]): a push knows its totals once
-//! it has its plan; a pull takes the total its root block claims ([`dag_size_hint`]).
+//! Push sends the blocks of each item (an image and its layers, or any DAG) that the node does
+//! not have (found by walking the local store, then asked of the node once, with `refs/local`),
+//! [`IN_FLIGHT`] `block/put` requests at a time, then pins the item's roots there (an image's
+//! root and each of its layers' roots). It only reads the local store, so an interrupted push
+//! leaves it as it was, and a rerun sends what is still missing. Pull fetches a DAG, verifies
+//! every block against its CID before storing it, and pins the root locally. Both walk DAGs with
+//! [`crate::walk`] and stop when the node's [`Cancel`](crate::cancel::Cancel) is raised. Both
+//! count what they move on a [`Meter`] when given one ([`push_metered`], [`pull_metered`]): a
+//! push knows its totals once it has its plan; a pull takes the total its root block claims
+//! ([`dag_size_hint`]).
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -21,6 +24,11 @@ use crate::progress::{dag_size_hint, Meter};
 use crate::store::Store;
 use crate::walk::{Budget, Visit, Walk};
 
+/// How many `block/put` requests a push keeps in flight: enough to hide the round trip to a
+/// node on the same machine or network, few enough that the blocks held (at most this many,
+/// each at most [`crate::car::MAX_BLOCK_LEN`]) stay small.
+pub const IN_FLIGHT: usize = 8;
+
 /// Blocks and bytes moved and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -30,7 +38,20 @@ pub struct Counts {
     pub bytes_skipped: u64,
 }
 
-/// What to push: a name for messages, the root to pin, and further roots (layers) to send.
+impl Counts {
+    fn sent(&mut self, bytes: u64) {
+        self.blocks_sent += 1;
+        self.bytes_sent += bytes;
+    }
+
+    fn skipped(&mut self, bytes: u64) {
+        self.blocks_skipped += 1;
+        self.bytes_skipped += bytes;
+    }
+}
+
+/// What to push: a name for messages (`image `app``, or the CID), the root to pin, and further
+/// roots (layers) to send and pin.
 #[derive(Debug, Clone)]
 pub struct PushItem {
     pub name: String,
@@ -38,18 +59,46 @@ pub struct PushItem {
     pub also: Vec<Cid>,
 }
 
-/// Pushes each item's DAGs to `node` and pins its root there. `progress` is called after each
-/// block with the running counts.
+/// What a push moved: for each item (in order), the blocks of its DAGs sent and skipped, each
+/// block counted once, for the first item whose DAGs reach it; their sums; and the roots
+/// pinned, each once, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pushed {
+    pub items: Vec<Counts>,
+    pub total: Counts,
+    pub pinned: Vec<Cid>,
+}
+
+/// Why a push failed: a block of an item's DAGs is not in the local store, or something else
+/// went wrong (the store, the node, a cancel).
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("cannot push {item}: block {block} is not in the block store {}", store.display())]
+    Missing {
+        /// The item's name, and its place in the items pushed.
+        item: String,
+        index: usize,
+        block: Cid,
+        store: PathBuf,
+    },
+    #[error(transparent)]
+    Block(#[from] BlockError),
+}
+
+/// Pushes each item's DAGs to `node` and pins its roots there. `progress` is called with the
+/// running totals once the blocks to skip are counted, then after each block sent.
 ///
 /// The blocks to send are found first, by walking the DAGs in the local store (so the plan is
 /// bounded by the store, not by the node); the node is then asked once which of them it holds
-/// (`refs/local`, of which only those are kept), and the rest are sent.
+/// (`refs/local`, of which only those are kept), and the rest are sent, [`IN_FLIGHT`] at a
+/// time. An item's roots are pinned once its blocks (and those of the items before it) are on
+/// the node. The first error stops the push, naming the block or root it was about.
 pub fn push(
     store: &Store,
     node: &Node,
     items: &[PushItem],
     progress: impl FnMut(&Counts),
-) -> Result<Counts, BlockError> {
+) -> Result<Pushed, PushError> {
     push_with(store, node, items, None, progress)
 }
 
@@ -60,7 +109,7 @@ pub fn push_metered(
     node: &Node,
     items: &[PushItem],
     meter: &Meter,
-) -> Result<Counts, BlockError> {
+) -> Result<Pushed, PushError> {
     push_with(store, node, items, Some(meter), |_| {})
 }
 
@@ -70,67 +119,92 @@ fn push_with(
     items: &[PushItem],
     meter: Option<&Meter>,
     mut progress: impl FnMut(&Counts),
-) -> Result<Counts, BlockError> {
+) -> Result<Pushed, PushError> {
     let plan = plan(store, node, items)?;
     let wanted: HashSet<Vec<u8>> = plan
         .iter()
         .flatten()
         .map(|(cid, _)| cid.hash().to_bytes())
         .collect();
+    // What the node holds, and, as the sends are queued, what it will hold: a block the plan
+    // names twice (a CIDv0 and a CIDv1 of it) is sent once.
     let mut have = node.local_blocks_among(&wanted)?;
-    if let Some(meter) = meter {
-        // What is to send: each block once (an item may repeat a block of another's DAG).
-        let mut seen = HashSet::new();
-        let (mut blocks, mut bytes) = (0u64, 0u64);
-        for (cid, size) in plan.iter().flatten() {
-            let hash = cid.hash().to_bytes();
-            if !have.contains(&hash) && seen.insert(hash) {
-                blocks += 1;
-                bytes += size;
+    let mut pushed = Pushed::default();
+    let mut sends = Vec::with_capacity(plan.len());
+    for blocks in &plan {
+        let mut counts = Counts::default();
+        let mut send = Vec::new();
+        for (cid, size) in blocks {
+            if have.insert(cid.hash().to_bytes()) {
+                send.push(cid);
+            } else {
+                counts.skipped(*size);
+                pushed.total.skipped(*size);
             }
         }
-        meter.set_items_total(blocks);
-        meter.set_bytes_total(bytes);
+        pushed.items.push(counts);
+        sends.push(send);
     }
-    let mut counts = Counts::default();
-    for (item, blocks) in items.iter().zip(&plan) {
-        for (cid, size) in blocks {
-            let hash = cid.hash().to_bytes();
-            if have.contains(&hash) {
-                counts.blocks_skipped += 1;
-                counts.bytes_skipped += size;
-            } else {
-                node.cancel().check()?;
-                let data = store.get(cid)?;
-                node.put(cid, &data)?;
-                have.insert(hash);
-                counts.blocks_sent += 1;
-                counts.bytes_sent += data.len() as u64;
+    if let Some(meter) = meter {
+        meter.set_items_total(sends.iter().map(|s| s.len() as u64).sum());
+        let sizes = plan.iter().flatten().map(|(_, size)| size).sum::<u64>();
+        meter.set_bytes_total(sizes - pushed.total.bytes_skipped);
+    }
+    progress(&pushed.total);
+    let mut pinned = HashSet::new();
+    for (index, (item, send)) in items.iter().zip(&sends).enumerate() {
+        let mut queue = send.iter();
+        node.put_all(
+            IN_FLIGHT,
+            || match queue.next() {
+                Some(&cid) => Ok(Some((cid.clone(), store.get(cid)?))),
+                None => Ok(None),
+            },
+            |_, len| {
+                pushed.items[index].sent(len);
+                pushed.total.sent(len);
                 if let Some(meter) = meter {
                     meter.add_items(1);
-                    meter.add_bytes(data.len() as u64);
+                    meter.add_bytes(len);
                 }
+                progress(&pushed.total);
+                Ok(())
+            },
+        )
+        .map_err(|e| missing(e, index, item, store))?;
+        for root in std::iter::once(&item.root).chain(&item.also) {
+            if pinned.insert(root.hash().to_bytes()) {
+                node.pin(root)?;
+                pushed.pinned.push(root.clone());
             }
-            progress(&counts);
         }
-        node.pin(&item.root)?;
     }
-    Ok(counts)
+    Ok(pushed)
+}
+
+/// `e`, or, when it is a block of `item` (the `index`th) not found in `store`, an error saying
+/// so.
+fn missing(e: BlockError, index: usize, item: &PushItem, store: &Store) -> PushError {
+    match e {
+        BlockError::NotFound(block) => PushError::Missing {
+            item: item.name.clone(),
+            index,
+            block,
+            store: store.dir().to_path_buf(),
+        },
+        e => PushError::Block(e),
+    }
 }
 
 /// For each item, its blocks (CID and size) not already in an earlier item's list, in the
 /// order push sends them: the walk's order ([`crate::walk`]), the root, then the further roots.
 /// The walk reads the local store, which bounds it: no budget.
-fn plan(
-    store: &Store,
-    node: &Node,
-    items: &[PushItem],
-) -> Result<Vec<Vec<(Cid, u64)>>, BlockError> {
+fn plan(store: &Store, node: &Node, items: &[PushItem]) -> Result<Vec<Vec<(Cid, u64)>>, PushError> {
     let mut walk = Walk::new(store)
         .budget(Budget::UNLIMITED)
         .cancel(node.cancel());
     let mut plan = Vec::with_capacity(items.len());
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         let mut blocks = Vec::new();
         let roots: Vec<Cid> = std::iter::once(&item.root)
             .chain(&item.also)
@@ -139,7 +213,8 @@ fn plan(
         walk.run(&roots, |block: &Visit| {
             blocks.push((block.cid.clone(), block.data.len() as u64));
             Ok::<_, BlockError>(())
-        })?;
+        })
+        .map_err(|e| missing(e, index, item, store))?;
         plan.push(blocks);
     }
     Ok(plan)

@@ -135,9 +135,10 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
-    /// Upload the blocks of images (and their layers) the IPFS node lacks, and pin the roots
+    /// Upload images (with their layers) or DAGs by CID to the IPFS node, and pin their roots
     Push {
-        /// Images of wwpack.lock [default: all]
+        /// Images of wwpack.lock, or CIDs of DAGs in the block store [default: every image]
+        #[arg(value_name = "IMAGE|CID")]
         images: Vec<String>,
         /// Print a JSON report
         #[arg(long)]

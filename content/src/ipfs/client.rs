@@ -3,19 +3,23 @@
 //! is cut by a client-side deadline (the timeout plus [`GRACE`]) and checks the [`Cancel`] at
 //! least every [`cancel::POLL`]; every answer is read only up to a limit (never buffering more
 //! than the limit plus one chunk), and a node that goes past it is dropped; text the node sends
-//! reaches messages only through [`quote`].
+//! reaches messages only through [`quote`]. Requests can run one at a time ([`Client::answer`],
+//! [`Client::lines`]) or several at once ([`Client::bounded`] of [`Client::answer_async`]
+//! futures, each under its own deadline), all on the client's one thread.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use hyper::body::HttpBody;
+use hyper::body::{Bytes, HttpBody};
 use hyper::client::HttpConnector;
 use hyper::{Body, Request, Response};
 use sha2::Digest;
 
 use super::lines::LineSplitter;
 use super::NodeError;
-use crate::cancel::{self, Cancel};
+use crate::cancel::{self, Cancel, Cancelled};
 use crate::text::printable;
 
 /// How long after the node-side timeout the client gives up on an answer.
@@ -100,10 +104,21 @@ impl Client {
     pub fn answer(
         &self,
         call: &Call<'_>,
-        file: Option<&[u8]>,
+        file: Option<Bytes>,
         limit: Limit,
     ) -> Result<Vec<u8>, NodeError> {
-        self.wait(call, async {
+        self.run(self.answer_async(call, file, limit))
+    }
+
+    /// [`Client::answer`] as a future under the call's own deadline (the timeout plus
+    /// [`GRACE`], from its first poll), for [`Client::bounded`] or [`Client::run`].
+    pub async fn answer_async(
+        &self,
+        call: &Call<'_>,
+        file: Option<Bytes>,
+        limit: Limit,
+    ) -> Result<Vec<u8>, NodeError> {
+        self.within(call, async {
             let mut response = self.send(call, file).await?;
             if let Some(length) = response.body().size_hint().exact() {
                 if length > limit.bytes as u64 {
@@ -120,6 +135,7 @@ impl Client {
             }
             Ok(out)
         })
+        .await
     }
 
     /// Runs `call` and hands each line of its answer to `each` as it arrives, so that memory
@@ -131,7 +147,7 @@ impl Client {
         max_line: usize,
         mut each: impl FnMut(&[u8]) -> Result<bool, NodeError>,
     ) -> Result<(), NodeError> {
-        self.wait(call, async {
+        self.run(self.within(call, async {
             let mut response = self.send(call, None).await?;
             let mut lines = LineSplitter::new(max_line);
             let too_long = |_| NodeError::LineTooLong {
@@ -147,6 +163,59 @@ impl Client {
             }
             lines.finish(&mut each).map_err(|e| e.or(too_long))?;
             Ok(())
+        }))
+    }
+
+    /// Runs up to `width` (at least one) requests at once: `next` gives the next one (a future
+    /// made of [`Client::answer_async`] calls, each under its own deadline), `None` once there
+    /// are no more, and is asked again only when fewer than `width` are in flight, so at most
+    /// `width` requests (and what they carry) are held at a time; `done` takes each result as
+    /// it comes, in the order the requests finish. Stops at the first error (of `next`, a
+    /// request or `done`) and when the [`Cancel`] is raised (checked before each request, after
+    /// each one finishes and at least every [`cancel::POLL`]), dropping the requests in flight
+    /// and their connections.
+    pub fn bounded<F, T, E>(
+        &self,
+        width: usize,
+        mut next: impl FnMut() -> Result<Option<F>, E>,
+        mut done: impl FnMut(T) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Cancelled>,
+    {
+        let width = width.max(1);
+        self.runtime.block_on(async {
+            let mut flying: Vec<Pin<Box<F>>> = Vec::with_capacity(width);
+            let mut more = true;
+            loop {
+                self.cancel.check()?;
+                while more && flying.len() < width {
+                    self.cancel.check()?;
+                    match next()? {
+                        Some(request) => flying.push(Box::pin(request)),
+                        None => more = false,
+                    }
+                }
+                if flying.is_empty() {
+                    return Ok(());
+                }
+                // The first request to finish; every one pending is polled, so each has its
+                // waker registered before this waits.
+                let first = std::future::poll_fn(|cx| {
+                    for i in 0..flying.len() {
+                        if let Poll::Ready(result) = flying[i].as_mut().poll(cx) {
+                            drop(flying.swap_remove(i));
+                            return Poll::Ready(result);
+                        }
+                    }
+                    Poll::Pending
+                });
+                // Then the cancel is checked again, whether one finished or a POLL passed.
+                if let Ok(result) = tokio::time::timeout(cancel::POLL, first).await {
+                    done(result?)?;
+                }
+            }
         })
     }
 
@@ -154,18 +223,24 @@ impl Client {
     async fn send(
         &self,
         call: &Call<'_>,
-        file: Option<&[u8]>,
+        file: Option<Bytes>,
     ) -> Result<Response<Body>, NodeError> {
         let uri = self.uri(call);
         let request = match file {
             None => Request::post(uri).body(Body::empty()),
             Some(data) => {
                 // Sent chunked, with no Content-Length: js-ipfs refuses a declared length over
-                // 1 MiB (HTTP 413), and a block may be 2 MiB.
-                let (content_type, form) = form_data(data);
+                // 1 MiB (HTTP 413), and a block may be 2 MiB. The data is sent as it is, between
+                // the form's head and tail, never copied.
+                let form = Form::new(&data);
+                let content_type = form.content_type();
                 let (mut sender, body) = Body::channel();
                 tokio::spawn(async move {
-                    let _ = sender.send_data(form.into()).await;
+                    for part in [form.head(), data, form.tail()] {
+                        if sender.send_data(part).await.is_err() {
+                            return;
+                        }
+                    }
                 });
                 Request::post(uri)
                     .header(hyper::header::CONTENT_TYPE, content_type)
@@ -213,32 +288,37 @@ impl Client {
         uri
     }
 
-    /// Runs `work` on the runtime until it ends, the deadline passes or the [`Cancel`] is raised
-    /// (checked at least every [`cancel::POLL`]). Stopping drops `work`, and with it the
-    /// connection.
-    fn wait<T>(
+    /// `work` (one call) under its deadline: the timeout plus [`GRACE`], from its first poll.
+    async fn within<T>(
         &self,
         call: &Call<'_>,
         work: impl Future<Output = Result<T, NodeError>>,
     ) -> Result<T, NodeError> {
-        self.cancel.check()?;
         let allowed = self.timeout + GRACE;
+        match tokio::time::timeout(allowed, work).await {
+            Ok(result) => result,
+            Err(_) => Err(NodeError::NoAnswer {
+                url: self.url.clone(),
+                what: call.what.to_string(),
+                secs: allowed.as_secs(),
+            }),
+        }
+    }
+
+    /// Runs `work` on the runtime until it ends or the [`Cancel`] is raised (checked first and
+    /// at least every [`cancel::POLL`]). Stopping drops `work`, and with it its connections.
+    pub fn run<T, E: From<Cancelled>>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.cancel.check()?;
         self.runtime.block_on(async {
-            let deadline = tokio::time::Instant::now() + allowed;
             let mut work = std::pin::pin!(work);
             loop {
-                let step = (tokio::time::Instant::now() + cancel::POLL).min(deadline);
-                if let Ok(result) = tokio::time::timeout_at(step, work.as_mut()).await {
+                if let Ok(result) = tokio::time::timeout(cancel::POLL, work.as_mut()).await {
                     return result;
                 }
                 self.cancel.check()?;
-                if tokio::time::Instant::now() >= deadline {
-                    return Err(NodeError::NoAnswer {
-                        url: self.url.clone(),
-                        what: call.what.to_string(),
-                        secs: allowed.as_secs(),
-                    });
-                }
             }
         })
     }
@@ -299,37 +379,55 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// A multipart/form-data body with `data` as its one file part, as Kubo's `block/put` wants it
-/// (`curl -F file=@block`), and its content type. The boundary is derived from the data's hash,
-/// so the data cannot contain it.
-fn form_data(data: &[u8]) -> (String, Vec<u8>) {
-    let digest = sha2::Sha256::digest(data);
-    let boundary: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let boundary = format!("wwpack-{boundary}");
-    let mut body = Vec::with_capacity(data.len() + 256);
-    body.extend_from_slice(
+/// A multipart/form-data body with a file as its one part, as Kubo's `block/put` wants it
+/// (`curl -F file=@block`): a head, the file's bytes, a tail. The boundary is derived from the
+/// data's hash, so the data cannot contain it.
+struct Form {
+    boundary: String,
+}
+
+impl Form {
+    fn new(data: &[u8]) -> Form {
+        let digest = sha2::Sha256::digest(data);
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Form {
+            boundary: format!("wwpack-{hex}"),
+        }
+    }
+
+    fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    fn head(&self) -> Bytes {
         format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"block\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
+            "--{}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"block\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n",
+            self.boundary
         )
-        .as_bytes(),
-    );
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+        .into()
+    }
+
+    fn tail(&self) -> Bytes {
+        format!("\r\n--{}--\r\n", self.boundary).into()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
 
     #[test]
     fn the_form_has_one_file_part_and_a_boundary_not_in_the_data() {
         let data = b"--wwpack-\r\n\x00\xff block bytes";
-        let (content_type, body) = form_data(data);
+        let form = Form::new(data);
+        let content_type = form.content_type();
         let boundary = content_type
             .strip_prefix("multipart/form-data; boundary=")
             .unwrap();
+        let body = [&form.head()[..], data, &form.tail()[..]].concat();
         let text = String::from_utf8_lossy(&body);
         assert!(text.starts_with(&format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\""
@@ -338,6 +436,107 @@ mod tests {
         let start = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         assert_eq!(&body[start..start + data.len()], data);
         assert_eq!(body.len(), start + data.len() + boundary.len() + 8);
+        assert!(!data
+            .windows(boundary.len())
+            .any(|w| w == boundary.as_bytes()));
+    }
+
+    /// A client whose node is never contacted: [`Client::bounded`] runs whatever futures it is
+    /// given.
+    fn client() -> Client {
+        Client::new(
+            "http://127.0.0.1:9".into(),
+            Duration::from_secs(5),
+            Cancel::new(),
+        )
+        .unwrap()
+    }
+
+    /// Runs `bounded(3, ...)` over requests 0..20 that each take a moment, request `fail`
+    /// failing and the cancel raised once `cancel_after` are done; returns the result, the
+    /// requests started, those done, the most in flight at once, and how many times `next` or
+    /// `done` was called after the failure or the cancel.
+    fn run_bounded(
+        fail: Option<usize>,
+        cancel_after: Option<usize>,
+    ) -> (Result<(), NodeError>, usize, Vec<usize>, usize, usize) {
+        let client = client();
+        let (started, flying, most) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let (failed, late) = (Cell::new(false), Cell::new(0));
+        let stopped = || failed.get() || client.cancel().raised().is_some();
+        let mut done = Vec::new();
+        let result = client.bounded(
+            3,
+            || {
+                if stopped() {
+                    late.set(late.get() + 1);
+                }
+                let i = started.get();
+                if i == 20 {
+                    return Ok(None);
+                }
+                started.set(i + 1);
+                flying.set(flying.get() + 1);
+                most.set(most.get().max(flying.get()));
+                let (flying, failed) = (&flying, &failed);
+                Ok(Some(async move {
+                    tokio::time::sleep(Duration::from_millis(1 + (i % 4) as u64)).await;
+                    flying.set(flying.get() - 1);
+                    if Some(i) == fail {
+                        failed.set(true);
+                        return Err(NodeError::Malformed {
+                            url: "u".into(),
+                            what: format!("request {i}"),
+                            reason: "failed".into(),
+                        });
+                    }
+                    Ok(i)
+                }))
+            },
+            |i| {
+                if stopped() {
+                    late.set(late.get() + 1);
+                }
+                done.push(i);
+                if Some(done.len()) == cancel_after {
+                    client.cancel().raise(15);
+                }
+                Ok(())
+            },
+        );
+        (result, started.get(), done, most.get(), late.get())
+    }
+
+    #[test]
+    fn bounded_runs_every_request_with_at_most_width_in_flight() {
+        let (result, started, mut done, most, _) = run_bounded(None, None);
+        result.unwrap();
+        assert_eq!(started, 20);
+        done.sort();
+        assert_eq!(done, (0..20).collect::<Vec<_>>());
+        assert_eq!(most, 3);
+    }
+
+    #[test]
+    fn bounded_stops_at_the_first_error_or_cancel() {
+        // Nothing is started or taken once a request failed; the others in flight are dropped.
+        let (result, started, done, _, late) = run_bounded(Some(7), None);
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("request 7"), "{err}");
+        assert_eq!(late, 0);
+        assert!(started < 20 && !done.contains(&7), "{started} {done:?}");
+        assert!(
+            started <= done.len() + 3,
+            "{started} started, {done:?} done"
+        );
+
+        let (result, started, done, _, late) = run_bounded(None, Some(5));
+        assert!(
+            matches!(result, Err(NodeError::Cancelled(Cancelled(15)))),
+            "{result:?}"
+        );
+        assert_eq!((late, done.len()), (0, 5));
+        assert!(started <= 5 + 3, "{started} started");
     }
 
     #[test]

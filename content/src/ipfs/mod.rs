@@ -15,6 +15,7 @@
 pub mod addr;
 mod client;
 mod lines;
+mod put;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -22,10 +23,10 @@ use std::time::Duration;
 pub use addr::{api_url, normalize, resolve, AddrError, Api, ApiError, ApiSource, DEFAULT_API};
 pub use client::{ANSWER_LIMIT, GRACE, QUOTE_LIMIT};
 
-use crate::block::{BlockError, BlockSink, BlockSource};
+use crate::block::{BlockError, BlockSource};
 use crate::cancel::{Cancel, Cancelled};
 use crate::car::MAX_BLOCK_LEN;
-use crate::cid::{Cid, DAG_PB, RAW};
+use crate::cid::Cid;
 use client::{Call, Client, Limit};
 
 /// The longest line of a `refs/local` answer (one CID as JSON is about 100 bytes).
@@ -253,55 +254,6 @@ fn means_absent(status: u16, message: &str) -> bool {
         || ["timed out", "timeout", "deadline exceeded", "not found"]
             .iter()
             .any(|m| message.contains(m))
-}
-
-impl BlockSink for Node {
-    fn put(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
-        #[derive(serde::Deserialize)]
-        struct Put {
-            #[serde(rename = "Key")]
-            key: String,
-        }
-        let format = match cid.codec() {
-            RAW => "raw",
-            DAG_PB => "dag-pb",
-            codec => {
-                return Err(BlockError::UnknownCodec {
-                    cid: cid.clone(),
-                    codec,
-                })
-            }
-        };
-        let what = format!("storing {cid}");
-        let call = Call {
-            command: "block/put",
-            args: &[("format", format), ("mhtype", "sha2-256")],
-            what: &what,
-        };
-        let body = self.client.answer(&call, Some(data), client::ANSWER)?;
-        let malformed = |reason: String| NodeError::Malformed {
-            url: self.url().to_string(),
-            what: what.clone(),
-            reason,
-        };
-        let put: Put = serde_json::from_slice(&body)
-            .map_err(|e| malformed(format!("not JSON with a Key: {e}")))?;
-        let theirs: Cid = put.key.parse().map_err(|e| {
-            malformed(format!(
-                "answered with `{}`, not a CID: {e}",
-                client::quote(&put.key)
-            ))
-        })?;
-        if !same_block(cid, &theirs) {
-            return Err(NodeError::WrongCid {
-                url: self.url().to_string(),
-                cid: cid.clone(),
-                theirs,
-            }
-            .into());
-        }
-        Ok(())
-    }
 }
 
 impl BlockSource for Node {

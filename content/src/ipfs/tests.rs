@@ -7,6 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::cid::RAW;
 
 /// A node that accepts connections and never says a word.
 fn silent_node() -> String {

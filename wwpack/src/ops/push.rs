@@ -1,64 +1,171 @@
-//! `wwpack push`: uploads the blocks of images of `wwpack.lock` (and of their layers) that the
-//! IPFS node lacks, and pins the roots there, with a bar of the blocks and bytes to send (known
-//! once the node has said what it lacks) on a terminal.
+//! `wwpack push [IMAGE|CID ...]`: uploads to the IPFS node the blocks it lacks of images of
+//! `wwpack.lock` (each with its layers) or of DAGs of the block store named by CID (a root
+//! printed by `wwpack add`), and pins their roots there (an image's root and its layers'
+//! roots), with a bar of the blocks and bytes to send (known once the node has said what it
+//! lacks) on a terminal. Details: docs/push.md.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Context;
+use ww_content::cid::Cid;
 use ww_content::progress::Meter;
 use ww_content::text::printable;
-use ww_content::transfer::PushItem;
+use ww_content::transfer::{Counts, PushError, PushItem};
 use ww_image::manifest::{Lock, LOCK_FILE};
 
 use crate::cli::progress::{self, Bar, Items};
 use crate::cli::{errln, outln, Globals};
-use crate::config::Config;
 
-/// What to push: the images `names` of the project's lock (all of them when empty), each with
-/// its root and its layers' roots.
-pub fn items(config: &Config, names: &[String]) -> anyhow::Result<Vec<PushItem>> {
-    let lock_path = config.root.join(LOCK_FILE);
-    let lock = Lock::read(&lock_path)?.with_context(|| {
-        format!(
-            "no {} to push from: run `wwpack build`",
-            lock_path.display()
-        )
-    })?;
-    select(&lock, &lock_path, names)
+/// One thing to push, as the command line named it.
+struct Target {
+    /// The argument (an image's name, or a CID as given; an image's name when no argument
+    /// was given).
+    arg: String,
+    /// The image's name, or `None` for a DAG named by CID.
+    image: Option<String>,
+    item: PushItem,
 }
 
-/// The images `names` of `lock` (read from `lock_path`), or all of them.
-fn select(lock: &Lock, lock_path: &Path, names: &[String]) -> anyhow::Result<Vec<PushItem>> {
-    let names: Vec<String> = if names.is_empty() {
-        lock.images.keys().cloned().collect()
-    } else {
-        names.to_vec()
-    };
-    let mut items = Vec::new();
-    for name in &names {
-        let image = lock
-            .images
-            .get(name)
-            .with_context(|| format!("no image `{name}` in {}", lock_path.display()))?;
-        items.push(PushItem {
-            name: name.clone(),
-            root: image.root.parse()?,
-            also: image
-                .layers
-                .iter()
-                .map(|l| l.cid.parse())
-                .collect::<Result<_, _>>()?,
-        });
+/// The project's lock, read once, when an argument (or the lack of one) needs it.
+struct LockFile {
+    path: PathBuf,
+    lock: Lock,
+}
+
+impl LockFile {
+    fn load(g: &Globals) -> anyhow::Result<LockFile> {
+        let config = g.load_config()?;
+        let path = config.root.join(LOCK_FILE);
+        let lock = Lock::read(&path)?.with_context(|| {
+            format!(
+                "no {} to push images from: run `wwpack build`",
+                printable(&path.display().to_string())
+            )
+        })?;
+        Ok(LockFile { path, lock })
     }
-    Ok(items)
+
+    /// The image `name` of the lock, with its root and its layers' roots, if it has one.
+    fn image(&self, name: &str) -> anyhow::Result<Option<Target>> {
+        let Some(image) = self.lock.images.get(name) else {
+            return Ok(None);
+        };
+        let cid = |text: &str| -> anyhow::Result<Cid> {
+            text.parse().with_context(|| {
+                format!(
+                    "image `{}` of {}: `{}` is not a CID",
+                    printable(name),
+                    self.path_text(),
+                    printable(text)
+                )
+            })
+        };
+        Ok(Some(Target {
+            arg: name.to_string(),
+            image: Some(name.to_string()),
+            item: PushItem {
+                name: format!("image `{}`", printable(name)),
+                root: cid(&image.root)?,
+                also: image
+                    .layers
+                    .iter()
+                    .map(|l| cid(&l.cid))
+                    .collect::<anyhow::Result<_>>()?,
+            },
+        }))
+    }
+
+    fn path_text(&self) -> String {
+        printable(&self.path.display().to_string()).into_owned()
+    }
+
+    fn names(&self) -> String {
+        if self.lock.images.is_empty() {
+            return "it has none".into();
+        }
+        let names: Vec<String> = self
+            .lock
+            .images
+            .keys()
+            .map(|n| printable(n).into_owned())
+            .collect();
+        format!("its images: {}", names.join(", "))
+    }
 }
 
-/// Pushes `images` and prints each image's root (or, with `json`, a JSON report).
-pub fn run(g: &Globals, images: &[String], json: bool) -> anyhow::Result<()> {
-    let config = g.load_config()?;
+/// What `args` name, in order: a CID is that DAG of the store; anything else an image of the
+/// lock. No argument: every image of the lock.
+fn targets(g: &Globals, args: &[String]) -> anyhow::Result<Vec<Target>> {
+    let mut lock: Option<LockFile> = None;
+    if args.is_empty() {
+        let lock = LockFile::load(g)?;
+        let mut all = Vec::new();
+        for name in lock.lock.images.keys() {
+            all.extend(lock.image(name)?);
+        }
+        return Ok(all);
+    }
+    let mut targets = Vec::with_capacity(args.len());
+    for arg in args {
+        let not_cid = match arg.parse::<Cid>() {
+            Ok(root) => {
+                targets.push(Target {
+                    arg: arg.clone(),
+                    image: None,
+                    item: PushItem {
+                        name: root.to_string(),
+                        root,
+                        also: Vec::new(),
+                    },
+                });
+                continue;
+            }
+            Err(e) => e,
+        };
+        let lock = match &mut lock {
+            Some(lock) => lock,
+            None => lock.insert(LockFile::load(g).with_context(|| {
+                format!(
+                    "`{}` is not a CID ({not_cid}) and cannot be looked up as an image",
+                    printable(arg)
+                )
+            })?),
+        };
+        let target = lock.image(arg)?.with_context(|| {
+            format!(
+                "`{}` is neither a CID ({not_cid}) nor an image of {} ({})",
+                printable(arg),
+                lock.path_text(),
+                lock.names()
+            )
+        })?;
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// What to do about a block missing from the store, for `target`.
+fn hint(target: &Target) -> String {
+    match &target.image {
+        Some(name) => format!(
+            "the lock names blocks the store no longer holds: rebuild with `wwpack build {}`",
+            printable(name)
+        ),
+        None => format!(
+            "fetch the DAG with `wwpack pull {}` from a node that has it, or store its files \
+             with `wwpack add PATH`",
+            target.item.root
+        ),
+    }
+}
+
+/// Pushes what `args` name and prints each one's argument and root (or, with `json`, a JSON
+/// report of what was sent and skipped, per target and in all).
+pub fn run(g: &Globals, args: &[String], json: bool) -> anyhow::Result<()> {
+    let targets = targets(g, args)?;
     let store = g.open_store()?;
-    let items = items(&config, images)?;
     let node = g.connect()?;
+    let items: Vec<PushItem> = targets.iter().map(|t| t.item.clone()).collect();
     let meter = Meter::new();
     let bar = Bar::start(
         progress::wanted(g.quiet, json),
@@ -66,29 +173,46 @@ pub fn run(g: &Globals, images: &[String], json: bool) -> anyhow::Result<()> {
         &meter,
         Items::Blocks,
     );
-    let counts = ww_content::transfer::push_metered(&store, &node, &items, &meter)?;
+    let pushed = ww_content::transfer::push_metered(&store, &node, &items, &meter);
     bar.finish();
+    let pushed = pushed.map_err(|e| match &e {
+        PushError::Missing { index, .. } => anyhow::anyhow!("{e}: {}", hint(&targets[*index])),
+        PushError::Block(_) => anyhow::Error::from(e),
+    })?;
     if json {
-        let images: Vec<_> = items
+        let images: Vec<_> = targets
             .iter()
-            .map(|i| serde_json::json!({"name": i.name, "root": i.root.to_string()}))
+            .zip(&pushed.items)
+            .map(|(t, counts)| {
+                serde_json::json!({
+                    "name": t.image,
+                    "root": t.item.root.to_string(),
+                    "layers": t.item.also.iter().map(Cid::to_string).collect::<Vec<_>>(),
+                    "counts": counts,
+                })
+            })
             .collect();
         outln!(
             "{}",
-            serde_json::json!({"api": node.url(), "images": images, "counts": counts})
+            serde_json::json!({"api": node.url(), "images": images, "counts": pushed.total})
         )?;
     } else {
-        for item in &items {
-            outln!("{}\t{}", printable(&item.name), item.root)?;
+        for target in &targets {
+            outln!("{}\t{}", printable(&target.arg), target.item.root)?;
         }
         if !g.quiet {
+            let Counts {
+                blocks_sent,
+                bytes_sent,
+                blocks_skipped,
+                bytes_skipped,
+            } = pushed.total;
+            let roots = pushed.pinned.len();
             errln!(
-                "sent {} blocks ({} bytes), skipped {} blocks ({} bytes) already on {}",
-                counts.blocks_sent,
-                counts.bytes_sent,
-                counts.blocks_skipped,
-                counts.bytes_skipped,
-                node.url()
+                "sent {blocks_sent} blocks ({bytes_sent} bytes), skipped {blocks_skipped} blocks \
+                 ({bytes_skipped} bytes) already on {}; pinned {roots} root{}",
+                node.url(),
+                if roots == 1 { "" } else { "s" }
             );
         }
     }
