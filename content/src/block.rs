@@ -65,7 +65,23 @@ pub trait BlockSource {
         verify(cid, &data)?;
         Ok(data)
     }
+
+    /// The stored bytes of each of `cids` that the source has, not yet verified, given to `got`
+    /// as they come (in any order); absent ones are skipped. A source that can fetch several at
+    /// once (an IPFS node) overrides this; the default asks for one after the other. Stops at
+    /// the first error, of the source or of `got`.
+    fn get_many(&self, cids: &[Cid], got: &mut Got<'_>) -> Result<(), BlockError> {
+        for cid in cids {
+            if let Some(data) = self.get_unverified(cid)? {
+                got(cid, data)?;
+            }
+        }
+        Ok(())
+    }
 }
+
+/// What [`BlockSource::get_many`] hands each block it got to: its CID and (unverified) bytes.
+pub type Got<'a> = dyn FnMut(&Cid, Vec<u8>) -> Result<(), BlockError> + 'a;
 
 /// Something that takes blocks. `put` must be idempotent.
 pub trait BlockSink {

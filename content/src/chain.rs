@@ -15,6 +15,7 @@ use std::cell::Cell;
 use crate::block::{self, BlockError, BlockSink, BlockSource};
 use crate::cancel::Cancel;
 use crate::cid::Cid;
+use crate::prefetch::Prefetch;
 use crate::store::Store;
 
 /// Blocks from the store, else from the node (verified, then kept in the store).
@@ -27,8 +28,9 @@ pub struct ChainSource<'a> {
     /// The most blocks fetched from the node; one more is [`BlockError::TooManyBlocks`].
     max_fetched: u64,
     explain: Option<Explain>,
-    /// Blocks fetched from the node.
+    /// Blocks fetched from the node (also those fetched ahead, [`crate::prefetch`]).
     pub fetched: Cell<u64>,
+    prefetch: Prefetch,
 }
 
 /// What a chain names when a block is to be had from neither source.
@@ -58,6 +60,7 @@ impl<'a> ChainSource<'a> {
             max_fetched: u64::MAX,
             explain: None,
             fetched: Cell::new(0),
+            prefetch: Prefetch::default(),
         }
     }
 
@@ -95,7 +98,12 @@ impl<'a> ChainSource<'a> {
         let mut corrupt = None;
         if let Some(bytes) = self.store.get_unverified(cid)? {
             match block::verify(cid, &bytes) {
-                Ok(()) => return Ok(Ok(bytes)),
+                Ok(()) => {
+                    if self.prefetch.take(cid) {
+                        self.fetch_links_ahead(cid, &bytes)?;
+                    }
+                    return Ok(Ok(bytes));
+                }
                 Err(e) if self.node.is_none() => return Err(e),
                 Err(e) => {
                     tracing::warn!(
@@ -127,7 +135,20 @@ impl<'a> ChainSource<'a> {
             self.store.put(cid, &bytes)?;
         }
         self.fetched.set(self.fetched.get() + 1);
+        self.fetch_links_ahead(cid, &bytes)?;
         Ok(Ok(bytes))
+    }
+
+    /// The blocks `bytes` (of `cid`) links to, fetched ahead into the store ([`crate::prefetch`])
+    /// when this chain keeps what it fetches, within its bound on fetched blocks.
+    fn fetch_links_ahead(&self, cid: &Cid, bytes: &[u8]) -> Result<(), BlockError> {
+        let Some(node) = self.node.filter(|_| self.keep) else {
+            return Ok(());
+        };
+        let room = self.max_fetched.saturating_sub(self.fetched.get());
+        let ahead = self.prefetch.links_of(self.store, node, cid, bytes, room)?;
+        self.fetched.set(self.fetched.get() + ahead);
+        Ok(())
     }
 
     /// The error for a block the chain could not get, as [`ChainSource::explaining`] asked.

@@ -40,6 +40,7 @@ pub mod ipfs;
 pub mod multiaddr;
 pub mod path;
 pub mod pb;
+pub mod prefetch;
 pub mod progress;
 pub mod store;
 pub mod text;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::block::{self, BlockError, BlockSink, BlockSource};
 use crate::cid::Cid;
 use crate::ipfs::Node;
+use crate::prefetch::Prefetch;
 use crate::progress::{dag_size_hint, Meter};
 use crate::store::Store;
 use crate::walk::{Budget, Visit, Walk};
@@ -244,6 +245,7 @@ pub fn pull_metered(
         counts: RefCell::new(Counts::default()),
         root,
         meter,
+        prefetch: Prefetch::default(),
     };
     Walk::new(&source)
         .budget(Budget::UNTRUSTED)
@@ -256,6 +258,11 @@ pub fn pull_metered(
     Ok(source.counts.into_inner())
 }
 
+/// How many more blocks a pull may fetch ahead: the walk's budget less what it has seen.
+fn room(counts: &Counts) -> u64 {
+    crate::walk::MAX_UNTRUSTED_BLOCKS.saturating_sub(counts.blocks_sent + counts.blocks_skipped)
+}
+
 /// The blocks of a pull: from the store when there and whole (counted as skipped), else from the
 /// node, verified and stored (counted as sent). What it returns has been verified.
 struct Pulling<'a> {
@@ -264,6 +271,7 @@ struct Pulling<'a> {
     counts: RefCell<Counts>,
     root: &'a Cid,
     meter: &'a Meter,
+    prefetch: Prefetch,
 }
 
 impl Pulling<'_> {
@@ -288,8 +296,17 @@ impl BlockSource for Pulling<'_> {
         let mut counts = self.counts.borrow_mut();
         if let Some(data) = self.store.get_unverified(cid)? {
             if block::verify(cid, &data).is_ok() {
-                counts.blocks_skipped += 1;
-                counts.bytes_skipped += data.len() as u64;
+                if self.prefetch.take(cid) {
+                    // Fetched from the node, ahead of the walk.
+                    counts.sent(data.len() as u64);
+                    let room = room(&counts);
+                    drop(counts);
+                    self.prefetch
+                        .links_of(self.store, self.node, cid, &data, room)?;
+                } else {
+                    counts.blocks_skipped += 1;
+                    counts.bytes_skipped += data.len() as u64;
+                }
                 self.count(cid, &data);
                 return Ok(data);
             }
@@ -302,8 +319,11 @@ impl BlockSource for Pulling<'_> {
         })?;
         block::verify(cid, &data)?;
         self.store.put(cid, &data)?;
-        counts.blocks_sent += 1;
-        counts.bytes_sent += data.len() as u64;
+        counts.sent(data.len() as u64);
+        let room = room(&counts);
+        drop(counts);
+        self.prefetch
+            .links_of(self.store, self.node, cid, &data, room)?;
         self.count(cid, &data);
         Ok(data)
     }

@@ -23,7 +23,7 @@ use std::time::Duration;
 pub use addr::{api_url, normalize, resolve, AddrError, Api, ApiError, ApiSource, DEFAULT_API};
 pub use client::{ANSWER_LIMIT, GRACE, QUOTE_LIMIT};
 
-use crate::block::{BlockError, BlockSource};
+use crate::block::{BlockError, BlockSource, Got};
 use crate::cancel::{Cancel, Cancelled};
 use crate::car::MAX_BLOCK_LEN;
 use crate::cid::Cid;
@@ -260,6 +260,34 @@ impl BlockSource for Node {
     /// The node's bytes for `cid`, at most [`MAX_BLOCK_LEN`]; `Ok(None)` when the node does not
     /// have it within the timeout. The caller verifies the bytes.
     fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        self.client.run(self.get_async(cid))
+    }
+
+    /// [`GET_IN_FLIGHT`] `block/get` requests at a time, each under its own deadline.
+    fn get_many(&self, cids: &[Cid], got: &mut Got<'_>) -> Result<(), BlockError> {
+        let mut next = cids.iter();
+        self.client.bounded(
+            GET_IN_FLIGHT,
+            || {
+                Ok(next.next().map(|cid| async move {
+                    Ok::<_, BlockError>((cid, self.get_async(cid).await?))
+                }))
+            },
+            |(cid, data)| match data {
+                Some(data) => got(cid, data),
+                None => Ok(()),
+            },
+        )
+    }
+}
+
+/// `block/get` requests a node is sent at a time by [`BlockSource::get_many`]: a node that
+/// fetches each block from a peer answers several at once in about the time of one.
+pub const GET_IN_FLIGHT: usize = 16;
+
+impl Node {
+    /// One `block/get`, under its own deadline: see [`BlockSource::get_unverified`].
+    async fn get_async(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
         let arg = cid.to_string();
         let what = format!("fetching block {cid}");
         let call = Call {
@@ -267,7 +295,7 @@ impl BlockSource for Node {
             args: &[("arg", &arg)],
             what: &what,
         };
-        match self.client.answer(&call, None, BLOCK) {
+        match self.client.answer_async(&call, None, BLOCK).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(NodeError::NoAnswer { .. }) => Ok(None),
             Err(NodeError::Refused {
@@ -320,6 +348,10 @@ impl LazyNode {
 impl BlockSource for LazyNode {
     fn get_unverified(&self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
         self.node()?.get_unverified(cid)
+    }
+
+    fn get_many(&self, cids: &[Cid], got: &mut Got<'_>) -> Result<(), BlockError> {
+        self.node()?.get_many(cids, got)
     }
 }
 
