@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 use e2e::{bin, build_image, ok, output, s, write_tree, IpfsNode};
 
 fn run(exe: &str, args: &[&str]) -> Output {
-    output(Command::new(bin(exe)).env_remove("IPFS_API").args(args))
+    output(
+        Command::new(bin(exe))
+            .env_remove("IPFS_API")
+            .env_remove("IPFS_PATH")
+            .args(args),
+    )
 }
 
 /// The repository's `hello` image, built into `out`, with its root CID.

@@ -18,6 +18,7 @@ fn pushed_image(work: &Path, store: &Path, node: &IpfsNode) -> String {
         ok(&output(
             Command::new(bin("wwpack"))
                 .env_remove("IPFS_API")
+                .env_remove("IPFS_PATH")
                 .args(["--manifest-path", s(&manifest), "--store", s(store)])
                 .args(args),
         ))

@@ -85,6 +85,7 @@ fn main() {
     let wwpack_in = |node: Option<&IpfsNode>, store: &Path| {
         let mut cmd = Command::new(&wwpack);
         cmd.env_remove("IPFS_API")
+            .env_remove("IPFS_PATH")
             .arg("--manifest-path")
             .arg(&manifest)
             .arg("--store")

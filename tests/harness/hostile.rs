@@ -67,6 +67,7 @@ impl Home {
         guarded(
             Command::new(crate::bin("wwpack"))
                 .env_remove("IPFS_API")
+                .env_remove("IPFS_PATH")
                 .arg("--store")
                 .arg(self.store())
                 .args(args),

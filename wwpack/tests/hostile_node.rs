@@ -14,7 +14,10 @@ const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
 
 fn wwpack(store: &Path) -> Command {
     let mut cmd = Command::new(WWPACK);
-    cmd.env_remove("IPFS_API").arg("--store").arg(store);
+    cmd.env_remove("IPFS_API")
+        .env_remove("IPFS_PATH")
+        .arg("--store")
+        .arg(store);
     cmd
 }
 

@@ -20,7 +20,9 @@ fn bar_parts(label: &'static str) -> [&'static str; 4] {
 
 fn wwpack(store: &Path) -> Command {
     let mut cmd = Command::new(WWPACK);
-    cmd.env_remove("IPFS_API").args(["--store", s(store)]);
+    cmd.env_remove("IPFS_API")
+        .env_remove("IPFS_PATH")
+        .args(["--store", s(store)]);
     cmd
 }
 

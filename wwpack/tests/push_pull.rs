@@ -20,7 +20,12 @@ const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
 
 /// `wwpack ARGS`, with no IPFS node from the environment.
 fn run(args: &[&str]) -> Output {
-    output(Command::new(WWPACK).env_remove("IPFS_API").args(args))
+    output(
+        Command::new(WWPACK)
+            .env_remove("IPFS_API")
+            .env_remove("IPFS_PATH")
+            .args(args),
+    )
 }
 
 /// `wwpack --store STORE --api NODE --timeout 5 ARGS`.
@@ -343,6 +348,7 @@ fn push_names_what_it_cannot_push() {
         Command::new(WWPACK)
             .current_dir(work.path())
             .env_remove("IPFS_API")
+            .env_remove("IPFS_PATH")
             .args(["--store", s(&store), "--api", &node.url, "push", cut]),
     ));
     assert!(

@@ -28,6 +28,7 @@ fn wwpack(store: &Path, args: &[&str]) -> Output {
         Command::new(WWPACK)
             .env_remove("WW_STORE")
             .env_remove("IPFS_API")
+            .env_remove("IPFS_PATH")
             .arg("--store")
             .arg(store)
             .args(args),
