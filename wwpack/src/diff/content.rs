@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
-use super::side::FileView;
+use super::side::{see_hint, FileView};
 use ww_content::block::BlockSource;
 use ww_content::chain::ChainSource;
 use ww_content::cid::Cid;
@@ -223,11 +223,6 @@ impl ContentReader<'_> {
         result.map_err(|e| e.to_string())?;
         Ok(out)
     }
-}
-
-/// What to do to see the content of `cid` that is to be had nowhere.
-pub fn see_hint(cid: &Cid) -> String {
-    format!("build that version, or `wwpack pull {cid}`, to see it")
 }
 
 fn read_host(path: &Path, length: u64) -> std::io::Result<Vec<u8>> {

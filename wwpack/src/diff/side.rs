@@ -228,7 +228,7 @@ impl Env<'_> {
         let store = self
             .store
             .ok_or_else(|| bad("no block store to read it from".into()))?;
-        let hint = super::content::see_hint(&target.root);
+        let hint = see_hint(&target.root);
         let chain = ChainSource::new(store, self.node)
             .keeping(self.keep)
             .explaining(self.node_label.clone(), hint.clone());
@@ -521,4 +521,9 @@ fn hash_tree(tree: &Tree, profile: &Profile, arg: &str) -> Result<ImageView> {
         layers: None,
         files,
     })
+}
+
+/// What to do to see the content of `cid` that is to be had nowhere.
+pub fn see_hint(cid: &ww_content::cid::Cid) -> String {
+    format!("build that version, or `wwpack pull {cid}`, to see it")
 }
