@@ -565,3 +565,31 @@ fn a_store_others_cannot_write_is_verified_and_listed_but_not_repaired() {
     assert!(err.contains("not writable"), "{err}");
     assert!(ok(&wwpack(&store, &["pin", "ls"])).starts_with(&root));
 }
+
+#[test]
+fn block_files_are_read_only_and_keep_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    sample_tree(&tree, 9);
+    for (umask, expected) in [("022", 0o444), ("077", 0o400)] {
+        let store = dir.path().join(format!("store-{umask}"));
+        ok(&output(
+            Command::new("sh")
+                .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+                .arg(WWPACK)
+                .env_remove("WW_STORE")
+                .env_remove("IPFS_API")
+                .env_remove("IPFS_PATH")
+                .arg("--store")
+                .arg(&store)
+                .args(["add", s(&tree)]),
+        ));
+        let files = walk_files(&store.join("blocks"));
+        assert!(files.len() > 2, "{files:?}");
+        for file in files {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, expected, "umask {umask}: {}", file.display());
+        }
+    }
+}

@@ -24,7 +24,8 @@
 //! ```text
 //! <dir>/
 //!   lock                    advisory lock file (flock), never removed; empty
-//!   blocks/<xy>/<cidv1>     one file per block: exactly the block's bytes; mode 0444 (or any
+//!   blocks/<xy>/<cidv1>     one file per block: exactly the block's bytes; mode 0444 less the
+//!                           umask (or any
 //!                           mode with the owner's read bit); without it, a block still being
 //!                           written in place, or left so by an interrupted write: not there
 //!   pins/<cidv1>            one file per pinned root: its label (UTF-8), empty if none
@@ -47,7 +48,7 @@
 //! [`Store::put`](crate::block::BlockSink::put) checks the bytes against the CID (a store never
 //! holds a block it knows to be wrong), does nothing if the block file already exists with these
 //! very bytes, and otherwise writes it **in place**: the file is created exclusively (`O_EXCL`)
-//! with mode 0200, written, then made readable (0444). A file without the owner's read bit is,
+//! with mode 0244 (less the umask), written, then made readable (0444 less the umask). A file without the owner's read bit is,
 //! to every reader ([`Store::get`], [`Store::has`], verify), not the block: it is being written
 //! by another process, or its writer died (kill -9, a crash); the next put of the block
 //! replaces it and gc removes it. That is half the cost of a temp file renamed into place (a

@@ -15,11 +15,13 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use super::Store;
 use crate::block::BlockError;
 
-/// The mode of a block file while it is written in place ([`Turn::create`]): without the
-/// owner's read bit, which readers take to mean "not there yet" ([`is_complete`]).
-const WRITING_MODE: u32 = 0o200;
-/// The mode of a whole block file written in place: blocks never change.
-const BLOCK_MODE: u32 = 0o444;
+/// The mode a block file is created with to be written in place ([`Turn::create`]), less the
+/// umask: without the owner's read bit, which readers take to mean "not there yet"
+/// ([`is_complete`]); the group's and others' read bits as the umask allows.
+const WRITING_MODE: u32 = 0o244;
+/// The owner's bits of a whole block file written in place: read only (blocks never change).
+/// The group's and others' are the ones it was created with.
+const OWNER_DONE: u32 = 0o400;
 
 /// Whether a file of the store is whole: not one being written in place, or left by a write in
 /// place that was interrupted ([`Turn::create`]).
@@ -133,9 +135,10 @@ impl Turn {
             }
             Err(e) => return Err(super::io_error("create", &self.dest, e)),
         };
-        let written = file
-            .write_all(data)
-            .and_then(|()| file.set_permissions(Permissions::from_mode(BLOCK_MODE)));
+        let written = file.write_all(data).and_then(|()| {
+            let others = file.metadata()?.permissions().mode() & 0o077;
+            file.set_permissions(Permissions::from_mode(OWNER_DONE | others))
+        });
         if let Err(e) = written {
             drop(file);
             let _ = std::fs::remove_file(&self.dest);
