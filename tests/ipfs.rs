@@ -281,3 +281,78 @@ fn a_node_that_lies_is_caught() {
     let stored = std::fs::read_dir(empty.join("blocks")).map_or(0, |d| d.count());
     assert_eq!(stored, 0);
 }
+
+#[test]
+fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_named() {
+    let node = IpfsNode::start();
+    let work = tempfile::tempdir().unwrap();
+    let (_image, root) = built_image(work.path());
+    let manifest = e2e::repo().join("wwpack.toml");
+    let store = work.path().join("store");
+    ok(&run(
+        "wwpack",
+        &[
+            "--manifest-path",
+            s(&manifest),
+            "--store",
+            s(&store),
+            "--api",
+            &node.url,
+            "push",
+            "hello",
+        ],
+    ));
+    // The node's own key names the image.
+    let published = node.api(&format!(
+        "name/publish?arg=/ipfs/{root}&allow-offline=true&timeout=30s"
+    ));
+    let name = published["Name"].as_str().unwrap().to_string();
+    // A key that the node had and no longer has: a well-formed name nothing points.
+    let gone = node.api("key/gen?arg=gone&type=ed25519")["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    node.api("key/rm?arg=gone");
+
+    let overlay = work.path().join("overlay");
+    write_tree(&overlay, &[("etc/motd", b"motd by name\n")]);
+    let boot = |image: &str| {
+        run(
+            "ww",
+            &[
+                "run",
+                "--store",
+                s(&work.path().join("ww-store")),
+                "--cache",
+                s(&work.path().join("ww-cache")),
+                "--api",
+                &node.url,
+                "--api-timeout",
+                "5",
+                image,
+                s(&overlay),
+            ],
+        )
+    };
+    assert_eq!(
+        ok(&boot(&format!("/ipns/{name}"))),
+        "Hello from Wetware!\nargs: 0\nmotd by name\n"
+    );
+
+    let o = boot(&format!("/ipns/{gone}"));
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    let err = e2e::stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "/ipns/{gone} does not resolve through the IPFS node at {}",
+            node.url
+        )),
+        "{err}"
+    );
+    let o = boot("/ipns/not a name");
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    assert!(
+        e2e::stderr(&o).contains("an IPNS name is a key's CID or a DNS name"),
+        "{o:?}"
+    );
+}

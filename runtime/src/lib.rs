@@ -23,6 +23,7 @@ pub mod layer;
 pub mod limits;
 pub mod loader;
 pub mod logline;
+pub mod names;
 pub mod progress;
 pub mod root;
 pub mod rpc;

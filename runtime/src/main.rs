@@ -27,8 +27,9 @@ struct Cli {
 enum Command {
     /// Boot bin/main.wasm of the per-file union of an image and overlays
     ///
-    /// Each layer is a CID, /ipfs/CID[/path] or a directory, resolved from the embedded block
-    /// store, then the IPFS node, then the host path. The union is per file: a later layer wins,
+    /// Each layer is a CID, /ipfs/CID[/path], /ipns/NAME[/path] or a directory, resolved from the
+    /// embedded block store, then the IPFS node, then the host path (a name once, through the
+    /// node, before anything loads). The union is per file: a later layer wins,
     /// directories merge. It is materialized once in the cache under the union's CID. pid0 runs
     /// as a WASI 0.2 command with stdio inherited and the union preopened read-only at `/`. ww
     /// exits with pid0's exit status; 125 when ww itself fails (bad layer, no or unbootable
@@ -40,9 +41,11 @@ enum Command {
         after_help = "Example: ww run target/wwpack/images/default examples/motd-overlay -- a b"
     )]
     Run {
-        /// The image: a CID, /ipfs/CID[/path], or a directory
+        /// The image: a CID, /ipfs/CID[/path], /ipns/NAME[/path] (resolved once through the
+        /// IPFS node), or a directory
         image: String,
-        /// Overlays (CID, /ipfs/CID[/path] or directory), applied in order on top of the image
+        /// Overlays (CID, /ipfs/CID[/path], /ipns/NAME[/path] or directory), applied in order on
+        /// top of the image
         overlays: Vec<String>,
         /// Arguments for pid0 (after `--`)
         #[arg(last = true)]
@@ -219,6 +222,13 @@ fn main() -> ExitCode {
                 std::time::Duration::from_secs(api_timeout.max(1)),
             )
             .with_cancel(opts.cancel.clone());
+            let opts = match ww_runtime::names::resolve_layers(&opts.layers, &node) {
+                Ok(layers) => ww_runtime::run::RunOptions { layers, ..opts },
+                Err(err) => {
+                    ww_runtime::logline::error(&err.to_string());
+                    return ExitCode::from(err.exit_status());
+                }
+            };
             match ww_runtime::run::run(&opts, Some((&node, api.label()))) {
                 Ok(status) => ExitCode::from(status),
                 Err(err) => {

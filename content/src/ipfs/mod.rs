@@ -15,6 +15,7 @@
 pub mod addr;
 mod client;
 mod lines;
+pub mod name;
 mod put;
 
 use std::collections::HashSet;
@@ -342,6 +343,13 @@ impl LazyNode {
             .get_or_init(|| Node::open(&self.url, self.timeout, self.cancel.clone()))
             .as_ref()
             .map_err(|e| e.clone().into())
+    }
+}
+
+impl LazyNode {
+    /// [`Node::resolve_name`], connecting first.
+    pub fn resolve_name(&self, name: &str) -> Result<crate::path::ContentPath, BlockError> {
+        self.node()?.resolve_name(name)
     }
 }
 
