@@ -289,7 +289,67 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
     let (_image, root) = built_image(work.path());
     let manifest = e2e::repo().join("wwpack.toml");
     let store = work.path().join("store");
-    ok(&run(
+    let wwpack = |args: &[&str]| {
+        let mut all = vec![
+            "--manifest-path",
+            s(&manifest),
+            "--store",
+            s(&store),
+            "--api",
+            &node.url,
+        ];
+        all.extend_from_slice(args);
+        run("wwpack", &all)
+    };
+    // No such key, and no --create-key: nothing is made.
+    let o = wwpack(&["publish", "hello", "--name", "fleet"]);
+    assert!(!o.status.success(), "{o:?}");
+    let err = e2e::stderr(&o);
+    assert!(
+        err.contains("has no key `fleet`") && err.contains("--create-key"),
+        "{err}"
+    );
+    // `publish` pushes the image and points the key's name at its root.
+    let published: serde_json::Value = serde_json::from_str(&ok(&wwpack(&[
+        "publish",
+        "hello",
+        "--name",
+        "fleet",
+        "--create-key",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        published["value"],
+        format!("/ipfs/{root}").as_str(),
+        "{published}"
+    );
+    assert_eq!(published["key"], "fleet");
+    assert!(
+        published["counts"]["blocks_sent"].as_u64().unwrap() > 0,
+        "{published}"
+    );
+    let name = published["name"].as_str().unwrap().to_string();
+    let keys = node.api("key/list");
+    let id = keys["Keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["Name"] == "fleet")
+        .expect("the key was made")["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(name, format!("/ipns/{id}"));
+    // Again: the key is there, nothing new to send.
+    let again: serde_json::Value = serde_json::from_str(&ok(&wwpack(&[
+        "publish", "hello", "--name", "fleet", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(again["counts"]["blocks_sent"], 0, "{again}");
+    // A head file instead: `/ipfs/CID`, no node needed.
+    let head = work.path().join("HEAD");
+    let o = run(
         "wwpack",
         &[
             "--manifest-path",
@@ -297,16 +357,19 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
             "--store",
             s(&store),
             "--api",
-            &node.url,
-            "push",
+            "http://127.0.0.1:9",
+            "publish",
             "hello",
+            "--head",
+            s(&head),
         ],
-    ));
-    // The node's own key names the image.
-    let published = node.api(&format!(
-        "name/publish?arg=/ipfs/{root}&allow-offline=true&timeout=30s"
-    ));
-    let name = published["Name"].as_str().unwrap().to_string();
+    );
+    ok(&o);
+    assert_eq!(
+        std::fs::read_to_string(&head).unwrap(),
+        format!("/ipfs/{root}\n")
+    );
+
     // A key that the node had and no longer has: a well-formed name nothing points.
     let gone = node.api("key/gen?arg=gone&type=ed25519")["Id"]
         .as_str()
@@ -335,7 +398,7 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
         )
     };
     assert_eq!(
-        ok(&boot(&format!("/ipns/{name}"))),
+        ok(&boot(&name)),
         "Hello from Wetware!\nargs: 0\nmotd by name\n"
     );
 

@@ -144,6 +144,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Name an image's root: an IPNS name of the IPFS node (pushing it first), or a head file
+    ///
+    /// With --name KEY, the image (or DAG) is pushed as `wwpack push` does and the IPNS name of
+    /// the node's key KEY is pointed at its root; `ww run /ipns/NAME` then boots it. With --head
+    /// FILE, `/ipfs/CID` is written to FILE atomically instead (no node needed).
+    #[command(after_help = "Examples:
+  wwpack publish default --name fleet --create-key
+  wwpack publish default --head ./HEAD")]
+    Publish {
+        /// An image of wwpack.lock, or a CID of a DAG in the block store
+        #[arg(value_name = "IMAGE|CID")]
+        image: String,
+        /// The node's key whose IPNS name points at the root
+        #[arg(
+            long,
+            value_name = "KEY",
+            required_unless_present = "head",
+            conflicts_with = "head"
+        )]
+        name: Option<String>,
+        /// Make the key on the node first if it has none of that name
+        #[arg(long, requires = "name")]
+        create_key: bool,
+        /// Write /ipfs/CID to this head file instead (atomically)
+        #[arg(long, value_name = "FILE")]
+        head: Option<std::path::PathBuf>,
+        /// Print a JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Fetch a DAG from the IPFS node into the block store (every block verified) and pin it
     Pull { cid: Cid },
     /// Show what changed between two versions of images, path by path and inside files
@@ -300,6 +330,23 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             StoreCommand::Stat { json } => ops::store::run_stat(g, json)?,
         },
         Command::Push { images, json } => ops::push::run(g, &images, json)?,
+        Command::Publish {
+            image,
+            name,
+            create_key,
+            head,
+            json,
+        } => {
+            let to = match (&name, &head) {
+                (Some(key), _) => ops::publish::To::Name {
+                    key,
+                    create: create_key,
+                },
+                (None, Some(file)) => ops::publish::To::Head(file),
+                (None, None) => unreachable!("clap requires --name or --head"),
+            };
+            ops::publish::run(g, &image, to, json)?
+        }
         Command::Pull { cid } => ops::pull::run(g, &cid)?,
         Command::Diff {
             format,

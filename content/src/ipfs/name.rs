@@ -84,6 +84,101 @@ impl Node {
     }
 }
 
+/// The longest key name taken.
+pub const MAX_KEY_LEN: usize = 64;
+
+/// Checks the name of a key of the node: 1 to [`MAX_KEY_LEN`] letters, digits, `.`, `-`, `_`.
+pub fn check_key_name(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(format!("a key's name has 1 to {MAX_KEY_LEN} bytes"));
+    }
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "`{}`: a key's name is letters, digits, `.`, `-` and `_`",
+            crate::text::printable(key)
+        ));
+    }
+    Ok(())
+}
+
+/// A key of the node: its name and its id (the IPNS name it publishes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Key {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Id")]
+    pub id: String,
+}
+
+impl Node {
+    /// The node's keys (`key/list`).
+    pub fn keys(&self) -> Result<Vec<Key>, BlockError> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            #[serde(rename = "Keys", default)]
+            keys: Vec<Key>,
+        }
+        let call = Call {
+            command: "key/list",
+            args: &[],
+            what: "listing the node's keys",
+        };
+        let body = self.client.answer(&call, None, client::ANSWER)?;
+        let keys: Keys = serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
+            url: self.url().to_string(),
+            what: call.what.to_string(),
+            reason: format!("not JSON with Keys: {e}"),
+        })?;
+        Ok(keys.keys)
+    }
+
+    /// Makes an ed25519 key `name` on the node (`key/gen`).
+    pub fn key_gen(&self, name: &str) -> Result<Key, BlockError> {
+        let what = format!("making the key `{name}`");
+        let call = Call {
+            command: "key/gen",
+            args: &[("arg", name), ("type", "ed25519")],
+            what: &what,
+        };
+        let body = self.client.answer(&call, None, client::ANSWER)?;
+        Ok(
+            serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
+                url: self.url().to_string(),
+                what: what.clone(),
+                reason: format!("not JSON with Name and Id: {e}"),
+            })?,
+        )
+    }
+
+    /// Points the IPNS name of the node's key `key` at `/ipfs/ROOT` (`name/publish`, allowed
+    /// while the node has no peers); the name published, as the node says it.
+    pub fn publish_name(&self, root: &crate::cid::Cid, key: &str) -> Result<String, BlockError> {
+        #[derive(serde::Deserialize)]
+        struct Published {
+            #[serde(rename = "Name")]
+            name: String,
+        }
+        let arg = format!("/ipfs/{root}");
+        let what = format!("publishing {arg} under the key `{key}`");
+        let call = Call {
+            command: "name/publish",
+            args: &[("arg", &arg), ("key", key), ("allow-offline", "true")],
+            what: &what,
+        };
+        let body = self.client.answer(&call, None, client::ANSWER)?;
+        let published: Published =
+            serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
+                url: self.url().to_string(),
+                what: what.clone(),
+                reason: format!("not JSON with a Name: {e}"),
+            })?;
+        Ok(published.name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

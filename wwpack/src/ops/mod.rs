@@ -6,6 +6,7 @@ pub mod build;
 pub mod content;
 pub mod diff;
 pub mod pin;
+pub mod publish;
 pub mod pull;
 pub mod push;
 pub mod store;

@@ -8,22 +8,23 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ww_content::cid::Cid;
+use ww_content::ipfs::Node;
 use ww_content::progress::Meter;
 use ww_content::text::printable;
-use ww_content::transfer::{Counts, PushError, PushItem};
+use ww_content::transfer::{Counts, PushError, PushItem, Pushed};
 use ww_image::manifest::{Lock, LOCK_FILE};
 
 use crate::cli::progress::{self, Bar, Items};
 use crate::cli::{errln, outln, Globals};
 
 /// One thing to push, as the command line named it.
-struct Target {
+pub(crate) struct Target {
     /// The argument (an image's name, or a CID as given; an image's name when no argument
     /// was given).
-    arg: String,
+    pub(crate) arg: String,
     /// The image's name, or `None` for a DAG named by CID.
-    image: Option<String>,
-    item: PushItem,
+    pub(crate) image: Option<String>,
+    pub(crate) item: PushItem,
 }
 
 /// The project's lock, read once, when an argument (or the lack of one) needs it.
@@ -95,7 +96,7 @@ impl LockFile {
 
 /// What `args` name, in order: a CID is that DAG of the store; anything else an image of the
 /// lock. No argument: every image of the lock.
-fn targets(g: &Globals, args: &[String]) -> anyhow::Result<Vec<Target>> {
+pub(crate) fn targets(g: &Globals, args: &[String]) -> anyhow::Result<Vec<Target>> {
     let mut lock: Option<LockFile> = None;
     if args.is_empty() {
         let lock = LockFile::load(g)?;
@@ -159,16 +160,20 @@ fn hint(target: &Target) -> String {
     }
 }
 
-/// Pushes what `args` name and prints each one's argument and root (or, with `json`, a JSON
-/// report of what was sent and skipped, per target and in all).
-pub fn run(g: &Globals, args: &[String], json: bool) -> anyhow::Result<()> {
+/// Pushes what `args` name (a bar on a terminal unless `quiet_bar`): the node, the targets and
+/// what was sent. Shared with `wwpack publish`.
+pub(crate) fn push(
+    g: &Globals,
+    args: &[String],
+    quiet_bar: bool,
+) -> anyhow::Result<(Node, Vec<Target>, Pushed)> {
     let targets = targets(g, args)?;
     let store = g.open_store()?;
     let node = g.connect()?;
     let items: Vec<PushItem> = targets.iter().map(|t| t.item.clone()).collect();
     let meter = Meter::new();
     let bar = Bar::start(
-        progress::wanted(g.quiet, json),
+        progress::wanted(g.quiet, quiet_bar),
         "pushing",
         &meter,
         Items::Blocks,
@@ -179,6 +184,13 @@ pub fn run(g: &Globals, args: &[String], json: bool) -> anyhow::Result<()> {
         PushError::Missing { index, .. } => anyhow::anyhow!("{e}: {}", hint(&targets[*index])),
         PushError::Block(_) => anyhow::Error::from(e),
     })?;
+    Ok((node, targets, pushed))
+}
+
+/// Pushes what `args` name and prints each one's argument and root (or, with `json`, a JSON
+/// report of what was sent and skipped, per target and in all).
+pub fn run(g: &Globals, args: &[String], json: bool) -> anyhow::Result<()> {
+    let (node, targets, pushed) = push(g, args, json)?;
     if json {
         let images: Vec<_> = targets
             .iter()
