@@ -17,6 +17,21 @@ fn run(exe: &str, args: &[&str]) -> Output {
     )
 }
 
+/// `wwpack` on the repository's project, with the block store `store` and the node at `api`.
+fn wwpack(store: &Path, api: &str, args: &[&str]) -> Output {
+    let manifest = e2e::repo().join("wwpack.toml");
+    let mut all = vec![
+        "--manifest-path",
+        s(&manifest),
+        "--store",
+        s(store),
+        "--api",
+        api,
+    ];
+    all.extend_from_slice(args);
+    run("wwpack", &all)
+}
+
 /// The repository's `hello` image, built into `out`, with its root CID.
 fn built_image(out: &Path) -> (PathBuf, String) {
     let dir = build_image(out, "hello");
@@ -38,30 +53,21 @@ fn push_pull_repush_and_boot_from_the_node_then_offline() {
     let work = tempfile::tempdir().unwrap();
     let (image, root) = built_image(work.path());
     let store = work.path().join("store");
-    let manifest = e2e::repo().join("wwpack.toml");
-    let push = |extra: &[&str]| {
-        let mut args = vec![
-            "--manifest-path",
-            s(&manifest),
-            "--store",
-            s(&store),
-            "--api",
+    let push = || -> serde_json::Value {
+        serde_json::from_str(&ok(&wwpack(
+            &store,
             &node.url,
-            "push",
-            "--json",
-            "hello",
-        ];
-        args.extend_from_slice(extra);
-        let json: serde_json::Value = serde_json::from_str(&ok(&run("wwpack", &args))).unwrap();
-        json
+            &["push", "--json", "hello"],
+        )))
+        .unwrap()
     };
-    let first = push(&[]);
+    let first = push();
     assert_eq!(first["images"][0]["root"], root.as_str());
     assert!(
         first["counts"]["blocks_sent"].as_u64().unwrap() > 0,
         "{first}"
     );
-    let again = push(&[]);
+    let again = push();
     assert_eq!(
         again["counts"]["blocks_sent"], 0,
         "an unchanged image sends nothing: {again}"
@@ -287,20 +293,9 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
     let node = IpfsNode::start();
     let work = tempfile::tempdir().unwrap();
     let (_image, root) = built_image(work.path());
-    let manifest = e2e::repo().join("wwpack.toml");
     let store = work.path().join("store");
-    let wwpack = |args: &[&str]| {
-        let mut all = vec![
-            "--manifest-path",
-            s(&manifest),
-            "--store",
-            s(&store),
-            "--api",
-            &node.url,
-        ];
-        all.extend_from_slice(args);
-        run("wwpack", &all)
-    };
+    let wwpack_no_node = |args: &[&str]| wwpack(&store, "http://127.0.0.1:9", args);
+    let wwpack = |args: &[&str]| wwpack(&store, &node.url, args);
     // No such key, and no --create-key: nothing is made.
     let o = wwpack(&["publish", "hello", "--name", "fleet"]);
     assert!(!o.status.success(), "{o:?}");
@@ -349,22 +344,7 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
     assert_eq!(again["counts"]["blocks_sent"], 0, "{again}");
     // A head file instead: `/ipfs/CID`, no node needed.
     let head = work.path().join("HEAD");
-    let o = run(
-        "wwpack",
-        &[
-            "--manifest-path",
-            s(&manifest),
-            "--store",
-            s(&store),
-            "--api",
-            "http://127.0.0.1:9",
-            "publish",
-            "hello",
-            "--head",
-            s(&head),
-        ],
-    );
-    ok(&o);
+    ok(&wwpack_no_node(&["publish", "hello", "--head", s(&head)]));
     assert_eq!(
         std::fs::read_to_string(&head).unwrap(),
         format!("/ipfs/{root}\n")

@@ -168,13 +168,24 @@ impl Node {
             args: &[],
             what: "version",
         };
-        let body = self.client.answer(&call, None, client::ANSWER)?;
-        let answer: Version = serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
+        let answer: Version =
+            self.answer_json(&call, "not an IPFS RPC API's answer (JSON with a Version)")?;
+        Ok(client::quote(&answer.version))
+    }
+
+    /// The answer to `call` (at most [`client::ANSWER`]) decoded from JSON; one that does not
+    /// decode is [`NodeError::Malformed`], saying it is `not_it` and why.
+    fn answer_json<T: serde::de::DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        not_it: &str,
+    ) -> Result<T, NodeError> {
+        let body = self.client.answer(call, None, client::ANSWER)?;
+        serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
             url: self.url().to_string(),
             what: call.what.to_string(),
-            reason: format!("not an IPFS RPC API's answer (JSON with a Version): {e}"),
-        })?;
-        Ok(client::quote(&answer.version))
+            reason: format!("{not_it}: {e}"),
+        })
     }
 
     /// Which of the multihashes in `wanted` the node holds, from one `refs/local` request read

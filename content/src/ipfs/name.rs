@@ -126,12 +126,7 @@ impl Node {
             args: &[],
             what: "listing the node's keys",
         };
-        let body = self.client.answer(&call, None, client::ANSWER)?;
-        let keys: Keys = serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
-            url: self.url().to_string(),
-            what: call.what.to_string(),
-            reason: format!("not JSON with Keys: {e}"),
-        })?;
+        let keys: Keys = self.answer_json(&call, "not JSON with Keys")?;
         Ok(keys.keys)
     }
 
@@ -143,14 +138,7 @@ impl Node {
             args: &[("arg", name), ("type", "ed25519")],
             what: &what,
         };
-        let body = self.client.answer(&call, None, client::ANSWER)?;
-        Ok(
-            serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
-                url: self.url().to_string(),
-                what: what.clone(),
-                reason: format!("not JSON with Name and Id: {e}"),
-            })?,
-        )
+        Ok(self.answer_json(&call, "not JSON with Name and Id")?)
     }
 
     /// Points the IPNS name of the node's key `key` at `/ipfs/ROOT` (`name/publish`, allowed
@@ -168,13 +156,7 @@ impl Node {
             args: &[("arg", &arg), ("key", key), ("allow-offline", "true")],
             what: &what,
         };
-        let body = self.client.answer(&call, None, client::ANSWER)?;
-        let published: Published =
-            serde_json::from_slice(&body).map_err(|e| NodeError::Malformed {
-                url: self.url().to_string(),
-                what: what.clone(),
-                reason: format!("not JSON with a Name: {e}"),
-            })?;
+        let published: Published = self.answer_json(&call, "not JSON with a Name")?;
         Ok(published.name)
     }
 }
