@@ -49,6 +49,8 @@ pub fn run(g: &Globals, target: &str, to: To<'_>, json: bool) -> anyhow::Result<
         To::Name { key, create } => {
             check_key_name(key).map_err(|e| anyhow::anyhow!("--name {e}"))?;
             // The key first: a publish that cannot name the root pushes nothing.
+            let targets = super::push::targets(g, &[target.to_string()])?;
+            let store = g.open_store()?;
             let node = g.connect()?;
             let keys = node.keys()?;
             if !keys.iter().any(|k| k.name == key) {
@@ -65,7 +67,7 @@ pub fn run(g: &Globals, target: &str, to: To<'_>, json: bool) -> anyhow::Result<
                 );
                 node.key_gen(key)?;
             }
-            let (_, targets, pushed) = super::push::push(g, &[target.to_string()], true)?;
+            let pushed = super::push::push(g, &store, &node, &targets, true)?;
             let root = &targets[0].item.root;
             let name = node.publish_name(root, key)?;
             let value = format!("/ipfs/{root}");

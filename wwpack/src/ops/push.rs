@@ -10,6 +10,7 @@ use anyhow::Context;
 use ww_content::cid::Cid;
 use ww_content::ipfs::Node;
 use ww_content::progress::Meter;
+use ww_content::store::Store;
 use ww_content::text::printable;
 use ww_content::transfer::{Counts, PushError, PushItem, Pushed};
 use ww_image::manifest::{Lock, LOCK_FILE};
@@ -160,16 +161,15 @@ fn hint(target: &Target) -> String {
     }
 }
 
-/// Pushes what `args` name (a bar on a terminal unless `quiet_bar`): the node, the targets and
-/// what was sent. Shared with `wwpack publish`.
+/// Pushes `targets` from `store` to `node` (a bar on a terminal unless `quiet_bar`): what was
+/// sent. Shared with `wwpack publish`.
 pub(crate) fn push(
     g: &Globals,
-    args: &[String],
+    store: &Store,
+    node: &Node,
+    targets: &[Target],
     quiet_bar: bool,
-) -> anyhow::Result<(Node, Vec<Target>, Pushed)> {
-    let targets = targets(g, args)?;
-    let store = g.open_store()?;
-    let node = g.connect()?;
+) -> anyhow::Result<Pushed> {
     let items: Vec<PushItem> = targets.iter().map(|t| t.item.clone()).collect();
     let meter = Meter::new();
     let bar = Bar::start(
@@ -178,19 +178,21 @@ pub(crate) fn push(
         &meter,
         Items::Blocks,
     );
-    let pushed = ww_content::transfer::push_metered(&store, &node, &items, &meter);
+    let pushed = ww_content::transfer::push_metered(store, node, &items, &meter);
     bar.finish();
-    let pushed = pushed.map_err(|e| match &e {
+    pushed.map_err(|e| match &e {
         PushError::Missing { index, .. } => anyhow::anyhow!("{e}: {}", hint(&targets[*index])),
         PushError::Block(_) => anyhow::Error::from(e),
-    })?;
-    Ok((node, targets, pushed))
+    })
 }
 
 /// Pushes what `args` name and prints each one's argument and root (or, with `json`, a JSON
 /// report of what was sent and skipped, per target and in all).
 pub fn run(g: &Globals, args: &[String], json: bool) -> anyhow::Result<()> {
-    let (node, targets, pushed) = push(g, args, json)?;
+    let targets = targets(g, args)?;
+    let store = g.open_store()?;
+    let node = g.connect()?;
+    let pushed = push(g, &store, &node, &targets, json)?;
     if json {
         let images: Vec<_> = targets
             .iter()
