@@ -3,7 +3,7 @@
 /// The usage line printed (on stderr) for arguments the probe does not know.
 pub const USAGE: &str =
     "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N | alloc MIB | spin \
-     | hold MIB | spawn N [MIB]";
+     | hold MIB | spawn N [MIB] | epoch [FILE ...]";
 
 /// What the probe was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub enum Behaviour {
     /// Start this many children of the probe itself, each holding `mib` MiB, keep them alive,
     /// report, let them go, then start one more.
     Spawn { count: u32, mib: u32 },
+    /// Print these files of the root filesystem, graft, wait for the session's epoch to end,
+    /// then call the old host.
+    Epoch(Vec<String>),
 }
 
 /// Parses the probe's arguments (without the program name).
@@ -58,6 +61,9 @@ pub fn parse(args: &[String]) -> Result<Behaviour, String> {
             count: number(n, "spawn")?,
             mib: number(mib, "spawn")?,
         }),
+        ["epoch", files @ ..] => Ok(Behaviour::Epoch(
+            files.iter().map(|f| f.to_string()).collect(),
+        )),
         [] => Err("no behaviour given".to_string()),
         [first, ..] => Err(format!(
             "unknown behaviour or wrong arguments: `{}`",
@@ -101,6 +107,14 @@ mod tests {
         assert_eq!(
             parse(&args(&["spawn", "8", "16"])),
             Ok(Behaviour::Spawn { count: 8, mib: 16 })
+        );
+        assert_eq!(parse(&args(&["epoch"])), Ok(Behaviour::Epoch(vec![])));
+        assert_eq!(
+            parse(&args(&["epoch", "/etc/version", "/etc/motd"])),
+            Ok(Behaviour::Epoch(vec![
+                "/etc/version".to_string(),
+                "/etc/motd".to_string()
+            ]))
         );
     }
 

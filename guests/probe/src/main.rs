@@ -14,15 +14,17 @@
 //! | `spin`        | print `spinning`, then compute forever without calling the host       |
 //! | `hold MIB`    | allocate and touch MIB MiB, print `holding MIB MiB`, wait for stdin to end, exit 0 |
 //! | `spawn N [MIB]` | start N children of itself running `hold MIB` (default 0), report, let them go, start one more (see `spawn`) |
+//! | `epoch [FILE ...]` | print `FILE: <content>` per FILE, `epoch N`, wait for the epoch to end, print `epoch N ended`, `host: <error>` (see `epoch`) |
 //!
 //! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host`,
-//! `echo-many` and `spawn` open the RPC connection; used as a child itself, `nest` is the
+//! `echo-many`, `spawn` and `epoch` open the RPC connection; used as a child itself, `nest` is the
 //! nested-RPC test. `spawn` reads its own wasm from the path in `argv[0]` (pid0's
 //! `/bin/main.wasm`), so it runs as pid0 of the probe image.
 
 #![forbid(unsafe_code)]
 
 mod behaviour;
+mod epoch;
 mod limits;
 mod rpc;
 mod spawn;
@@ -62,6 +64,7 @@ async fn run(behaviour: Behaviour) -> Result<u8, Error> {
         Behaviour::Spin => limits::spin().await,
         Behaviour::Hold(mib) => limits::hold(mib).await,
         Behaviour::Spawn { count, mib } => spawn::spawn(count, mib).await,
+        Behaviour::Epoch(files) => epoch::epoch(&files).await,
         Behaviour::Trap => {
             trap();
         }

@@ -50,7 +50,7 @@ impl fmt::Display for Error {
 /// `source` without what capnp adds: the `remote exception: ` prefix of an error the peer
 /// returned, and the kind when it is the generic `Failed` (other kinds, e.g. `Unimplemented` or
 /// `Disconnected`, stay: they say something the message may not).
-fn rpc_message(source: &capnp::Error) -> String {
+pub(crate) fn rpc_message(source: &capnp::Error) -> String {
     let extra = source.extra.as_str();
     let message = extra.strip_prefix("remote exception: ").unwrap_or(extra);
     match (source.kind, message.is_empty()) {

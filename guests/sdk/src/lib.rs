@@ -15,6 +15,10 @@
 //! - [`rpc::connect`] and [`session::graft`] (together [`connect_and_graft`]): the connection
 //!   (two-party Cap'n Proto, client side, its `RpcSystem` run as a task of the executor) and the
 //!   [`Session`] the membrane grants: `host` and `executor`.
+//! - [`Session::epoch_status`] and [`Session::wait_epoch_end`] ([`epoch`]): whether the
+//!   session's epoch is still the host's. The host advances it on an upgrade (`ww run
+//!   --follow`), after which the session's capabilities fail with `staleEpoch`; a guest should
+//!   then exit, or graft again.
 //! - [`Child`] ([`process`]) and [`bytestream`]: start a child with `runBytes`, relay its stdout
 //!   and stderr, wait for its status.
 //! - [`sleep`] ([`timer`]): a `wasi:clocks` timer, waited on like any other pollable.
@@ -43,6 +47,7 @@
 
 pub mod bytestream;
 mod connection;
+pub mod epoch;
 pub mod error;
 pub mod executor;
 pub mod exit;
@@ -55,6 +60,7 @@ pub mod session;
 pub mod stdio;
 pub mod timer;
 
+pub use epoch::EpochStatus;
 pub use error::Error;
 pub use executor::{block_on, spawn, ExecutorError};
 pub use exit::run;

@@ -5,6 +5,7 @@ pub const HELP: &str = "\
 commands:
   echo TEXT            print TEXT as the host's Executor.echo returns it
   run PATH [ARGS...]   run the WASI command at PATH (read from the image) as a child process
+  epoch                print the session's epoch and whether it is current or has ended
   help                 print this help
   exit [N]             leave the shell with status N (default 0)";
 
@@ -15,6 +16,8 @@ pub enum Command<'a> {
     Echo(&'a str),
     /// `run PATH [ARGS...]`.
     Run { path: &'a str, args: Vec<&'a str> },
+    /// `epoch`.
+    Epoch,
     /// `help`.
     Help,
     /// `exit [N]`.
@@ -47,6 +50,12 @@ pub fn parse(line: &str) -> Result<Option<Command<'_>>, String> {
                 args: words.collect(),
             })),
             None => Err("run: missing PATH (usage: run PATH [ARGS...])".to_string()),
+        },
+        "epoch" => match words.next() {
+            None => Ok(Some(Command::Epoch)),
+            Some(extra) => Err(format!(
+                "epoch: unexpected argument `{extra}` (usage: epoch)"
+            )),
         },
         "help" => Ok(Some(Command::Help)),
         "exit" => {
@@ -97,6 +106,13 @@ mod tests {
             }))
         );
         assert!(parse("run\n").is_err());
+    }
+
+    #[test]
+    fn epoch_takes_no_arguments() {
+        assert_eq!(parse("epoch\n"), Ok(Some(Command::Epoch)));
+        assert_eq!(parse("  epoch  \r\n"), Ok(Some(Command::Epoch)));
+        assert!(parse("epoch 2\n").unwrap_err().contains("`2`"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Running one parsed command against the session: what each command prints.
 
-use wetware_guest::{AsyncOutput, Child, Error, Session};
+use wetware_guest::{AsyncOutput, Child, EpochStatus, Error, Session};
 
 use crate::command::{Command, HELP};
 
@@ -32,6 +32,22 @@ impl Shell {
             Command::Run { path, args } => {
                 if let Err(message) = self.run(path, &args).await? {
                     self.error(&format!("run: {path}: {message}")).await?;
+                }
+            }
+            Command::Epoch => {
+                let seq = self.session.epoch;
+                match self.session.epoch_status().await {
+                    Ok(EpochStatus::Current) => {
+                        self.out
+                            .write_line(&format!("epoch {seq} (current)"))
+                            .await?
+                    }
+                    Ok(EpochStatus::Ended(message)) => {
+                        self.out
+                            .write_line(&format!("epoch {seq} (ended: {message})"))
+                            .await?
+                    }
+                    Err(e) => self.error(&format!("epoch: {e}")).await?,
                 }
             }
             Command::Help => self.out.write_line(HELP).await?,

@@ -3,9 +3,12 @@
 //! `echo TEXT` prints TEXT as returned by the host's `Executor.echo`; `run PATH [ARGS...]` reads
 //! the component at PATH from the image (pid0 has the image root preopened read-only at `/`),
 //! runs it with `Executor.runBytes` (its stdin closed, its stdout and stderr relayed), and
-//! prints `PATH exited with status N`; `help` lists the commands; `exit [N]` leaves with status
-//! N. End of input leaves with status 0. A line the shell cannot parse or run prints
-//! `shell: <message>` on stderr and the shell reads the next line.
+//! prints `PATH exited with status N`; `epoch` prints `epoch N (current)`, or
+//! `epoch N (ended: <message>)` once the host has advanced the epoch (on an upgrade, `ww run
+//! --follow`) and the session's capabilities fail with `staleEpoch`; `help` lists the
+//! commands; `exit [N]` leaves with status N. End of input leaves with status 0. A line the
+//! shell cannot parse or run prints `shell: <message>` on stderr and the shell reads the next
+//! line.
 //!
 //! The prompt `ww> ` is printed on stdout only when stdin is a terminal
 //! (`wasi:cli/terminal-stdin`), so piped input gives exactly the commands' output. Input is read
