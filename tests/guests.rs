@@ -3,7 +3,7 @@
 //! their `wetware:rpc/connection` streams.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use e2e::{image, output, probe_overlay, text, write_tree, Ww};
 
@@ -58,6 +58,49 @@ fn the_shell_ends_at_the_end_of_its_input() {
     let o = ww.run(&[&image("shell")], &[], b"echo last\n");
     assert_eq!(text(&o.stdout), "last\n", "stderr: {}", text(&o.stderr));
     assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn the_shell_reports_its_session_epoch_as_current() {
+    let ww = Ww::new();
+    let o = ww.run(&[&image("shell")], &[], b"epoch\nexit\n");
+    assert_eq!(
+        text(&o.stdout),
+        "epoch 1 (current)\n",
+        "stderr: {}",
+        text(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
+}
+
+#[test]
+fn the_probe_prints_its_files_and_epoch_then_waits_for_the_epoch_to_end() {
+    let work = tempfile::tempdir().unwrap();
+    let version = work.path().join("version-overlay");
+    write_tree(&version, &[("etc/version", b"v1\n")]);
+    let ww = Ww::new();
+    // Without `--follow` the host never advances its epoch: the probe waits until `--timeout`
+    // stops it, having printed what it read and the epoch it grafted in.
+    let o = output(
+        ww.run_command(
+            &[&image("probe"), &version],
+            &["--timeout", "5s"],
+            &["epoch", "/etc/version", "/etc/missing"],
+        )
+        .stdin(Stdio::null()),
+    );
+    let out = text(&o.stdout);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(124), "stdout: {out}\nstderr: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "stdout: {out}\nstderr: {err}");
+    assert_eq!(lines[0], "/etc/version: v1", "{out}");
+    assert!(
+        lines[1].starts_with("/etc/missing: ") && lines[1].contains("No such file"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "epoch 1", "{out}");
+    assert!(err.contains("timeout of 5s exceeded"), "{err}");
 }
 
 #[test]
