@@ -314,17 +314,20 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
         "--json",
     ])))
     .unwrap();
+    let first = &published["published"][0];
     assert_eq!(
-        published["value"],
+        first["value"],
         format!("/ipfs/{root}").as_str(),
         "{published}"
     );
-    assert_eq!(published["key"], "fleet");
+    assert_eq!(first["key"], "fleet");
+    assert_eq!(first["target"], "hello");
+    let sequence = first["sequence"].as_u64().expect("the record's sequence");
     assert!(
         published["counts"]["blocks_sent"].as_u64().unwrap() > 0,
         "{published}"
     );
-    let name = published["name"].as_str().unwrap().to_string();
+    let name = first["name"].as_str().unwrap().to_string();
     let keys = node.api("key/list");
     let id = keys["Keys"]
         .as_array()
@@ -342,6 +345,37 @@ fn an_ipns_name_boots_what_it_points_at_and_a_name_that_does_not_resolve_is_name
     ])))
     .unwrap();
     assert_eq!(again["counts"]["blocks_sent"], 0, "{again}");
+    assert_eq!(
+        again["published"][0]["sequence"].as_u64(),
+        Some(sequence),
+        "the same value again keeps the record's sequence, as Kubo does: {again}"
+    );
+    // Two images, two names, in order; `fleet` moves (its sequence goes up), `fleet-hello` is
+    // new. The plain lines are name, value and sequence.
+    let two = ok(&wwpack(&[
+        "publish",
+        "default",
+        "hello",
+        "--name",
+        "fleet",
+        "--name",
+        "fleet-hello",
+        "--create-key",
+    ]));
+    let lines: Vec<Vec<&str>> = two.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{two}");
+    assert_eq!(lines[0][0], name, "{two}");
+    assert_ne!(lines[0][1], format!("/ipfs/{root}"), "{two}");
+    assert!(lines[0][2].parse::<u64>().unwrap() > sequence, "{two}");
+    assert_ne!(lines[1][0], name, "{two}");
+    assert_eq!(lines[1][1], format!("/ipfs/{root}"), "{two}");
+    ok(&wwpack(&["publish", "hello", "--name", "fleet"]));
+    let o = wwpack(&["publish", "hello", "default", "--name", "fleet"]);
+    assert!(!o.status.success(), "{o:?}");
+    assert!(
+        e2e::stderr(&o).contains("2 images and 1 --name: give one --name per image"),
+        "{o:?}"
+    );
     // A head file instead: `/ipfs/CID`, no node needed.
     let head = work.path().join("HEAD");
     ok(&wwpack_no_node(&["publish", "hello", "--head", s(&head)]));

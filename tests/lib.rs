@@ -107,3 +107,28 @@ pub fn probe_overlay(dir: &Path) -> PathBuf {
     write_tree(&overlay, &[("bin/probe.wasm", &probe())]);
     overlay
 }
+
+/// Asserts that there is no temporary file anywhere below the cache: `tmp/` is empty and no
+/// entry is named like a file being written (`.tmp-*`).
+pub fn assert_no_temp_files(cache: &Path) {
+    let tmp: Vec<_> = std::fs::read_dir(cache.join("tmp"))
+        .expect("the cache's tmp/")
+        .collect();
+    assert!(tmp.is_empty(), "left in {}/tmp: {tmp:?}", cache.display());
+    let mut stack = vec![cache.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a cache directory") {
+            let entry = entry.expect("a cache entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with(".tmp") && !name.contains(".tmp-"),
+                "a temporary file was left: {}",
+                entry.path().display()
+            );
+            let kind = entry.file_type().expect("file type");
+            if kind.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+}

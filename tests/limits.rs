@@ -153,31 +153,6 @@ fn assert_status(o: &Ended, code: i32) {
     );
 }
 
-/// Asserts that there is no temporary file anywhere below the cache: `tmp/` is empty and no
-/// entry is named like a file being written (`.tmp-*`).
-fn assert_no_temp_files(cache: &Path) {
-    let tmp: Vec<_> = std::fs::read_dir(cache.join("tmp"))
-        .expect("the cache's tmp/")
-        .collect();
-    assert!(tmp.is_empty(), "left in {}/tmp: {tmp:?}", cache.display());
-    let mut stack = vec![cache.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read a cache directory") {
-            let entry = entry.expect("a cache entry");
-            let name = entry.file_name().to_string_lossy().into_owned();
-            assert!(
-                !name.starts_with(".tmp") && !name.contains(".tmp-"),
-                "a temporary file was left: {}",
-                entry.path().display()
-            );
-            let kind = entry.file_type().expect("file type");
-            if kind.is_dir() {
-                stack.push(entry.path());
-            }
-        }
-    }
-}
-
 #[test]
 fn pid0_over_its_memory_limit_is_stopped_with_137_and_under_it_runs() {
     let ww = Ww::new();
@@ -515,7 +490,7 @@ fn sigterm_stops_pid0_with_143() {
     let o = running.end();
     assert_status(&o, 143);
     assert!(o.stderr.contains("stopped by SIGTERM"), "{}", o.stderr);
-    assert_no_temp_files(&ww.cache());
+    e2e::assert_no_temp_files(&ww.cache());
 }
 
 #[test]
@@ -531,7 +506,7 @@ fn sigterm_stops_pid0_and_its_spinning_child_with_143() {
     let o = running.end();
     assert_status(&o, 143);
     assert!(o.stderr.contains("stopped by SIGTERM"), "{}", o.stderr);
-    assert_no_temp_files(&ww.cache());
+    e2e::assert_no_temp_files(&ww.cache());
 }
 
 #[test]
@@ -544,5 +519,5 @@ fn sigint_stops_pid0_waiting_for_input_with_130() {
     let o = running.end();
     assert_status(&o, 130);
     assert!(o.stderr.contains("stopped by SIGINT"), "{}", o.stderr);
-    assert_no_temp_files(&ww.cache());
+    e2e::assert_no_temp_files(&ww.cache());
 }

@@ -41,6 +41,9 @@ pub struct CellSpec {
 pub enum Stdio {
     /// ww's own.
     Inherit,
+    /// stdin from the cell's end of an in-memory pipe, stdout and stderr ww's own: pid0 of
+    /// `ww run --follow`, whose stdin ww closes to ask it to end.
+    PipedStdin(DuplexStream),
     /// The child's ends of three in-memory pipes (see [`PIPE_CAPACITY`]): it reads `stdin`,
     /// writes `stdout` and `stderr`. Dropping an end closes it for the other side.
     Pipes {
@@ -128,6 +131,11 @@ pub async fn run(
     match spec.stdio {
         Stdio::Inherit => {
             wasi.inherit_stdio();
+        }
+        Stdio::PipedStdin(stdin) => {
+            wasi.stdin(AsyncStdinStream::new(stdin))
+                .inherit_stdout()
+                .inherit_stderr();
         }
         Stdio::Pipes {
             stdin,

@@ -62,6 +62,11 @@ pub enum BootError {
     #[error("stopped by {signal} while loading the image; nothing was started")]
     StoppedLoading { signal: Signal },
 
+    /// ww received SIGINT or SIGTERM while `ww run --follow` waited for a new root, pid0 having
+    /// exited (`--on-exit wait`).
+    #[error("stopped by {signal} while waiting for a new root to follow")]
+    StoppedWaiting { signal: Signal },
+
     #[error("{0}")]
     Host(String),
 }
@@ -108,12 +113,18 @@ impl BootError {
             }
             | BootError::StoppedLoading {
                 signal: Signal::Interrupt,
+            }
+            | BootError::StoppedWaiting {
+                signal: Signal::Interrupt,
             } => EXIT_SIGINT,
             BootError::Stopped {
                 signal: Signal::Terminate,
                 ..
             }
             | BootError::StoppedLoading {
+                signal: Signal::Terminate,
+            }
+            | BootError::StoppedWaiting {
                 signal: Signal::Terminate,
             } => EXIT_SIGTERM,
             _ => EXIT_HOST_ERROR,

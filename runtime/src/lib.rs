@@ -17,6 +17,7 @@ pub mod cell;
 pub mod compile_cache;
 pub mod engine;
 pub mod error;
+pub mod follow;
 mod host_layer;
 pub mod identity;
 pub mod layer;

@@ -28,6 +28,40 @@ pub fn service(name: &str, line: &str) {
     write(&format_service(name, line, JSON.load(Ordering::Relaxed)));
 }
 
+/// A line of `ww run --follow` about what it follows: `ww: …` (`ww: warning: …` when `warn`),
+/// or an `INFO` (`WARN`) event of target `ww::follow` whose fields are `message` and `fields`.
+pub fn follow(warn: bool, message: &str, fields: serde_json::Value) {
+    write(&format_follow(
+        warn,
+        message,
+        fields,
+        JSON.load(Ordering::Relaxed),
+    ));
+}
+
+fn format_follow(warn: bool, message: &str, fields: serde_json::Value, json: bool) -> String {
+    if json {
+        let mut all = serde_json::Map::new();
+        all.insert("message".into(), message.into());
+        if let serde_json::Value::Object(fields) = fields {
+            all.extend(fields);
+        }
+        serde_json::json!({
+            "level": if warn { "WARN" } else { "INFO" },
+            "target": "ww::follow",
+            "fields": all,
+        })
+        .to_string()
+    } else {
+        let lines: Vec<_> = message
+            .split('\n')
+            .map(ww_content::text::printable)
+            .collect();
+        let level = if warn { "warning: " } else { "" };
+        format!("ww: {level}{}", lines.join("\n"))
+    }
+}
+
 fn format_error(message: &str, json: bool) -> String {
     if json {
         serde_json::json!({
@@ -90,6 +124,21 @@ mod tests {
         assert_eq!(v["fields"]["service"], "svc/a");
         assert_eq!(v["fields"]["message"], "say \"hi\"");
         assert_eq!(v["target"], "ww::services");
+        assert_eq!(
+            format_follow(true, "v3 skipped", serde_json::json!({}), false),
+            "ww: warning: v3 skipped"
+        );
+        let v: serde_json::Value = serde_json::from_str(&format_follow(
+            false,
+            "upgraded",
+            serde_json::json!({"epoch": 2}),
+            true,
+        ))
+        .unwrap();
+        assert_eq!(
+            (v["level"].as_str(), v["fields"]["epoch"].as_u64()),
+            (Some("INFO"), Some(2))
+        );
         let v: serde_json::Value = serde_json::from_str(&format_error("boom", true)).unwrap();
         assert_eq!(
             (v["level"].as_str(), v["fields"]["message"].as_str()),

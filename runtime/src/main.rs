@@ -37,19 +37,56 @@ enum Command {
     /// the memory budget all processes share, 124 past its --timeout, 130 on SIGINT and 143 on
     /// SIGTERM (pid0 and its children are stopped). Children have the same limits; a child past
     /// one fails its Process.wait.
-    #[command(
-        after_help = "Example: ww run target/wwpack/images/default examples/motd-overlay -- a b"
-    )]
+    ///
+    /// With --follow SOURCE, every positional argument is an overlay and the image is the root
+    /// SOURCE points at: an IPNS name (/ipns/NAME, resolved every --poll-interval through the
+    /// node), a head file holding /ipfs/CID (as `wwpack publish --head` writes it), or a
+    /// wwpack.lock[:IMAGE] (`wwpack build` in another terminal upgrades the running image). Each
+    /// new root is fetched, verified and checked as a boot checks it while the old one runs (one
+    /// that fails is logged and skipped); then the epoch advances, so the old sessions' Host
+    /// and Executor fail with staleEpoch, the old pid0 has --upgrade-grace to exit, its stdin
+    /// is closed, it is stopped, and the new pid0 and services boot with the same overlays.
+    /// Each transition is logged on stderr. When pid0 exits by itself, --on-exit says what
+    /// follows.
+    #[command(after_help = "Examples:
+  ww run target/wwpack/images/default examples/motd-overlay -- a b
+  ww run --follow /ipns/k51qzi5uqu5d... examples/motd-overlay
+  ww run --follow wwpack.lock:shell")]
     Run {
         /// The image: a CID, /ipfs/CID[/path], /ipns/NAME[/path] (resolved once through the
-        /// IPFS node), or a directory
-        image: String,
+        /// IPFS node), or a directory; with --follow, the first overlay
+        #[arg(required_unless_present = "follow", value_name = "IMAGE")]
+        image: Option<String>,
         /// Overlays (CID, /ipfs/CID[/path], /ipns/NAME[/path] or directory), applied in order on
         /// top of the image
         overlays: Vec<String>,
         /// Arguments for pid0 (after `--`)
         #[arg(last = true)]
         args: Vec<String>,
+        /// Boot the root SOURCE points at and upgrade to each new one: /ipns/NAME, a head file,
+        /// or wwpack.lock[:IMAGE] (the only image, or `default`, without :IMAGE)
+        #[arg(long, value_name = "SOURCE")]
+        follow: Option<String>,
+        /// How often --follow reads its source, e.g. 1s or 500ms [default: 5s for a name,
+        /// 500ms for a file]
+        #[arg(long, value_name = "DURATION", requires = "follow",
+              value_parser = ww_runtime::units::parse_duration)]
+        poll_interval: Option<std::time::Duration>,
+        /// How long an old pid0 has to exit once the epoch has advanced, before its stdin is
+        /// closed and it is stopped
+        #[arg(long, value_name = "DURATION", requires = "follow", default_value = "5s",
+              value_parser = ww_runtime::units::parse_duration)]
+        upgrade_grace: std::time::Duration,
+        /// When pid0 exits by itself while following: `exit` ends the run with its status,
+        /// `wait` stops its services and boots the source's next root
+        #[arg(
+            long,
+            value_name = "WHAT",
+            requires = "follow",
+            value_enum,
+            default_value = "exit"
+        )]
+        on_exit: ww_runtime::follow::OnExit,
         /// Embedded block store [default: $XDG_DATA_HOME/ww/blocks, or ~/.local/share/ww/blocks]
         #[arg(long, value_name = "DIR", env = "WW_STORE")]
         store: Option<PathBuf>,
@@ -165,6 +202,10 @@ fn main() -> ExitCode {
             image,
             overlays,
             args,
+            follow,
+            poll_interval,
+            upgrade_grace,
+            on_exit,
             store,
             cache,
             api,
@@ -180,7 +221,7 @@ fn main() -> ExitCode {
             max_image_size,
             cache_max_size,
         } => {
-            let mut layers = vec![image];
+            let mut layers: Vec<String> = image.into_iter().collect();
             layers.extend(overlays);
             let (Some(store), Some(cache)) = (
                 store.or_else(ww_content::store::default_dir),
@@ -217,11 +258,30 @@ fn main() -> ExitCode {
                     return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
                 }
             };
-            let node = ww_content::ipfs::LazyNode::new(
-                &api.url,
-                std::time::Duration::from_secs(api_timeout.max(1)),
-            )
-            .with_cancel(opts.cancel.clone());
+            let timeout = std::time::Duration::from_secs(api_timeout.max(1));
+            if let Some(source) = follow {
+                let source = match ww_runtime::follow::source::Source::parse(&source) {
+                    Ok(source) => source,
+                    Err(err) => {
+                        ww_runtime::logline::error(&format!("--follow: {err}"));
+                        return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+                    }
+                };
+                let follow = ww_runtime::follow::FollowOptions {
+                    poll_interval: poll_interval.unwrap_or_else(|| source.default_interval()),
+                    source,
+                    grace: upgrade_grace,
+                    on_exit,
+                };
+                let node = ww_runtime::follow::NodeSpec {
+                    url: api.url.clone(),
+                    label: api.label(),
+                    timeout,
+                };
+                return exit_with(ww_runtime::follow::follow(&opts, &follow, node));
+            }
+            let node =
+                ww_content::ipfs::LazyNode::new(&api.url, timeout).with_cancel(opts.cancel.clone());
             let opts = match ww_runtime::names::resolve_layers(&opts.layers, &node) {
                 Ok(layers) => ww_runtime::run::RunOptions { layers, ..opts },
                 Err(err) => {
@@ -229,13 +289,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(err.exit_status());
                 }
             };
-            match ww_runtime::run::run(&opts, Some((&node, api.label()))) {
-                Ok(status) => ExitCode::from(status),
-                Err(err) => {
-                    ww_runtime::logline::error(&err.to_string());
-                    ExitCode::from(err.exit_status())
-                }
-            }
+            exit_with(ww_runtime::run::run(&opts, Some((&node, api.label()))))
         }
         Command::Cache { command, cache } => {
             let Some(dir) = cache.or_else(ww_runtime::cache::Cache::default_dir) else {
@@ -260,6 +314,17 @@ fn main() -> ExitCode {
                     ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR)
                 }
             }
+        }
+    }
+}
+
+/// ww's exit status for a run's outcome, its error logged.
+fn exit_with(outcome: Result<u8, ww_runtime::error::BootError>) -> ExitCode {
+    match outcome {
+        Ok(status) => ExitCode::from(status),
+        Err(err) => {
+            ww_runtime::logline::error(&err.to_string());
+            ExitCode::from(err.exit_status())
         }
     }
 }

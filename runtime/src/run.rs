@@ -24,7 +24,7 @@ use crate::signals::StopSignals;
 
 /// How long ww waits, when it ends, for blocking work its processes started (compiles of
 /// `runBytes` components and the cache entries they write).
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What `ww run` boots.
 #[derive(Debug, Clone)]
@@ -84,36 +84,19 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
         }),
         _ => result,
     };
-    // Held until ww ends: no prune removes this run's root or files meanwhile.
-    let (root, boot_peers, _lease) = stopped(load(opts, node))?;
-    tracing::debug!(root = %root.cid(), path = %root.path().display(), "union root");
-    let (source, name) = root
-        .source_of(PID0)
-        .ok_or_else(|| match root.kind_of(PID0) {
-            Some(kind) => BootError::Unbootable {
-                file: PID0.to_string(),
-                reason: format!("is a {kind} in the union, not a file"),
-            },
-            None => BootError::NoPid0 {
-                layers: root.layers().to_vec(),
-            },
-        })?;
-    let bytes = crate::cache::read_cached(&source).map_err(|e| BootError::Unbootable {
-        file: name.clone(),
-        reason: format!("cannot read: {e}"),
-    })?;
+    let engine = crate::engine::engine()?;
+    let compile_cache = compile_cache_of(opts);
+    // The lease is held until ww ends: no prune removes this run's root or files meanwhile.
+    let Prepared {
+        root,
+        boot_peers,
+        lease: _lease,
+        command,
+        name,
+    } = stopped(prepare(opts, node, &engine, &compile_cache))?;
+    crate::cache::prune::at_startup(&opts.cache, opts.cache_max_size);
     let mut argv = vec![format!("/{PID0}")];
     argv.extend(opts.args.iter().cloned());
-
-    let engine = crate::engine::engine()?;
-    let compile_cache = if opts.no_cache {
-        CompileCache::disabled()
-    } else {
-        CompileCache::new(&opts.cache)
-    };
-    let component = compile_cache.component(&engine, &name, &bytes)?;
-    crate::cache::prune::at_startup(&opts.cache, opts.cache_max_size);
-    let command = cell::link(&engine, &name, &component)?;
     let identity = node_identity(opts.identity.as_deref())?;
     let root_path = root.path();
 
@@ -152,6 +135,65 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     });
     tokio.shutdown_timeout(SHUTDOWN_GRACE);
     status
+}
+
+/// An image loaded, checked and compiled: everything a boot does before pid0 runs.
+pub(crate) struct Prepared {
+    /// The union of the layers, materialized in the cache.
+    pub root: UnionRoot,
+    /// The peers of its `boot/`.
+    pub boot_peers: Vec<crate::boot::BootPeer>,
+    /// Holds the root and its files in the cache while the image may run.
+    pub lease: Option<Lease>,
+    /// pid0, compiled and linked.
+    pub command: cell::Command,
+    /// pid0 as messages name it (`bin/main.wasm (from layer ...)`).
+    pub name: String,
+}
+
+/// The compiled cache `opts` asks for (none with `--no-cache`).
+pub(crate) fn compile_cache_of(opts: &RunOptions) -> CompileCache {
+    if opts.no_cache {
+        CompileCache::disabled()
+    } else {
+        CompileCache::new(&opts.cache)
+    }
+}
+
+/// Loads `opts.layers` ([`load`]), finds pid0 in their union, and compiles and links it: every
+/// check of a boot, so that what this returns boots (or fails only as its guest does).
+pub(crate) fn prepare(
+    opts: &RunOptions,
+    node: Option<(&dyn BlockSource, String)>,
+    engine: &wasmtime::Engine,
+    compile_cache: &CompileCache,
+) -> Result<Prepared, BootError> {
+    let (root, boot_peers, lease) = load(opts, node)?;
+    tracing::debug!(root = %root.cid(), path = %root.path().display(), "union root");
+    let (source, name) = root
+        .source_of(PID0)
+        .ok_or_else(|| match root.kind_of(PID0) {
+            Some(kind) => BootError::Unbootable {
+                file: PID0.to_string(),
+                reason: format!("is a {kind} in the union, not a file"),
+            },
+            None => BootError::NoPid0 {
+                layers: root.layers().to_vec(),
+            },
+        })?;
+    let bytes = crate::cache::read_cached(&source).map_err(|e| BootError::Unbootable {
+        file: name.clone(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    let component = compile_cache.component(engine, &name, &bytes)?;
+    let command = cell::link(engine, &name, &component)?;
+    Ok(Prepared {
+        root,
+        boot_peers,
+        lease,
+        command,
+        name,
+    })
 }
 
 /// Loads the layers, checks their union and materializes it: the root, the boot peers of its
@@ -193,7 +235,7 @@ fn load(
 
 /// The node's key: the `--identity` file, loaded now so that a bad one stops the boot, or the
 /// default key file, read or created when first needed.
-fn node_identity(explicit: Option<&Path>) -> Result<NodeIdentity, BootError> {
+pub(crate) fn node_identity(explicit: Option<&Path>) -> Result<NodeIdentity, BootError> {
     match explicit {
         Some(path) => Identity::load(path)
             .map(NodeIdentity::Key)

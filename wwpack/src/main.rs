@@ -144,33 +144,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Name an image's root: an IPNS name of the IPFS node (pushing it first), or a head file
+    /// Name images' roots: IPNS names of the IPFS node (pushing them first), or head files
     ///
-    /// With --name KEY, the image (or DAG) is pushed as `wwpack push` does and the IPNS name of
-    /// the node's key KEY is pointed at its root; `ww run /ipns/NAME` then boots it. With --head
-    /// FILE, `/ipfs/CID` is written to FILE atomically instead (no node needed).
+    /// With --name KEY, the images (or DAGs) are pushed as `wwpack push` does and the IPNS name
+    /// of the node's key KEY is pointed at each root; `ww run /ipns/NAME` then boots it, and
+    /// `ww run --follow /ipns/NAME` upgrades to each new one. Each line printed is
+    /// `/ipns/NAME<TAB>/ipfs/CID<TAB>SEQUENCE` (the sequence number of the node's record, `-`
+    /// when the node cannot show it). With --head FILE, `/ipfs/CID` is written to FILE
+    /// atomically instead (no node needed). Give one --name (or --head) per image, in order.
     #[command(after_help = "Examples:
   wwpack publish default --name fleet --create-key
+  wwpack publish default shell --name fleet --name fleet-shell
   wwpack publish default --head ./HEAD")]
     Publish {
-        /// An image of wwpack.lock, or a CID of a DAG in the block store
-        #[arg(value_name = "IMAGE|CID")]
-        image: String,
-        /// The node's key whose IPNS name points at the root
+        /// Images of wwpack.lock, or CIDs of DAGs in the block store
+        #[arg(value_name = "IMAGE|CID", required = true)]
+        images: Vec<String>,
+        /// The node's key whose IPNS name points at the root; once per image, in order
         #[arg(
-            long,
+            long = "name",
             value_name = "KEY",
-            required_unless_present = "head",
-            conflicts_with = "head"
+            required_unless_present = "heads",
+            conflicts_with = "heads"
         )]
-        name: Option<String>,
-        /// Make the key on the node first if it has none of that name
-        #[arg(long, requires = "name")]
+        names: Vec<String>,
+        /// Make each key on the node first if it has none of that name
+        #[arg(long, requires = "names")]
         create_key: bool,
-        /// Write /ipfs/CID to this head file instead (atomically)
-        #[arg(long, value_name = "FILE")]
-        head: Option<std::path::PathBuf>,
-        /// Print a JSON object
+        /// Write /ipfs/CID to this head file instead (atomically); once per image, in order
+        #[arg(long = "head", value_name = "FILE")]
+        heads: Vec<std::path::PathBuf>,
+        /// Print a JSON object: {"api", "published": [{"target", "key", "name", "value",
+        /// "sequence"}], "counts"} (with --head: {"published": [{"target", "head", "value"}]})
         #[arg(long)]
         json: bool,
     },
@@ -331,21 +336,21 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
         },
         Command::Push { images, json } => ops::push::run(g, &images, json)?,
         Command::Publish {
-            image,
-            name,
+            images,
+            names,
             create_key,
-            head,
+            heads,
             json,
         } => {
-            let to = match (&name, &head) {
-                (Some(key), _) => ops::publish::To::Name {
-                    key,
+            let to = if names.is_empty() {
+                ops::publish::To::Heads(&heads)
+            } else {
+                ops::publish::To::Names {
+                    keys: &names,
                     create: create_key,
-                },
-                (None, Some(file)) => ops::publish::To::Head(file),
-                (None, None) => unreachable!("clap requires --name or --head"),
+                }
             };
-            ops::publish::run(g, &image, to, json)?
+            ops::publish::run(g, &images, to, json)?
         }
         Command::Pull { cid } => ops::pull::run(g, &cid)?,
         Command::Diff {

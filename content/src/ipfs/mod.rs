@@ -17,6 +17,7 @@ mod client;
 mod lines;
 pub mod name;
 mod put;
+pub mod record;
 
 use std::collections::HashSet;
 use std::time::Duration;

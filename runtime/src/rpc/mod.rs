@@ -11,7 +11,8 @@
 //!   returns its `Process` (stdin, stdout, stderr as `ByteStream`s, and `wait`).
 //!
 //! Host and Executor check the session's epoch on every call and fail with `staleEpoch` once
-//! [`Kernel::epochs`] has advanced; the epoch never advances within a `ww run` in this release.
+//! [`Kernel::epochs`] has advanced, which `ww run --follow` does on every upgrade to a new root
+//! ([`crate::follow`]); a plain `ww run` stays in its first epoch.
 //! Everything here lives on one thread, in a [`tokio::task::LocalSet`]: Cap'n Proto objects are
 //! not `Send`.
 //!
