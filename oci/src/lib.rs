@@ -20,4 +20,5 @@
 //! verified against its digest before use.
 
 pub mod digest;
+pub mod layout;
 pub mod spec;
