@@ -20,5 +20,7 @@
 //! verified against its digest before use.
 
 pub mod digest;
+pub mod import;
 pub mod layout;
 pub mod spec;
+pub mod unpack;
