@@ -103,6 +103,49 @@ fn the_probe_prints_its_files_and_epoch_then_waits_for_the_epoch_to_end() {
     assert!(err.contains("timeout of 5s exceeded"), "{err}");
 }
 
+/// `ww run -e` and `--env-file` give pid0 its environment: files first, then the flags, a later
+/// value of a name winning, `-e NAME` passing ww's own value; a bad one stops the run (125).
+#[test]
+fn pid0_gets_the_environment_of_env_files_and_e_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("app.env");
+    std::fs::write(&file, "# the app's\nGREETING=hello\nEMPTY=\n").unwrap();
+    let ww = Ww::new();
+    let o = output(
+        ww.run_command(
+            &[&image("probe")],
+            &[
+                "--env-file",
+                e2e::s(&file),
+                "-e",
+                "GREETING=hi there",
+                "-e",
+                "FROM_WW",
+                "--env",
+                "SECOND=a=b",
+            ],
+            &["env"],
+        )
+        .env("FROM_WW", "ww's own")
+        .stdin(Stdio::null()),
+    );
+    assert_eq!(
+        text(&o.stdout),
+        "GREETING=hi there\nEMPTY=\nFROM_WW=ww's own\nSECOND=a=b\n",
+        "{}",
+        text(&o.stderr)
+    );
+    let o = output(
+        ww.run_command(&[&image("probe")], &["-e", "NOT_SET_ANYWHERE_X"], &["env"])
+            .stdin(Stdio::null()),
+    );
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    assert!(
+        text(&o.stderr).contains("`NOT_SET_ANYWHERE_X` is not set"),
+        "{o:?}"
+    );
+}
+
 #[test]
 fn children_nest_report_their_status_and_flood_their_stderr() {
     let work = tempfile::tempdir().unwrap();

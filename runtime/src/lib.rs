@@ -16,6 +16,7 @@ pub mod cache;
 pub mod cell;
 pub mod compile_cache;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod follow;
 mod host_layer;

@@ -50,6 +50,7 @@ enum Command {
     /// follows.
     #[command(after_help = "Examples:
   ww run target/wwpack/images/default examples/motd-overlay -- a b
+  ww run -e GREETING=hi --env-file ./app.env target/wwpack/images/default
   ww run --follow /ipns/k51qzi5uqu5d... examples/motd-overlay
   ww run --follow wwpack.lock:shell")]
     Run {
@@ -63,6 +64,14 @@ enum Command {
         /// Arguments for pid0 (after `--`)
         #[arg(last = true)]
         args: Vec<String>,
+        /// An environment variable of pid0: NAME=VALUE, or NAME to pass ww's own value; repeat
+        /// for more. Services get none from here (a service's image is its own)
+        #[arg(short = 'e', long = "env", value_name = "NAME[=VALUE]")]
+        env: Vec<String>,
+        /// A file of pid0's environment variables, one NAME=VALUE per line (`#` comments);
+        /// read before the -e flags, a later value of a name wins
+        #[arg(long, value_name = "FILE")]
+        env_file: Vec<PathBuf>,
         /// Boot the root SOURCE points at and upgrade to each new one: /ipns/NAME, a head file,
         /// or wwpack.lock[:IMAGE] (the only image, or `default`, without :IMAGE)
         #[arg(long, value_name = "SOURCE")]
@@ -202,6 +211,8 @@ fn main() -> ExitCode {
             image,
             overlays,
             args,
+            env,
+            env_file,
             follow,
             poll_interval,
             upgrade_grace,
@@ -232,9 +243,17 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
             };
+            let env = match ww_runtime::env::collect(&env_file, &env) {
+                Ok(env) => env,
+                Err(err) => {
+                    ww_runtime::logline::error(&err);
+                    return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+                }
+            };
             let opts = RunOptions {
                 layers,
                 args,
+                env,
                 store,
                 cache,
                 identity,

@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub layers: Vec<String>,
     /// Arguments passed to pid0 after its program name.
     pub args: Vec<String>,
+    /// pid0's environment (`-e`, `--env-file`; see [`crate::env`]), in order.
+    pub env: Vec<(String, String)>,
     /// The embedded block store.
     pub store: PathBuf,
     /// The cache of files and union roots.
@@ -107,7 +109,7 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     let spec = CellSpec {
         name: name.clone(),
         args: argv,
-        env: Vec::new(),
+        env: opts.env.clone(),
         root: Some(root_path),
         stdio: Stdio::Inherit,
     };

@@ -3,7 +3,7 @@
 /// The usage line printed (on stderr) for arguments the probe does not know.
 pub const USAGE: &str =
     "usage: probe exit N | stdout N | stderr N | cat | nest | host | trap | echo-many N | alloc MIB | spin \
-     | hold MIB | spawn N [MIB] | epoch [FILE ...]";
+     | hold MIB | spawn N [MIB] | epoch [FILE ...] | env";
 
 /// What the probe was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub enum Behaviour {
     /// Print these files of the root filesystem, graft, wait for the session's epoch to end,
     /// then call the old host.
     Epoch(Vec<String>),
+    /// Print the environment, one `NAME=VALUE` per line, in order.
+    Env,
 }
 
 /// Parses the probe's arguments (without the program name).
@@ -64,6 +66,7 @@ pub fn parse(args: &[String]) -> Result<Behaviour, String> {
         ["epoch", files @ ..] => Ok(Behaviour::Epoch(
             files.iter().map(|f| f.to_string()).collect(),
         )),
+        ["env"] => Ok(Behaviour::Env),
         [] => Err("no behaviour given".to_string()),
         [first, ..] => Err(format!(
             "unknown behaviour or wrong arguments: `{}`",
@@ -109,6 +112,7 @@ mod tests {
             Ok(Behaviour::Spawn { count: 8, mib: 16 })
         );
         assert_eq!(parse(&args(&["epoch"])), Ok(Behaviour::Epoch(vec![])));
+        assert_eq!(parse(&args(&["env"])), Ok(Behaviour::Env));
         assert_eq!(
             parse(&args(&["epoch", "/etc/version", "/etc/motd"])),
             Ok(Behaviour::Epoch(vec![

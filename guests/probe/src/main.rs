@@ -15,6 +15,7 @@
 //! | `hold MIB`    | allocate and touch MIB MiB, print `holding MIB MiB`, wait for stdin to end, exit 0 |
 //! | `spawn N [MIB]` | start N children of itself running `hold MIB` (default 0), report, let them go, start one more (see `spawn`) |
 //! | `epoch [FILE ...]` | print `FILE: <content>` per FILE, `epoch N`, wait for the epoch to end, print `epoch N ended`, `host: <error>` (see `epoch`) |
+//! | `env`         | print the environment, one `NAME=VALUE` per line, exit 0             |
 //!
 //! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host`,
 //! `echo-many`, `spawn` and `epoch` open the RPC connection; used as a child itself, `nest` is the
@@ -65,6 +66,12 @@ async fn run(behaviour: Behaviour) -> Result<u8, Error> {
         Behaviour::Hold(mib) => limits::hold(mib).await,
         Behaviour::Spawn { count, mib } => spawn::spawn(count, mib).await,
         Behaviour::Epoch(files) => epoch::epoch(&files).await,
+        Behaviour::Env => {
+            for (name, value) in std::env::vars() {
+                println!("{name}={value}");
+            }
+            Ok(0)
+        }
         Behaviour::Trap => {
             trap();
         }

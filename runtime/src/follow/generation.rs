@@ -39,6 +39,7 @@ pub(crate) struct Generation<'a> {
     kernel: Kernel,
     epochs: &'a Epochs,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl<'a> Generation<'a> {
@@ -66,6 +67,7 @@ impl<'a> Generation<'a> {
             kernel,
             epochs,
             args,
+            env: opts.env.clone(),
         }
     }
 
@@ -95,7 +97,7 @@ impl<'a> Generation<'a> {
         let spec = CellSpec {
             name: name.clone(),
             args: self.args,
-            env: Vec::new(),
+            env: self.env,
             root: Some(root.path()),
             stdio: Stdio::PipedStdin(pid0_stdin),
         };
