@@ -40,11 +40,11 @@ pub fn collect(
     Ok(env)
 }
 
+/// Where `-e NAME` finds ww's own value of NAME.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// `NAME=VALUE`, or `NAME` alone when `lookup` gives its value.
-fn split(
-    text: &str,
-    lookup: Option<&dyn Fn(&str) -> Option<String>>,
-) -> Result<(String, String), String> {
+fn split(text: &str, lookup: Option<Lookup<'_>>) -> Result<(String, String), String> {
     let (name, value) = match (text.split_once('='), lookup) {
         (Some((name, value)), _) => (name, value.to_string()),
         (None, Some(lookup)) => {
