@@ -176,7 +176,7 @@ fn assert_switched(ww: &Following, from: (&str, u64), to: (&str, &str, u64)) {
     assert_eq!(fields["epoch"], to.2, "{log}");
     let old = fields["old_pid0"].as_str().unwrap();
     assert!(
-        old.starts_with("exited with status 0") && !old.contains("stdin"),
+        old.starts_with("exited (status 0)") && !old.contains("stdin"),
         "the old pid0 should exit by itself, within the grace: {log}"
     );
     eprintln!(

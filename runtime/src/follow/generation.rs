@@ -143,7 +143,7 @@ impl<'a> Generation<'a> {
             );
             let after = |what: &str| format!("{what} {:.2} s after the epoch advanced", advanced.elapsed().as_secs_f64());
             let exited = |status: &Result<u8, BootError>| match status {
-                Ok(code) => format!("exited with status {code}"),
+                Ok(code) => format!("exited (status {code})"),
                 Err(e) => format!("failed ({e})"),
             };
             let old_pid0 = loop {

@@ -264,7 +264,7 @@ pub(crate) fn advance(epochs: &Epochs, update: &Update) {
 /// A new root that ends a generation, and what became of its pid0.
 pub(crate) struct Switch {
     pub update: Update,
-    /// `exited with status N`, `stopped after its stdin was closed`, ...
+    /// `exited (status N) 0.02 s after the epoch advanced`, `stopped, not having exited ...`
     pub old_pid0: String,
 }
 
@@ -284,10 +284,9 @@ impl Previous {
         crate::logline::follow(
             false,
             &format!(
-                "upgraded {} -> {to} (epoch {epoch}): {} now points at it; loaded in {:.2} s, \
-                 old pid0 {}, new pid0 started {:.2} s after the change was seen",
+                "upgraded {} -> {to} (epoch {epoch}) as {source} moved: loaded in {:.2} s, old \
+                 pid0 {}, new pid0 started {:.2} s after the change was seen",
                 self.from,
-                source,
                 self.load.as_secs_f64(),
                 self.old_pid0,
                 switch.as_secs_f64()
