@@ -21,4 +21,5 @@
 
 pub mod digest;
 pub mod layout;
+pub mod registry;
 pub mod spec;
