@@ -97,7 +97,7 @@ impl Client {
             registry: ww_content::text::printable(registry).into_owned(),
             repository: None,
             action: "connect".into(),
-            problem: Problem::Refused(reason),
+            problem: Box::new(Problem::Refused(reason)),
         };
         check_registry(registry).map_err(refuse)?;
         if opts.plain_http && !opts.plain_http_remote && !is_loopback(registry) {
@@ -146,7 +146,7 @@ impl Client {
             registry: self.registry.clone(),
             repository: Some(repository.to_string()),
             action: action.to_string(),
-            problem,
+            problem: Box::new(problem),
         }
     }
 

@@ -4,9 +4,9 @@
 //! index), then every blob, each streamed into a [`crate::layout::LayoutWriter`] and refused
 //! unless its size and digest are the descriptor's.
 //!
-//! - [`reference`]: `REGISTRY/REPOSITORY[:TAG][@DIGEST]`;
-//! - [`auth`]: credentials (the Docker config file format) and `WWW-Authenticate` challenges;
-//! - [`client`]: the HTTP side (HTTPS, or plain HTTP when asked; redirects; bounded answers);
+//! - [`reference`][]: `REGISTRY/REPOSITORY[:TAG][@DIGEST]`;
+//! - [`auth`][]: credentials (the Docker config file format) and `WWW-Authenticate` challenges;
+//! - [`client`][]: the HTTP side (HTTPS, or plain HTTP when asked; redirects; bounded answers);
 //! - `push`, `pull`: the two directions.
 //!
 //! The registry is untrusted: every answer is bounded (documents by
@@ -85,7 +85,8 @@ pub struct RegistryError {
     pub registry: String,
     pub repository: Option<String>,
     pub action: String,
-    pub problem: Problem,
+    /// Boxed: errors travel in `Result`s, which stay small.
+    pub problem: Box<Problem>,
 }
 
 /// Why a registry operation failed.
@@ -108,7 +109,7 @@ pub enum Problem {
 impl RegistryError {
     /// The HTTP status, when the registry answered with an unexpected one.
     pub fn status(&self) -> Option<u16> {
-        match self.problem {
+        match *self.problem {
             Problem::Status { status, .. } => Some(status),
             _ => None,
         }
