@@ -583,3 +583,60 @@ fn references_parse_by_the_grammar_and_print_back() {
         }
     }
 }
+
+#[test]
+fn a_registry_asking_for_a_password_gets_the_docker_config_s() {
+    use ww_oci::registry::auth::base64_encode;
+    use ww_oci::registry::Credentials;
+    use ww_test_support::registry::{PASSWORD, USER};
+    let registry = Registry::start_with_basic_auth();
+    let src = tempfile::tempdir().unwrap();
+    let layout = make_layout(src.path(), "v7");
+    let r = reference(&registry, "team/app:v7");
+    let with = |credentials| {
+        Client::new(
+            &registry.host(),
+            ClientOptions {
+                plain_http: true,
+                credentials,
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap()
+    };
+
+    let err = with(None).push_layout(&layout, &r).unwrap_err().to_string();
+    assert!(
+        err.contains("asks for a user and password (Basic) and none were given"),
+        "{err}"
+    );
+    let err = with(Some(Credentials::new(USER, "wrong")))
+        .push_layout(&layout, &r)
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+
+    let config = src.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+            registry.host(),
+            base64_encode(format!("{USER}:{PASSWORD}").as_bytes())
+        ),
+    )
+    .unwrap();
+    let credentials = Credentials::from_docker_config_file(&config, &registry.host()).unwrap();
+    assert!(credentials.is_some());
+    let client = with(credentials);
+    let report = client.push_layout(&layout, &r).unwrap();
+    assert_eq!(report.blobs_sent, 3);
+    let dest = tempfile::tempdir().unwrap();
+    let pulled = client
+        .pull_to_layout(&r, dest.path(), PullLimits::default())
+        .unwrap();
+    assert_eq!(pulled.manifest, report.manifest);
+    assert_eq!(
+        blobs(&Layout::open(dest.path(), Some("v7")).unwrap()),
+        blobs(&layout)
+    );
+}

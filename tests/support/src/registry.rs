@@ -1,6 +1,7 @@
 //! A real registry for the tests: the Debian package `docker-registry` (the CNCF distribution
 //! registry, v2.8) serving on a free port of 127.0.0.1, with filesystem storage in a temporary
-//! directory, no authentication and deletes enabled; stopped on drop. A missing
+//! directory, no authentication (or a user and password, [`Registry::start_with_basic_auth`])
+//! and deletes enabled; stopped on drop. A missing
 //! `docker-registry` fails the test: it never skips.
 
 use std::io::{Read, Write};
@@ -15,6 +16,13 @@ pub const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
 /// How long the registry may take to answer `GET /v2/` after it is started.
 pub const START_DEADLINE: Duration = Duration::from_secs(30);
 
+/// The user of [`Registry::start_with_basic_auth`].
+pub const USER: &str = "ww";
+/// Their password.
+pub const PASSWORD: &str = "secret";
+/// Its bcrypt hash (the registry's htpasswd takes bcrypt only), cost 5.
+const PASSWORD_BCRYPT: &str = "$2a$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a";
+
 /// A running `docker-registry serve` on 127.0.0.1; killed and waited for on drop.
 pub struct Registry {
     child: Child,
@@ -26,12 +34,28 @@ impl Registry {
     /// Starts a registry with its storage in a new temporary directory and waits until
     /// `GET /v2/` answers 200; panics (with the tail of its log) if it does not.
     pub fn start() -> Registry {
+        Registry::start_auth(false)
+    }
+
+    /// A registry that asks for [`USER`] and [`PASSWORD`] (`WWW-Authenticate: Basic`).
+    pub fn start_with_basic_auth() -> Registry {
+        Registry::start_auth(true)
+    }
+
+    fn start_auth(basic: bool) -> Registry {
         assert!(
             Path::new(DOCKER_REGISTRY).exists(),
             "{DOCKER_REGISTRY} is missing: install the Debian package `docker-registry` \
              (apt-get install docker-registry)"
         );
         let dir = tempfile::tempdir().expect("temp dir");
+        if basic {
+            std::fs::write(
+                dir.path().join("htpasswd"),
+                format!("{USER}:{PASSWORD_BCRYPT}\n"),
+            )
+            .expect("write the htpasswd file");
+        }
         // A port found free may be taken before the registry binds it: try a few.
         let mut last_log = String::new();
         for _ in 0..3 {
@@ -39,7 +63,7 @@ impl Registry {
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
                 .port();
-            match start_on(dir.path(), port) {
+            match start_on(dir.path(), port, basic) {
                 Ok(child) => return Registry { child, port, dir },
                 Err(log) if log.contains("address already in use") => last_log = log,
                 Err(log) => panic!("docker-registry did not start: its log ends with:\n{log}"),
@@ -80,8 +104,8 @@ impl Registry {
 }
 
 /// Writes the config and starts the registry on `port`; the child once `GET /v2/` answers
-/// 200, else the tail of its log.
-fn start_on(dir: &Path, port: u16) -> Result<Child, String> {
+/// 200 (401 with `basic`), else the tail of its log.
+fn start_on(dir: &Path, port: u16, basic: bool) -> Result<Child, String> {
     let storage = dir.join("storage");
     std::fs::create_dir_all(&storage).expect("create the storage");
     let config = dir.join("config.yml");
@@ -91,8 +115,16 @@ fn start_on(dir: &Path, port: u16) -> Result<Child, String> {
             "version: 0.1\n\
              log:\n  level: info\n  formatter: text\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n",
-            storage.display()
+             http:\n  addr: 127.0.0.1:{port}\n{}",
+            storage.display(),
+            if basic {
+                format!(
+                    "auth:\n  htpasswd:\n    realm: ww-test\n    path: {}\n",
+                    dir.join("htpasswd").display()
+                )
+            } else {
+                String::new()
+            }
         ),
     )
     .expect("write the registry's config");
@@ -116,7 +148,8 @@ fn start_on(dir: &Path, port: u16) -> Result<Child, String> {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("(exited with {status})\n{}", tail()));
         }
-        if v2_status(port) == Some(200) {
+        // With a user and password, `/v2/` answers 401 to a request without them.
+        if v2_status(port) == Some(if basic { 401 } else { 200 }) {
             return Ok(child);
         }
         if Instant::now() > deadline {
