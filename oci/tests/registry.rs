@@ -1,7 +1,9 @@
 //! The registry client against a real registry (`docker-registry`, started on 127.0.0.1 by
 //! [`Registry::start`]): a hand-made layout pushed (then pushed again: nothing sent), read by
 //! `skopeo`, pulled back equal (by tag, by digest, through an index), and what a registry can
-//! do wrong refused (a tampered blob, an unknown tag or digest, sizes over the limits).
+//! do wrong refused (a tampered blob, an unknown tag or digest, sizes over the limits); then,
+//! against a [`HostileRegistry`], what a real registry does not do: ask for a Bearer token,
+//! lie about a digest, redirect to `file:`, serve a document too large.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +13,7 @@ use ww_oci::digest::Digest;
 use ww_oci::layout::{Layout, LayoutWriter};
 use ww_oci::registry::{Client, ClientOptions, Problem, PullLimits, Reference, RegistryError};
 use ww_oci::spec::{self, Config, Manifest, RootFs};
-use ww_test_support::registry::Registry;
+use ww_test_support::registry::{Answer, HostileRegistry, Registry, Request};
 
 /// `n` random bytes.
 fn random(n: usize) -> Vec<u8> {
@@ -639,4 +641,219 @@ fn a_registry_asking_for_a_password_gets_the_docker_config_s() {
         blobs(&Layout::open(dest.path(), Some("v7")).unwrap()),
         blobs(&layout)
     );
+}
+
+/// What a registry serving `layout` as `repo:tag` answers: the manifest by tag and by digest,
+/// the blobs by digest (path, content type, bytes).
+fn served(layout: &Layout, repo: &str, tag: &str) -> Vec<(String, &'static str, Vec<u8>)> {
+    let manifest = std::fs::read(layout.blob_path(&layout.manifest_descriptor.digest)).unwrap();
+    let digest = layout.manifest_descriptor.digest;
+    let mut out = vec![
+        (
+            format!("/v2/{repo}/manifests/{tag}"),
+            spec::MEDIA_MANIFEST,
+            manifest.clone(),
+        ),
+        (
+            format!("/v2/{repo}/manifests/{digest}"),
+            spec::MEDIA_MANIFEST,
+            manifest,
+        ),
+    ];
+    for (d, bytes) in blobs(layout) {
+        out.push((
+            format!("/v2/{repo}/blobs/{d}"),
+            "application/octet-stream",
+            bytes,
+        ));
+    }
+    out
+}
+
+fn serve(files: &[(String, &'static str, Vec<u8>)], req: &Request) -> Answer {
+    match files.iter().find(|(path, _, _)| *path == req.target) {
+        Some((_, media_type, bytes)) => Answer::new(200, bytes).header("Content-Type", media_type),
+        None => Answer::new(404, br#"{"errors":[{"code":"NOT_FOUND"}]}"#),
+    }
+}
+
+fn hostile_client(
+    hostile: &HostileRegistry,
+    credentials: Option<ww_oci::registry::Credentials>,
+) -> Client {
+    Client::new(
+        &hostile.host(),
+        ClientOptions {
+            plain_http: true,
+            credentials,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_bearer_challenge_is_answered_with_a_token_from_its_realm() {
+    use ww_oci::registry::Credentials;
+    let src = tempfile::tempdir().unwrap();
+    let layout = make_layout(src.path(), "v1");
+    let files = served(&layout, "team/app", "v1");
+    let basic = Credentials::new("ww", "secret").basic_header();
+    let hostile = HostileRegistry::start(move |req| {
+        let host = req.header("host").unwrap_or_default().to_string();
+        if req.target.starts_with("/token?") {
+            if req.header("authorization") == Some(basic.as_str()) {
+                Answer::new(200, br#"{"token":"T0K3N","expires_in":300}"#)
+            } else {
+                Answer::new(401, b"who are you?")
+            }
+        } else if req.header("authorization") != Some("Bearer T0K3N") {
+            Answer::new(401, br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#).header(
+                "WWW-Authenticate",
+                &format!(
+                    r#"Bearer realm="http://{host}/token",service="hostile",scope="repository:team/app:pull""#
+                ),
+            )
+        } else {
+            serve(&files, req)
+        }
+    });
+    let r: Reference = format!("{}/team/app:v1", hostile.host()).parse().unwrap();
+
+    let dest = tempfile::tempdir().unwrap();
+    let err = hostile_client(&hostile, None)
+        .pull_to_layout(&r, dest.path(), PullLimits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("get a token from") && err.contains("HTTP 401: who are you?"),
+        "{err}"
+    );
+
+    let client = hostile_client(&hostile, Some(Credentials::new("ww", "secret")));
+    let report = client
+        .pull_to_layout(&r, dest.path(), PullLimits::default())
+        .unwrap();
+    assert_eq!(report.manifest, layout.manifest_descriptor.digest);
+    assert_eq!(
+        blobs(&Layout::open(dest.path(), Some("v1")).unwrap()),
+        blobs(&layout)
+    );
+    let tokens: Vec<String> = hostile
+        .requests()
+        .iter()
+        .map(|r| r.target.clone())
+        .filter(|t| t.starts_with("/token"))
+        .collect();
+    // One token request without credentials (refused), one with them: the token is kept.
+    assert_eq!(
+        tokens, ["/token?service=hostile&scope=repository%3Ateam%2Fapp%3Apull"; 2],
+        "{tokens:?}"
+    );
+}
+
+#[test]
+fn a_lying_registry_is_refused() {
+    let src = tempfile::tempdir().unwrap();
+    let layout = make_layout(src.path(), "v1");
+    let digest = layout.manifest_descriptor.digest;
+    let big = layout.manifest.layers[1].digest;
+    let mut files = Vec::new();
+    for repo in [
+        "lies/header",
+        "lies/pinned",
+        "lies/file",
+        "lies/relative",
+        "lies/size",
+        "lies/huge",
+    ] {
+        files.extend(served(&layout, repo, "v1"));
+    }
+    let other = Digest::of(b"another manifest");
+    let hostile = HostileRegistry::start(move |req| {
+        let t = req.target.as_str();
+        if t == "/v2/lies/header/manifests/v1" {
+            serve(&files, req).header("Docker-Content-Digest", &other.to_string())
+        } else if t == format!("/v2/lies/pinned/manifests/{other}") {
+            serve(
+                &files,
+                &Request {
+                    target: format!("/v2/lies/pinned/manifests/{digest}"),
+                    ..req.clone()
+                },
+            )
+        } else if t == format!("/v2/lies/file/blobs/{big}") {
+            Answer::new(307, b"").header("Location", "file:///etc/passwd")
+        } else if t == format!("/v2/lies/relative/blobs/{big}") {
+            Answer::new(307, b"").header(
+                "Location",
+                &format!("/v2/lies/size/blobs/{big}?from=redirect"),
+            )
+        } else if t == format!("/v2/lies/size/blobs/{big}?from=redirect") {
+            serve(
+                &files,
+                &Request {
+                    target: format!("/v2/lies/size/blobs/{big}"),
+                    ..req.clone()
+                },
+            )
+        } else if t == format!("/v2/lies/size/blobs/{big}") {
+            let mut answer = serve(&files, req);
+            answer.body.extend_from_slice(b"more");
+            answer
+        } else if t == "/v2/lies/huge/manifests/v1" {
+            Answer::new(200, &vec![b' '; spec::MAX_DOCUMENT_BYTES + 1])
+        } else {
+            serve(&files, req)
+        }
+    });
+    let client = hostile_client(&hostile, None);
+    let pull = |name: &str| {
+        let dest = tempfile::tempdir().unwrap();
+        let r: Reference = format!("{}/{name}", hostile.host()).parse().unwrap();
+        let result = client.pull_to_layout(&r, dest.path(), PullLimits::default());
+        if result.is_err() {
+            assert!(
+                !dest.path().join("index.json").exists(),
+                "{name}: no layout is finished"
+            );
+        }
+        result.map_err(|e| e.to_string())
+    };
+
+    let err = pull("lies/header:v1").unwrap_err();
+    assert!(
+        err.contains(&format!(
+            "the registry says the manifest is `{other}`, but its bytes hash to {digest}"
+        )),
+        "{err}"
+    );
+    let err = pull(&format!("lies/pinned@{other}")).unwrap_err();
+    assert!(
+        err.contains(&format!("hash to {digest}, not the {other} asked for")),
+        "{err}"
+    );
+    let err = pull("lies/file:v1").unwrap_err();
+    assert!(
+        err.contains(&format!("get the blob {big}"))
+            && err.contains("`file:///etc/passwd` is not an http(s) URL"),
+        "{err}"
+    );
+    let err = pull("lies/size:v1").unwrap_err();
+    assert!(
+        err.contains(&format!("bytes for the blob {big} where the manifest says")),
+        "{err}"
+    );
+    let err = pull("lies/huge:v1").unwrap_err();
+    assert!(
+        err.contains(&format!("more than the {} taken", spec::MAX_DOCUMENT_BYTES)),
+        "{err}"
+    );
+    // A redirect to another path of the same origin is followed (and the blob verified).
+    let report = pull("lies/relative:v1").unwrap();
+    assert_eq!(report.manifest, digest);
+    assert!(hostile
+        .requests()
+        .iter()
+        .any(|r| r.target.ends_with("?from=redirect")));
 }
