@@ -857,3 +857,32 @@ fn a_lying_registry_is_refused() {
         .iter()
         .any(|r| r.target.ends_with("?from=redirect")));
 }
+
+#[test]
+fn a_push_by_digest_must_name_the_layout_s_manifest() {
+    let registry = Registry::start();
+    let src = tempfile::tempdir().unwrap();
+    let layout = make_layout(src.path(), "v8");
+    let digest = layout.manifest_descriptor.digest;
+    let client = client(&registry);
+    let wrong = Digest::of(b"another");
+    let err = client
+        .push_layout(&layout, &reference(&registry, &format!("team/app@{wrong}")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("the layout's manifest is {digest}, not {wrong}")),
+        "{err}"
+    );
+    let r = reference(&registry, &format!("team/app@{digest}"));
+    let report = client.push_layout(&layout, &r).unwrap();
+    assert_eq!((report.manifest, report.blobs_sent), (digest, 3));
+    let dest = tempfile::tempdir().unwrap();
+    assert_eq!(
+        client
+            .pull_to_layout(&r, dest.path(), PullLimits::default())
+            .unwrap()
+            .manifest,
+        digest
+    );
+}

@@ -79,14 +79,14 @@ impl Client {
             |action: &str, reason: String| self.err(repo, action, Problem::Refused(reason));
         let mut doc =
             self.get_manifest(repo, &reference.manifest_name(), reference.digest, None)?;
-        if is_index(&doc)? {
+        if is_index(&doc) {
             let action = format!("choose a manifest of the index {}", doc.digest);
             let index: IndexDoc =
                 spec::from_bytes(&doc.bytes, "the index").map_err(|e| refuse(&action, e))?;
             let entry = choose(&index).map_err(|e| refuse(&action, e))?;
             let (digest, size) = (entry.digest, entry.size);
             doc = self.get_manifest(repo, &digest.to_string(), Some(digest), Some(size))?;
-            if is_index(&doc)? {
+            if is_index(&doc) {
                 return Err(refuse(
                     &action,
                     format!("{digest} is an index again (one level is taken)"),
@@ -265,20 +265,20 @@ impl Client {
 
 /// Whether a document is an index (by its `Content-Type`, its `mediaType`, or its having
 /// `manifests` and no `layers`).
-fn is_index(doc: &Document) -> Result<bool, RegistryError> {
+fn is_index(doc: &Document) -> bool {
     let index_types = [spec::MEDIA_INDEX, MEDIA_DOCKER_LIST];
     if index_types.contains(&doc.content_type.as_str()) {
-        return Ok(true);
+        return true;
     }
     let probe: Probe = serde_json::from_slice(&doc.bytes).unwrap_or(Probe {
         media_type: None,
         manifests: None,
         layers: None,
     });
-    Ok(match probe.media_type.as_deref() {
+    match probe.media_type.as_deref() {
         Some(t) if !t.is_empty() => index_types.contains(&t),
         _ => probe.manifests.is_some() && probe.layers.is_none(),
-    })
+    }
 }
 
 /// The manifest of an index to pull: the one for `wasip2`/`wasm`, or the only one.
