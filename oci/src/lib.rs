@@ -22,5 +22,6 @@
 pub mod digest;
 pub mod import;
 pub mod layout;
+pub mod registry;
 pub mod spec;
 pub mod unpack;

@@ -13,6 +13,7 @@ pub mod lying_node;
 pub mod node_api;
 pub mod process;
 pub mod project;
+pub mod registry;
 pub mod sockets;
 pub mod swarm;
 pub mod terminal;
