@@ -104,7 +104,18 @@ impl LayoutWriter {
     /// Adds the manifest, and the index naming it (with the tag `tag`, if any): the layout is
     /// complete. Returns the manifest's descriptor.
     pub fn finish(self, manifest: &Manifest, tag: Option<&str>) -> Result<Descriptor, LayoutError> {
-        let mut descriptor = self.put_blob(spec::MEDIA_MANIFEST, &spec::to_bytes(manifest))?;
+        self.finish_bytes(&spec::to_bytes(manifest), spec::MEDIA_MANIFEST, tag)
+    }
+
+    /// As [`LayoutWriter::finish`], with the manifest's bytes as they are (a pulled manifest
+    /// keeps the digest its registry gave it) and their media type.
+    pub fn finish_bytes(
+        self,
+        manifest: &[u8],
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> Result<Descriptor, LayoutError> {
+        let mut descriptor = self.put_blob(media_type, manifest)?;
         if let Some(tag) = tag {
             descriptor
                 .annotations

@@ -65,10 +65,8 @@ impl Default for PullLimits {
 pub struct PullReport {
     /// The digest of the manifest, as the registry served it (the one a `@DIGEST` names).
     pub manifest: Digest,
-    /// The digest of the manifest in the layout's index: [`crate::layout::LayoutWriter`]
-    /// writes its own bytes of the manifest, the same as the registry's for a manifest written
-    /// by this crate (then equal to `manifest`), different for one with other spacing or
-    /// fields.
+    /// The digest of the manifest in the layout's index: the registry's bytes are kept, so it
+    /// is `manifest`.
     pub layout_manifest: Digest,
     /// The layout's directory.
     pub layout: PathBuf,

@@ -109,15 +109,13 @@ impl Client {
                 bytes += self.fetch_blob(&writer, repo, blob)?;
             }
         }
-        if Digest::of(&spec::to_bytes(&manifest)) != digest {
-            // The layout's index names this crate's bytes of the manifest; keep the
-            // registry's too, under their digest.
-            writer
-                .put_blob(spec::MEDIA_MANIFEST, &doc.bytes)
-                .map_err(|e| self.err(repo, "keep the registry's manifest", e.into()))?;
-        }
+        // The registry's bytes, so that the layout's manifest has the digest the registry gave.
+        let media_type = match manifest.media_type.as_str() {
+            "" => spec::MEDIA_MANIFEST,
+            known => known,
+        };
         let written = writer
-            .finish(&manifest, reference.tag.as_deref())
+            .finish_bytes(&doc.bytes, media_type, reference.tag.as_deref())
             .map_err(|e| self.err(repo, "finish the layout", e.into()))?;
         tracing::debug!(%reference, %digest, blobs = seen.len(), bytes, "pulled");
         Ok(PullReport {
