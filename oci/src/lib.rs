@@ -20,6 +20,7 @@
 //! verified against its digest before use.
 
 pub mod digest;
+pub mod fetch;
 pub mod import;
 pub mod layout;
 pub mod registry;

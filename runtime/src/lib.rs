@@ -26,6 +26,7 @@ pub mod limits;
 pub mod loader;
 pub mod logline;
 pub mod names;
+pub mod oci;
 pub mod progress;
 pub mod root;
 pub mod rpc;

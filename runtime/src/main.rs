@@ -27,7 +27,9 @@ struct Cli {
 enum Command {
     /// Boot bin/main.wasm of the per-file union of an image and overlays
     ///
-    /// Each layer is a CID, /ipfs/CID[/path], /ipns/NAME[/path] or a directory, resolved from the
+    /// Each layer is a CID, /ipfs/CID[/path], /ipns/NAME[/path], oci://REGISTRY/REPO[:TAG|@DIGEST]
+    /// (fetched once into the block store, every digest verified, its root checked against the
+    /// CID its manifest promises) or a directory, resolved from the
     /// embedded block store, then the IPFS node, then the host path (a name once, through the
     /// node, before anything loads). The union is per file: a later layer wins,
     /// directories merge. It is materialized once in the cache under the union's CID. pid0 runs
@@ -52,10 +54,12 @@ enum Command {
   ww run target/wwpack/images/default examples/motd-overlay -- a b
   ww run -e GREETING=hi --env-file ./app.env target/wwpack/images/default
   ww run --follow /ipns/k51qzi5uqu5d... examples/motd-overlay
-  ww run --follow wwpack.lock:shell")]
+  ww run --follow wwpack.lock:shell
+  ww run oci://127.0.0.1:5000/fleet:v2 --plain-http")]
     Run {
         /// The image: a CID, /ipfs/CID[/path], /ipns/NAME[/path] (resolved once through the
-        /// IPFS node), or a directory; with --follow, the first overlay
+        /// IPFS node), oci://REGISTRY/REPO[:TAG|@DIGEST], or a directory; with --follow, the
+        /// first overlay
         #[arg(required_unless_present = "follow", value_name = "IMAGE")]
         image: Option<String>,
         /// Overlays (CID, /ipfs/CID[/path], /ipns/NAME[/path] or directory), applied in order on
@@ -105,9 +109,16 @@ enum Command {
         // For blocks not in the store; the same flag, forms and order as wwpack's --api.
         #[arg(long, value_name = "ADDR", help = ww_content::ipfs::addr::API_HELP)]
         api: Option<String>,
-        /// Seconds to wait for each request to the IPFS node
+        /// Seconds to wait for each request to the IPFS node (and to an OCI registry)
         #[arg(long, value_name = "SECS", default_value_t = 30)]
         api_timeout: u64,
+        /// Speak plain HTTP to an oci:// registry on a loopback address (127.0.0.1, localhost)
+        #[arg(long)]
+        plain_http: bool,
+        /// Speak plain HTTP to any oci:// registry (anyone on the path can read and change what
+        /// is sent; the digests are still checked)
+        #[arg(long)]
+        insecure: bool,
         /// Linear memory of each process (pid0 and every child), e.g. 64MiB, 1GiB or bytes
         #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = ww_runtime::units::parse_size)]
         max_memory: u64,
@@ -221,6 +232,8 @@ fn main() -> ExitCode {
             cache,
             api,
             api_timeout,
+            plain_http,
+            insecure,
             max_memory,
             max_total_memory,
             max_processes,
@@ -278,6 +291,18 @@ fn main() -> ExitCode {
                 }
             };
             let timeout = std::time::Duration::from_secs(api_timeout.max(1));
+            let reach = ww_runtime::oci::Reach {
+                plain_http,
+                insecure,
+                timeout,
+            };
+            let opts = match ww_runtime::oci::resolve_layers(&opts, reach) {
+                Ok(layers) => ww_runtime::run::RunOptions { layers, ..opts },
+                Err(err) => {
+                    ww_runtime::logline::error(&err.to_string());
+                    return ExitCode::from(err.exit_status());
+                }
+            };
             if let Some(source) = follow {
                 let source = match ww_runtime::follow::source::Source::parse(&source) {
                     Ok(source) => source,

@@ -179,8 +179,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Fetch a DAG from the IPFS node into the block store (every block verified) and pin it
-    Pull { cid: Cid },
+    /// Fetch a DAG from the IPFS node (or an image from an OCI registry) into the block store,
+    /// every block verified, and pin it
+    ///
+    /// With --oci REF the image's manifest and blobs come from the registry (every digest
+    /// verified), its layers are unpacked in order into their union (absolute paths, `..`,
+    /// links out of the tree, hard links and devices refused) and imported, and its root is
+    /// pinned only when it is the CID the manifest's annotation promises; the root is printed.
+    #[command(after_help = "Examples:
+  wwpack pull bafybeigxuoa5q3bh36wxuex2ijt7s2gxc5fh7uhzowypfnokoobaewflfe
+  wwpack pull --oci ghcr.io/acme/fleet:v2
+  wwpack pull --oci 127.0.0.1:5000/fleet@sha256:... --plain-http")]
+    Pull {
+        /// The DAG's root on the IPFS node
+        #[arg(required_unless_present = "oci", conflicts_with = "oci")]
+        cid: Option<Cid>,
+        /// An image in an OCI registry: REGISTRY/REPO[:TAG|@DIGEST]
+        #[arg(long, value_name = "REF")]
+        oci: Option<String>,
+        #[command(flatten)]
+        reach: RegistryReach,
+        /// Print a JSON object (with --oci): {"reference", "manifest", "root", "profile",
+        /// "image", "blobs", "bytes", "entries", "file_bytes"}
+        #[arg(long, requires = "oci")]
+        json: bool,
+    },
     /// Show what changed between two versions of images, path by path and inside files
     ///
     /// Each side is a wwpack.lock (FILE, or FILE:IMAGE for one image of it), a directory with
@@ -243,6 +266,27 @@ enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How `--oci` verbs reach a registry.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct RegistryReach {
+    /// Speak plain HTTP to a registry on a loopback address (127.0.0.1, localhost, [::1])
+    #[arg(long)]
+    plain_http: bool,
+    /// Speak plain HTTP to any registry (anyone on the path can read and change what is sent;
+    /// a pull's digests are still checked)
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl From<RegistryReach> for ops::registry::Reach {
+    fn from(r: RegistryReach) -> ops::registry::Reach {
+        ops::registry::Reach {
+            plain_http: r.plain_http,
+            insecure: r.insecure,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -352,7 +396,16 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             };
             ops::publish::run(g, &images, to, json)?
         }
-        Command::Pull { cid } => ops::pull::run(g, &cid)?,
+        Command::Pull {
+            cid,
+            oci,
+            reach,
+            json,
+        } => match (cid, oci) {
+            (_, Some(reference)) => ops::registry::run_pull(g, &reference, reach.into(), json)?,
+            (Some(cid), None) => ops::pull::run(g, &cid)?,
+            (None, None) => unreachable!("clap requires a CID or --oci"),
+        },
         Command::Diff {
             format,
             color,

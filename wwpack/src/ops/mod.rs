@@ -9,5 +9,6 @@ pub mod pin;
 pub mod publish;
 pub mod pull;
 pub mod push;
+pub mod registry;
 pub mod store;
 pub mod verify;

@@ -1,0 +1,98 @@
+//! An image from a registry into the block store: pulled into an OCI layout in a work
+//! directory ww made ([`crate::registry`], every blob verified), its layers unpacked into their
+//! union and imported ([`crate::import`]): the store then holds the image under the root CID
+//! its manifest promises, pinned as `oci:REFERENCE`. The work directory is removed however the
+//! fetch ends.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ww_content::store::Store;
+
+use crate::import::{self, ImportError, Imported};
+use crate::layout::{Layout, LayoutError};
+use crate::registry::{Client, ClientOptions, PullLimits, PullReport, Reference, RegistryError};
+use crate::unpack;
+
+/// What [`fetch`] did.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub pulled: PullReport,
+    pub imported: Imported,
+}
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("{reference}: {source}")]
+    Layout {
+        reference: String,
+        source: LayoutError,
+    },
+    #[error("{reference}: {source}")]
+    Import {
+        reference: String,
+        source: ImportError,
+    },
+    #[error("cannot make a work directory in {dir}: {reason}")]
+    Work { dir: PathBuf, reason: String },
+}
+
+static WORK: AtomicU64 = AtomicU64::new(0);
+
+/// Pulls `reference` within `limits` and imports it into `store` within `unpack_limits` (the
+/// files of the union: their bytes decompressed, their count), working in a new directory
+/// below `work`.
+pub fn fetch(
+    reference: &Reference,
+    opts: ClientOptions,
+    store: &Store,
+    work: &Path,
+    limits: PullLimits,
+    unpack_limits: unpack::Limits,
+) -> Result<Fetched, FetchError> {
+    let dir = work.join(format!(
+        "oci-fetch-{}-{}",
+        std::process::id(),
+        WORK.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| FetchError::Work {
+        dir: work.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let _remove = RemoveOnDrop(dir.clone());
+    let client = Client::new(&reference.registry, opts)?;
+    let pulled = client.pull_to_layout(reference, &dir.join("layout"), limits)?;
+    let named = |source| FetchError::Layout {
+        reference: reference.to_string(),
+        source,
+    };
+    let layout = Layout::open(&pulled.layout, reference.tag.as_deref()).map_err(named)?;
+    let imported = import::import(
+        &layout,
+        store,
+        &dir.join("work"),
+        unpack_limits,
+        &format!("oci:{reference}"),
+    )
+    .map_err(|source| FetchError::Import {
+        reference: reference.to_string(),
+        source,
+    })?;
+    Ok(Fetched { pulled, imported })
+}
+
+/// Removes the work directory when the fetch ends, however it ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("cannot remove the work directory {}: {e}", self.0.display());
+            }
+        }
+    }
+}
