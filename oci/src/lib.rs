@@ -20,5 +20,7 @@
 //! verified against its digest before use.
 
 pub mod digest;
+pub mod export;
 pub mod layout;
+pub mod pack;
 pub mod spec;
