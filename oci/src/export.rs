@@ -418,3 +418,6 @@ pub fn rfc3339(secs: u64) -> String {
         rem % 60
     )
 }
+
+#[cfg(test)]
+mod tests;
