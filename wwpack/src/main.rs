@@ -88,13 +88,47 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write the DAG under a CID (block store, then IPFS node) to a CAR v1 file
+    /// Write the DAG under a CID (block store, then IPFS node) to a CAR v1 file, or with --oci
+    /// an image of wwpack.lock as an OCI image layout
+    ///
+    /// With --oci OUT, IMAGE is an image of wwpack.lock, its layers read from the block store:
+    /// each wwpack layer becomes one layer blob, a deterministic tar (sorted, mtime from
+    /// SOURCE_DATE_EPOCH or 0, owners 0, fixed modes) compressed with zstd (or gzip), and the
+    /// manifest's annotations carry the image's root CID, profile and name and each layer's CID.
+    /// OUT is a directory (an existing one must be empty or an OCI layout, which is replaced),
+    /// or a file when it ends in `.tar`; written atomically. Prints the manifest's digest.
+    #[command(after_help = "Examples:
+  wwpack export bafy... -o image.car
+  wwpack export --oci target/oci default
+  wwpack export --oci default.tar --compression gzip --tag v1 default
+  skopeo inspect oci:target/oci:default")]
     Export {
-        cid: Cid,
+        /// The root of the DAG to write as a CAR; with --oci, an image of wwpack.lock
+        #[arg(value_name = "CID|IMAGE")]
+        target: String,
         /// Where to write the CAR: `-` is stdout; a regular file is replaced atomically; a
         /// FIFO or device is written in place; a symlink is followed, never replaced
-        #[arg(short, long, value_name = "FILE.car")]
-        output: PathBuf,
+        #[arg(
+            short,
+            long,
+            value_name = "FILE.car",
+            required_unless_present = "oci",
+            conflicts_with = "oci"
+        )]
+        output: Option<PathBuf>,
+        /// Write the image IMAGE as an OCI image layout to this directory (or `.tar` file)
+        #[arg(long, value_name = "OUT")]
+        oci: Option<PathBuf>,
+        /// With --oci: how layers are compressed, zstd (tar+zstd) or gzip (tar+gzip)
+        #[arg(long, value_name = "zstd|gzip", requires = "oci")]
+        compression: Option<ww_oci::pack::Compression>,
+        /// With --oci: the manifest's tag in the layout's index [default: the image's name]
+        #[arg(long, value_name = "TAG", requires = "oci")]
+        tag: Option<String>,
+        /// With --oci: print a JSON object: {"layout", "tag", "manifest", "compression",
+        /// "layers": [{"name", "cid", "digest", "size", "diff_id"}], "bytes"}
+        #[arg(long, requires = "oci")]
+        json: bool,
     },
     /// Read a CAR v1 file into the block store, verifying every block, and pin its roots
     Import {
@@ -364,7 +398,40 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             length,
         } => ops::content::run_cat(g, &target, offset, length)?,
         Command::Ls { target, json } => ops::content::run_ls(g, &target, json)?,
-        Command::Export { cid, output } => ops::content::run_export(g, &cid, &output)?,
+        Command::Export {
+            target,
+            output,
+            oci,
+            compression,
+            tag,
+            json,
+        } => match (oci, output) {
+            (Some(out), _) => ops::oci::run(
+                g,
+                &target,
+                &out,
+                compression.unwrap_or_default(),
+                tag.as_deref(),
+                json,
+            )?,
+            (None, Some(output)) => {
+                // As clap parsed the CID before --oci took an image's name here.
+                let cid: Cid = target.parse().unwrap_or_else(|e| {
+                    let mut cli = Cli::command();
+                    cli.build();
+                    cli.find_subcommand_mut("export")
+                        .cloned()
+                        .unwrap_or_default()
+                        .error(
+                            clap::error::ErrorKind::ValueValidation,
+                            format!("invalid value '{target}' for '<CID>': {e}"),
+                        )
+                        .exit()
+                });
+                ops::content::run_export(g, &cid, &output)?
+            }
+            (None, None) => anyhow::bail!("wwpack export: give --output FILE.car or --oci OUT"),
+        },
         Command::Import { car } => ops::content::run_import(g, &car)?,
         Command::Gc { dry_run, json } => ops::store::run_gc(g, dry_run, json)?,
         Command::Pin { command } => match command {

@@ -57,6 +57,25 @@ fn two_clones_at_different_paths_give_identical_locks_and_wasm() {
     let main =
         |p: &Path| std::fs::read(p.join("target/wwpack/images/default/bin/main.wasm")).unwrap();
     assert_eq!(main(&pa), main(&pb), "byte-identical pid0");
+    // The OCI export of each clone has the same manifest digest (so the same layer and config
+    // bytes): nothing of the checkout path or the time goes into it.
+    let oci = |p: &Path| {
+        ok(&output(
+            Command::new(WWPACK)
+                .current_dir(p)
+                .env_remove("SOURCE_DATE_EPOCH")
+                .arg("--store")
+                .arg(p.join("store"))
+                .args(["export", "--oci", "oci", "default"]),
+        ))
+    };
+    let digest = oci(&pa);
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    assert_eq!(
+        digest,
+        oci(&pb),
+        "the same OCI manifest digest from both clones"
+    );
     // `wwpack diff` says so too: the two locks, the two image directories, and (in the second
     // clone) its lock against a fresh build of its working tree.
     let diff = |args: &[&Path], cwd: &Path| {
