@@ -170,10 +170,28 @@ enum Command {
         command: StoreCommand,
     },
     /// Upload images (with their layers) or DAGs by CID to the IPFS node, and pin their roots
+    ///
+    /// With --oci REF, one image of wwpack.lock is exported as `export --oci` does and uploaded
+    /// to the OCI registry REF (REGISTRY/REPO[:TAG]; the tag defaults to the image's name);
+    /// blobs the registry has are not sent again, and the manifest's digest is printed.
+    #[command(after_help = "Examples:
+  wwpack push
+  wwpack push default shell
+  wwpack push --oci ghcr.io/acme/fleet:v2 default
+  wwpack push --oci 127.0.0.1:5000/fleet:dev default --plain-http")]
     Push {
-        /// Images of wwpack.lock, or CIDs of DAGs in the block store [default: every image]
+        /// Images of wwpack.lock, or CIDs of DAGs in the block store [default: every image];
+        /// with --oci, exactly one image
         #[arg(value_name = "IMAGE|CID")]
         images: Vec<String>,
+        /// Upload to this OCI registry instead of the IPFS node: REGISTRY/REPO[:TAG]
+        #[arg(long, value_name = "REF")]
+        oci: Option<String>,
+        /// The layers' compression with --oci: zstd or gzip
+        #[arg(long, value_name = "ALGO", default_value = "zstd", requires = "oci")]
+        compression: ww_oci::pack::Compression,
+        #[command(flatten)]
+        reach: RegistryReach,
         /// Print a JSON report
         #[arg(long)]
         json: bool,
@@ -445,7 +463,24 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
         Command::Store { command } => match command {
             StoreCommand::Stat { json } => ops::store::run_stat(g, json)?,
         },
-        Command::Push { images, json } => ops::push::run(g, &images, json)?,
+        Command::Push {
+            images,
+            oci,
+            compression,
+            reach,
+            json,
+        } => match oci {
+            None => ops::push::run(g, &images, json)?,
+            Some(reference) => {
+                let [image] = images.as_slice() else {
+                    anyhow::bail!(
+                        "push --oci takes one image of wwpack.lock, not {}",
+                        images.len()
+                    );
+                };
+                ops::registry::run_push(g, &reference, image, compression, reach.into(), json)?
+            }
+        },
         Command::Publish {
             images,
             names,

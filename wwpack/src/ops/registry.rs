@@ -82,3 +82,64 @@ pub fn run_pull(g: &Globals, reference_text: &str, reach: Reach, json: bool) -> 
     }
     Ok(())
 }
+
+/// `wwpack push --oci REF IMAGE`: exports the image (as `export --oci` does) to a layout in the
+/// store's `tmp/` and uploads it to the registry, blobs the registry has not sent again; prints
+/// the manifest's digest (or with `json` a JSON object).
+pub fn run_push(
+    g: &Globals,
+    reference_text: &str,
+    image: &str,
+    compression: ww_oci::pack::Compression,
+    reach: Reach,
+    json: bool,
+) -> anyhow::Result<()> {
+    let reference = reference(reference_text)?;
+    let tag = reference.tag.clone().unwrap_or_else(|| image.to_string());
+    let store = g.open_store()?;
+    let work = tempfile::Builder::new()
+        .prefix("oci-push-")
+        .tempdir_in(store.dir().join("tmp"))
+        .context("making a work directory in the block store's tmp/")?;
+    let layout_dir = work.path().join("layout");
+    let exported = super::oci::export(g, image, &layout_dir, compression, Some(&tag))?;
+    let layout = ww_oci::layout::Layout::open(&layout_dir, Some(&tag))
+        .with_context(|| format!("reading back the layout of image `{image}`"))?;
+    let client =
+        ww_oci::registry::Client::new(&reference.registry, reach.options(g, &reference.registry)?)?;
+    let started = std::time::Instant::now();
+    let pushed = client
+        .push_layout(&layout, &reference)
+        .with_context(|| format!("pushing image `{image}` to {reference}"))?;
+    let took = started.elapsed();
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "reference": reference.to_string(),
+                "image": image,
+                "manifest": pushed.manifest.to_string(),
+                "blobs_sent": pushed.blobs_sent,
+                "bytes_sent": pushed.bytes_sent,
+                "blobs_skipped": pushed.blobs_skipped,
+                "bytes_skipped": pushed.bytes_skipped,
+                "layout_bytes": exported.bytes,
+                "seconds": took.as_secs_f64(),
+            })
+        )?;
+    } else {
+        outln!("{}", pushed.manifest)?;
+        if !g.quiet {
+            errln!(
+                "pushed image `{image}` to {reference}: {} blobs sent ({} bytes), {} the registry \
+                 had ({} bytes), in {:.2} s",
+                pushed.blobs_sent,
+                pushed.bytes_sent,
+                pushed.blobs_skipped,
+                pushed.bytes_skipped,
+                took.as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
