@@ -141,7 +141,13 @@ impl Drop for Following {
 
 /// `ww run --follow SOURCE OVERLAY -- epoch /etc/version /etc/overlay` with its own store and
 /// cache under `home`, the node at `api`, polling every 100 ms.
-fn follow(home: &Path, api: &str, source: &str, overlay: &Path, extra: &[&str]) -> Following {
+fn follow(
+    home: &Path,
+    api: &str,
+    source: &str,
+    overlay: impl AsRef<std::ffi::OsStr>,
+    extra: &[&str],
+) -> Following {
     let mut cmd = e2e::ww_in(home);
     cmd.args(["--json-log", "run", "--api", api, "--follow", source])
         .args(["--poll-interval", "100ms"])

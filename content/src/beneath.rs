@@ -139,6 +139,13 @@ impl Dir {
         Ok(())
     }
 
+    /// Removes the file or symlink `name` here (`unlinkat`, which never follows it).
+    pub fn remove_file(&self, name: &str) -> io::Result<()> {
+        check(name)?;
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::empty())?;
+        Ok(())
+    }
+
     /// The target of the symlink `name` here.
     pub fn read_link(&self, name: &str) -> io::Result<Vec<u8>> {
         check(name)?;

@@ -8,10 +8,12 @@
 //! with `O_NOFOLLOW`, so a symlink an earlier entry planted is never written through. Refused,
 //! each naming the layer and the entry: an absolute path, a `..` or empty component, a path that
 //! is not UTF-8, a hard link, a device, FIFO or socket, a whiteout (`.wh.*`: the union deletes
-//! nothing), a symlink whose target is absolute or climbs out of the tree, a file over a
-//! directory or a directory over a file. Bounded: entries, bytes of files (all layers together,
-//! counted as they are decompressed, so a small blob cannot expand without end), path length
-//! and depth ([`Limits`]). Modes, owners and times in the tar are ignored: files are 0644 and
+//! nothing), a symlink whose target is absolute, climbs out of the tree or has a `..` after a
+//! name, a GNU long-name or PAX record (read raw, never whole into memory; wwpack writes plain
+//! ustar), a file over a directory or a directory over a file. Bounded: entries, bytes of files
+//! (all layers together), every byte the decompressors give (the files' budget plus
+//! [`HEADER_ALLOWANCE`], so a small blob cannot expand without end), path length and depth
+//! ([`Limits`]). Modes, owners and times in the tar are ignored: files are 0644 and
 //! directories 0755, as UnixFS has none.
 
 use std::io::{self, Read, Write};
@@ -46,6 +48,11 @@ impl Default for Limits {
     }
 }
 
+/// The bytes of tar headers and padding allowed on top of [`Limits::max_bytes`] when counting
+/// what the decompressors give: the bound on decompressed bytes, so that a small blob cannot
+/// expand without end in entries that are not files.
+pub const HEADER_ALLOWANCE: u64 = 64 << 20;
+
 /// What an unpack wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unpacked {
@@ -77,6 +84,8 @@ pub fn unpack(layout: &Layout, dest: &Path, limits: Limits) -> Result<Unpacked, 
         reason: format!("cannot create {}: {e}", dest.display()),
     })?;
     let mut done = Unpacked::default();
+    let decompressed = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let cap = limits.max_bytes.saturating_add(HEADER_ALLOWANCE);
     for (i, layer) in layout.manifest.layers.iter().enumerate() {
         let name = layer_name(i, layer);
         layout.verify_blob(layer)?;
@@ -97,6 +106,11 @@ pub fn unpack(layout: &Layout, dest: &Path, limits: Limits) -> Result<Unpacked, 
                 Box::new(flate2::read::GzDecoder::new(file))
             }
             _ => Box::new(file),
+        };
+        let decoded = Capped {
+            inner: decoded,
+            read: decompressed.clone(),
+            cap,
         };
         Unpacker {
             root: &root,
@@ -131,13 +145,15 @@ struct Unpacker<'a> {
 }
 
 impl Unpacker<'_> {
-    fn layer(&mut self, decoded: Box<dyn Read>) -> Result<(), UnpackError> {
+    fn layer(&mut self, decoded: impl Read) -> Result<(), UnpackError> {
         let bad_layer = |e: io::Error| UnpackError::Layer {
             layer: self.layer.to_string(),
             reason: format!("not a tar: {e}"),
         };
         let mut archive = tar::Archive::new(decoded);
-        let entries = archive.entries().map_err(bad_layer)?;
+        // Raw: GNU long names and PAX records are entries of their own, refused below, never
+        // read into memory by the tar crate (which would read them whole, unbounded).
+        let entries = archive.entries().map_err(bad_layer)?.raw(true);
         for entry in entries {
             let entry = entry.map_err(|e| UnpackError::Layer {
                 layer: self.layer.to_string(),
@@ -193,10 +209,12 @@ impl Unpacker<'_> {
                     Some(Kind::Dir) => {
                         return Err(refuse("a file over a directory of an earlier layer".into()))
                     }
-                    Some(_) => remove(&parent, last).map_err(|e| refuse(e.to_string()))?,
+                    Some(_) => parent
+                        .remove_file(last)
+                        .map_err(|e| refuse(e.to_string()))?,
                     None => {}
                 }
-                let size = entry.header().size().map_err(|e| refuse(e.to_string()))?;
+                let size = entry.size();
                 let left = self.limits.max_bytes.saturating_sub(self.done.bytes);
                 if size > left {
                     return Err(refuse(format!(
@@ -232,7 +250,9 @@ impl Unpacker<'_> {
                             "a symlink over a directory of an earlier layer".into(),
                         ))
                     }
-                    Some(_) => remove(&parent, last).map_err(|e| refuse(e.to_string()))?,
+                    Some(_) => parent
+                        .remove_file(last)
+                        .map_err(|e| refuse(e.to_string()))?,
                     None => {}
                 }
                 parent
@@ -244,6 +264,13 @@ impl Unpacker<'_> {
                 Err(refuse("a device file: not taken".into()))
             }
             tar::EntryType::Fifo => Err(refuse("a FIFO: not taken".into())),
+            tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink
+            | tar::EntryType::XHeader
+            | tar::EntryType::XGlobalHeader => Err(refuse(
+                "a GNU long-name or PAX record: not taken (an image's layers are plain ustar)"
+                    .into(),
+            )),
             other => Err(refuse(format!("an entry of tar type {other:?}: not taken"))),
         }
     }
@@ -266,13 +293,6 @@ impl Unpacker<'_> {
         }
         Ok(dir)
     }
-}
-
-fn remove(dir: &Dir, name: &str) -> io::Result<()> {
-    std::fs::remove_file(dir.path_of(name)).or_else(|e| match e.kind() {
-        io::ErrorKind::NotFound => Ok(()),
-        _ => Err(e),
-    })
 }
 
 /// The names of a tar path: relative, `./` prefixes and a trailing `/` dropped, no empty,
@@ -304,34 +324,66 @@ fn split_path(raw: &[u8], limits: Limits) -> Result<Vec<String>, String> {
 }
 
 /// A symlink at depth `depth` (its number of parent directories below the root) may point
-/// only inside the tree: a relative target that never climbs above the root.
+/// only inside the tree, which is decided from its text alone only when every `..` comes first:
+/// `../../a/b` climbs at most `depth` levels, then descends. A `..` after a name (`s/..`) is
+/// refused, since `s` may itself be a link (`s -> .` makes `t -> s/..` leave the tree).
 fn check_link(depth: usize, target: &str) -> Result<(), String> {
+    let shown = || ww_content::text::printable(target).into_owned();
     if target.is_empty() {
         return Err("a symlink with an empty target".into());
     }
     if target.starts_with('/') {
         return Err(format!(
             "a symlink to the absolute path `{}`, out of the tree",
-            ww_content::text::printable(target)
+            shown()
         ));
     }
-    let mut level = depth as i64;
+    let mut climbs = 0usize;
+    let mut descended = false;
     for part in target.split('/') {
         match part {
             "" | "." => {}
-            ".." => {
-                level -= 1;
-                if level < 0 {
-                    return Err(format!(
-                        "a symlink to `{}`, which climbs out of the tree",
-                        ww_content::text::printable(target)
-                    ));
-                }
+            ".." if descended => {
+                return Err(format!(
+                    "a symlink to `{}`: a `..` after a name is not taken (it may climb out of \
+                     the tree through another link)",
+                    shown()
+                ))
             }
-            _ => level += 1,
+            ".." => climbs += 1,
+            _ => descended = true,
         }
     }
+    if climbs > depth {
+        return Err(format!(
+            "a symlink to `{}`, which climbs out of the tree",
+            shown()
+        ));
+    }
     Ok(())
+}
+
+/// A reader that fails once more than `cap` bytes have been read through all readers sharing
+/// `read`.
+struct Capped<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+    cap: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.read.get() + n as u64;
+        self.read.set(total);
+        if total > self.cap {
+            return Err(io::Error::other(format!(
+                "the layers decompress to more than {} bytes",
+                self.cap
+            )));
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn collect(
         }
     }
     for var in vars {
-        let (name, value) = split(var, Some(&|name| std::env::var(name).ok()))
+        let (name, value) = split(var, Some(&|name| std::env::var_os(name)))
             .map_err(|e| format!("-e `{}`: {e}", ww_content::text::printable(var)))?;
         set(name, value);
     }
@@ -41,7 +41,7 @@ pub fn collect(
 }
 
 /// Where `-e NAME` finds ww's own value of NAME.
-type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<std::ffi::OsString>;
 
 /// `NAME=VALUE`, or `NAME` alone when `lookup` gives its value.
 fn split(text: &str, lookup: Option<Lookup<'_>>) -> Result<(String, String), String> {
@@ -49,9 +49,14 @@ fn split(text: &str, lookup: Option<Lookup<'_>>) -> Result<(String, String), Str
         (Some((name, value)), _) => (name, value.to_string()),
         (None, Some(lookup)) => {
             check_name(text)?;
-            let value = lookup(text).ok_or_else(|| {
-                format!("`{text}` is not set in ww's environment (give NAME=VALUE)")
-            })?;
+            let value = lookup(text)
+                .ok_or_else(|| {
+                    format!("`{text}` is not set in ww's environment (give NAME=VALUE)")
+                })?
+                .into_string()
+                .map_err(|_| {
+                    format!("ww's own value of `{text}` is not UTF-8 (give NAME=VALUE)")
+                })?;
             (text, value)
         }
         (None, None) => return Err("not NAME=VALUE".to_string()),

@@ -303,6 +303,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(err.exit_status());
                 }
             };
+            let node =
+                ww_content::ipfs::LazyNode::new(&api.url, timeout).with_cancel(opts.cancel.clone());
+            let opts = match ww_runtime::names::resolve_layers(&opts.layers, &node) {
+                Ok(layers) => ww_runtime::run::RunOptions { layers, ..opts },
+                Err(err) => {
+                    ww_runtime::logline::error(&err.to_string());
+                    return ExitCode::from(err.exit_status());
+                }
+            };
             if let Some(source) = follow {
                 let source = match ww_runtime::follow::source::Source::parse(&source) {
                     Ok(source) => source,
@@ -324,15 +333,6 @@ fn main() -> ExitCode {
                 };
                 return exit_with(ww_runtime::follow::follow(&opts, &follow, node));
             }
-            let node =
-                ww_content::ipfs::LazyNode::new(&api.url, timeout).with_cancel(opts.cancel.clone());
-            let opts = match ww_runtime::names::resolve_layers(&opts.layers, &node) {
-                Ok(layers) => ww_runtime::run::RunOptions { layers, ..opts },
-                Err(err) => {
-                    ww_runtime::logline::error(&err.to_string());
-                    return ExitCode::from(err.exit_status());
-                }
-            };
             exit_with(ww_runtime::run::run(&opts, Some((&node, api.label()))))
         }
         Command::Cache { command, cache } => {

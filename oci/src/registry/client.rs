@@ -54,6 +54,8 @@ pub struct Client {
     registry: String,
     base: String,
     plain_http: bool,
+    /// Plain HTTP to hosts that are not on a loopback address too (`--insecure`).
+    plain_http_remote: bool,
     agent: ureq::Agent,
     credentials: Option<Credentials>,
     /// The `Authorization` sent to the registry's origin, once a challenge asked for one.
@@ -120,6 +122,7 @@ impl Client {
             registry: registry.to_string(),
             base: format!("{scheme}://{registry}"),
             plain_http: opts.plain_http,
+            plain_http_remote: opts.plain_http_remote,
             agent,
             credentials: opts.credentials,
             authorization: Mutex::new(None),
@@ -239,11 +242,24 @@ impl Client {
     /// never from HTTPS down to HTTP unless plain HTTP was allowed.
     pub(crate) fn redirect_target(&self, from: &str, location: &str) -> Result<String, String> {
         let to = resolve_url(from, location)?;
-        if !self.plain_http && scheme(&to) == Some("http".into()) {
-            return Err(format!(
-                "the registry sends to the plain HTTP URL `{}`, and plain HTTP was not allowed",
-                ww_content::text::printable(&to)
-            ));
+        if scheme(&to) == Some("http".into()) {
+            if !self.plain_http {
+                return Err(format!(
+                    "the registry sends to the plain HTTP URL `{}`, and plain HTTP was not allowed",
+                    ww_content::text::printable(&to)
+                ));
+            }
+            // --plain-http is for loopback: a plain HTTP hop elsewhere (where the registry's
+            // credentials or token would travel in clear) needs --insecure.
+            let host = origin(&to)
+                .and_then(|o| o.split_once("://").map(|(_, h)| h.to_string()))
+                .unwrap_or_default();
+            if !self.plain_http_remote && !is_loopback(&host) {
+                return Err(format!(
+                    "the registry sends to the plain HTTP URL `{}`, off the loopback address                      that --plain-http allows (--insecure allows any)",
+                    ww_content::text::printable(&to)
+                ));
+            }
         }
         Ok(to)
     }

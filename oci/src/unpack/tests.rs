@@ -158,6 +158,22 @@ fn hostile_entries_are_refused_naming_the_entry_and_the_rule() {
     );
     refused(&[E::Link(b"p", tar::EntryType::Fifo, b"")], "a FIFO");
     refused(&[E::File(b"etc/.wh.motd", b"")], "a whiteout");
+    // `s -> .` then `t -> s/..` would leave the tree through `s`.
+    refused(
+        &[
+            E::Link(b"s", tar::EntryType::Symlink, b"."),
+            E::Link(b"t", tar::EntryType::Symlink, b"s/.."),
+        ],
+        "a `..` after a name",
+    );
+    refused(
+        &[E::Link(b"long", tar::EntryType::GNULongName, b"")],
+        "a GNU long-name or PAX record",
+    );
+    refused(
+        &[E::Link(b"pax", tar::EntryType::XHeader, b"")],
+        "a GNU long-name or PAX record",
+    );
     refused(&[E::File(b"\xff", b"")], "not UTF-8");
     refused(
         &[E::Dir(b"etc"), E::File(b"etc", b"x")],
@@ -228,6 +244,32 @@ fn sizes_and_counts_are_bounded() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("deeper than 4"), "{err}");
+}
+
+#[test]
+fn what_the_decompressor_gives_is_bounded_even_in_entries_that_are_not_files() {
+    // A directory entry claiming 80 MiB of data: no file bytes, but 80 MiB to decompress.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.as_gnu_mut().unwrap().name[..2].copy_from_slice(b"d/");
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_size(80 << 20);
+    h.set_cksum();
+    b.append(&h, &vec![0u8; 80 << 20][..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let layout = layout_of(
+        &work.path().join("layout"),
+        &[(spec::MEDIA_LAYER_ZSTD, tar)],
+    );
+    let limits = Limits {
+        max_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let err = unpack(&layout, &work.path().join("root"), limits)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("decompress to more than"), "{err}");
 }
 
 #[test]

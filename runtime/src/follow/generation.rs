@@ -40,6 +40,9 @@ pub(crate) struct Generation<'a> {
     epochs: &'a Epochs,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// The cache and the size it is pruned to once pid0 has started.
+    cache: std::path::PathBuf,
+    cache_max_size: u64,
 }
 
 impl<'a> Generation<'a> {
@@ -68,6 +71,8 @@ impl<'a> Generation<'a> {
             epochs,
             args,
             env: opts.env.clone(),
+            cache: opts.cache.clone(),
+            cache_max_size: opts.cache_max_size,
         }
     }
 
@@ -105,11 +110,17 @@ impl<'a> Generation<'a> {
         let kernel = self.kernel;
         let epochs = self.epochs;
         let root_path = self.root.path;
+        let prune = (self.cache.clone(), self.cache_max_size);
         let local = tokio::task::LocalSet::new();
         let (ended, running) = local.block_on(tokio, async {
             let pid0 = kernel.run_process(&command, spec);
             tokio::pin!(pid0);
             let running = services::start(&kernel, services);
+            // The cache is pruned once the new pid0 is on its way, not while nothing runs.
+            let (cache, max) = (prune.0.clone(), prune.1);
+            drop(tokio::task::spawn_blocking(move || {
+                crate::cache::prune::at_startup(&cache, max)
+            }));
             let mut feed = Some(Box::pin(stdin.forward(feed_end)));
             let mut watching = true;
             let update = loop {
@@ -146,6 +157,9 @@ impl<'a> Generation<'a> {
                 Ok(code) => format!("exited (status {code})"),
                 Err(e) => format!("failed ({e})"),
             };
+            // One deadline for the whole grace, however often the loop goes round.
+            let grace = tokio::time::sleep(follow.grace);
+            tokio::pin!(grace);
             let old_pid0 = loop {
                 tokio::select! {
                     biased;
@@ -153,7 +167,7 @@ impl<'a> Generation<'a> {
                         return (Ended::Signal { signal, file: name }, running);
                     }
                     status = &mut pid0 => break after(&exited(&status)),
-                    _ = tokio::time::sleep(follow.grace) => {
+                    _ = &mut grace => {
                         // Closing its stdin is the last request; then it is stopped.
                         drop(feed.take());
                         break tokio::select! {

@@ -157,7 +157,6 @@ impl Run<'_> {
                 &self.identity,
                 self.opts,
             );
-            crate::cache::prune::at_startup(&self.opts.cache, self.opts.cache_max_size);
             if let Some(previous) = previous.take() {
                 previous.log(&self.follow.source, &generation, &epochs, started);
             } else {
