@@ -166,6 +166,10 @@ enum Command {
     /// ww holds (its union root and files stay until it ends), least recently used first.
     /// `ww run` prunes to --cache-max-size itself; these verbs exit 0, or 125 when the cache
     /// cannot be read or an entry cannot be removed.
+    #[command(after_help = "Examples:
+  ww cache ls
+  ww cache prune --max-size 512MiB
+  ww cache clear --json")]
     Cache {
         #[command(subcommand)]
         command: CacheCommand,
@@ -173,21 +177,45 @@ enum Command {
         #[arg(long, value_name = "DIR", env = "WW_CACHE", global = true)]
         cache: Option<PathBuf>,
     },
+    /// Print the shell completion script of ww
+    #[command(after_help = "Examples:
+  source <(ww completions bash)
+  ww completions fish > ~/.config/fish/completions/ww.fish")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: ww_clidocs::Shell,
+    },
+    /// Write the man pages of ww and of each verb into a directory (ww.1, ww-run.1, ...)
+    ///
+    /// Made from the same definitions as --help; nothing installs them: put DIR in MANPATH.
+    #[command(after_help = "Example:
+  ww man target/man && MANPATH=target/man man ww-run")]
+    Man {
+        /// Where the pages go (created if missing)
+        dir: PathBuf,
+    },
     /// Print the node's libp2p peer ID
     ///
     /// The peer ID of the key `ww run` uses: --identity FILE, else the default key file, which
     /// is created (mode 0600) when missing.
+    #[command(after_help = "Examples:
+  ww identity
+  ww identity --identity ./node.key --json")]
     Identity {
         /// The node's key file; it must exist [default: $XDG_DATA_HOME/ww/identity, or
         /// ~/.local/share/ww/identity]
         #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
         identity: Option<PathBuf>,
+        /// One JSON object: {"peer_id"}
+        #[arg(long)]
+        json: bool,
     },
 }
 
 #[derive(Subcommand)]
 enum CacheCommand {
     /// List the entries (kind, size in bytes, last used, id) and their total
+    #[command(after_help = "Example:\n  ww cache ls --json")]
     Ls {
         /// One JSON object: {"cache", "entries": [{"kind", "id", "size", "last_used",
         /// "last_used_ns", "held"}], "total"}
@@ -195,6 +223,7 @@ enum CacheCommand {
         json: bool,
     },
     /// Evict least recently used entries until the cache is at most --max-size
+    #[command(after_help = "Example:\n  ww cache prune --max-size 256MiB")]
     Prune {
         /// The size to prune to, e.g. 512MiB or 1GiB
         #[arg(long, value_name = "SIZE", env = "WW_CACHE_MAX_SIZE", default_value = "1GiB",
@@ -206,6 +235,7 @@ enum CacheCommand {
         json: bool,
     },
     /// Remove every entry no running ww holds
+    #[command(after_help = "Example:\n  ww cache clear")]
     Clear {
         /// One JSON object, as prune's
         #[arg(long)]
@@ -347,8 +377,30 @@ fn main() -> ExitCode {
                 CacheCommand::Clear { json } => cli::clear(&dir, json),
             })
         }
-        Command::Identity { identity } => {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            ww_clidocs::completions(shell, &mut Cli::command(), &mut std::io::stdout().lock());
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => {
+            use clap::CommandFactory;
+            match ww_clidocs::man_pages(Cli::command(), &dir) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    ww_runtime::logline::error(&format!(
+                        "writing man pages to {}: {e}",
+                        dir.display()
+                    ));
+                    ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR)
+                }
+            }
+        }
+        Command::Identity { identity, json } => {
             match ww_runtime::identity::Identity::resolve(identity.as_deref()) {
+                Ok(key) if json => {
+                    println!("{}", serde_json::json!({"peer_id": key.peer_id()}));
+                    ExitCode::SUCCESS
+                }
                 Ok(key) => {
                     println!("{}", key.peer_id());
                     ExitCode::SUCCESS

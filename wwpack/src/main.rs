@@ -33,6 +33,10 @@ enum Command {
     /// Guests are built for wasm32-wasip2 in dependency order; each image is written to
     /// <out-dir>/images/<image>/, its blocks to the block store, and its manifest to wwpack.lock.
     /// When nothing that goes into the images changed, nothing is rebuilt or re-hashed.
+    #[command(after_help = "Examples:
+  wwpack build
+  wwpack build default --locked
+  wwpack build --out-dir /tmp/out --json")]
     Build {
         /// Images to build [default: all images of wwpack.toml]
         images: Vec<String>,
@@ -50,7 +54,11 @@ enum Command {
         json: bool,
     },
     /// Print the CID of a file or directory tree, as `ipfs add -r --hidden --only-hash`; writes nothing
+    #[command(after_help = "Examples:
+  wwpack cid layers/base
+  wwpack cid --profile unixfs-v0-2015 README.md")]
     Cid {
+        /// The file or directory tree to hash (symlinks are stored, never followed)
         path: PathBuf,
         /// unixfs-v1-2025, unixfs-v0-2015 or kubo-cidv1
         #[arg(long, default_value = "unixfs-v1-2025")]
@@ -60,7 +68,11 @@ enum Command {
         json: bool,
     },
     /// Store a file or directory tree in the block store and pin it; prints its CID
+    #[command(after_help = "Examples:
+  wwpack add layers/base
+  wwpack add ./site --json")]
     Add {
+        /// The file or directory tree to store (symlinks are stored, never followed)
         path: PathBuf,
         /// unixfs-v1-2025, unixfs-v0-2015 or kubo-cidv1
         #[arg(long, default_value = "unixfs-v1-2025")]
@@ -70,6 +82,9 @@ enum Command {
         json: bool,
     },
     /// Write a file to stdout (block store, then IPFS node; every block verified)
+    #[command(after_help = "Examples:
+  wwpack cat bafy.../etc/motd
+  wwpack cat /ipfs/bafy.../bin/main.wasm --offset 0 --length 8 | xxd")]
     Cat {
         /// CID[/path] or /ipfs/CID[/path]
         target: ContentPath,
@@ -81,6 +96,9 @@ enum Command {
         length: Option<u64>,
     },
     /// List a directory (block store, then IPFS node): CID, size, name (a trailing / marks directories)
+    #[command(after_help = "Examples:
+  wwpack ls bafy...
+  wwpack ls /ipfs/bafy.../bin --json")]
     Ls {
         /// CID[/path] or /ipfs/CID[/path]
         target: ContentPath,
@@ -131,11 +149,18 @@ enum Command {
         json: bool,
     },
     /// Read a CAR v1 file into the block store, verifying every block, and pin its roots
+    #[command(after_help = "Examples:
+  wwpack import image.car
+  wwpack export bafy... -o - | wwpack --store /other import /dev/stdin")]
     Import {
+        /// The CAR v1 file to read (every block verified against its CID)
         #[arg(value_name = "FILE.car")]
         car: PathBuf,
     },
     /// Remove every block of the block store that no pin reaches
+    #[command(after_help = "Examples:
+  wwpack gc --dry-run
+  wwpack gc --json")]
     Gc {
         /// Say what would be removed (count, bytes; with --json the CIDs), removing nothing
         #[arg(long)]
@@ -145,6 +170,10 @@ enum Command {
         json: bool,
     },
     /// The pins of the block store: list, add (fetching what is missing), remove
+    #[command(after_help = "Examples:
+  wwpack pin ls
+  wwpack pin add bafy... --name site
+  wwpack pin rm bafy...")]
     Pin {
         #[command(subcommand)]
         command: PinCommand,
@@ -154,6 +183,9 @@ enum Command {
     /// Without CIDs: every block of the store, and every pin's DAG checked to be complete.
     /// With CIDs: every block their DAGs reach. --repair fetches the corrupt and missing
     /// blocks again from the IPFS node (every block verified) and rewrites them.
+    #[command(after_help = "Examples:
+  wwpack verify
+  wwpack verify bafy... --repair")]
     Verify {
         /// Roots whose DAGs to verify [default: the whole store]
         cids: Vec<Cid>,
@@ -165,6 +197,8 @@ enum Command {
         json: bool,
     },
     /// The block store itself
+    #[command(after_help = "Example:
+  wwpack store stat --json")]
     Store {
         #[command(subcommand)]
         command: StoreCommand,
@@ -266,6 +300,11 @@ enum Command {
     /// wwpack.lock (at git HEAD, or the file outside a repository). Details: docs/diff.md.
     ///
     /// Exit status as diff(1): 0 identical, 1 different, 2 trouble.
+    #[command(after_help = "Examples:
+  wwpack diff
+  wwpack diff --git main
+  wwpack diff --git main --format markdown > comment.md
+  wwpack diff old/wwpack.lock:default wwpack.lock:default")]
     Diff {
         /// A and B
         #[arg(value_name = "SIDE")]
@@ -286,18 +325,44 @@ enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = wwpack::diff::content::DEFAULT_TEXT_LIMIT)]
         text_limit: u64,
     },
+    /// Print the shell completion script of wwpack
+    ///
+    /// Load it in the running shell, or install it where the shell looks for completions.
+    #[command(after_help = "Examples:
+  source <(wwpack completions bash)
+  wwpack completions zsh > ~/.zfunc/_wwpack
+  wwpack completions fish > ~/.config/fish/completions/wwpack.fish")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: ww_clidocs::Shell,
+    },
+    /// Write the man pages of wwpack and of each verb into a directory
+    ///
+    /// One page per command (wwpack.1, wwpack-build.1, wwpack-pin-add.1, ...), made from the
+    /// same definitions as --help. Nothing installs them: put DIR in MANPATH, or copy the pages
+    /// to a man1 directory.
+    #[command(after_help = "Examples:
+  wwpack man target/man && MANPATH=target/man man wwpack-build
+  sudo wwpack man /usr/local/share/man/man1")]
+    Man {
+        /// Where the pages go (created if missing)
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 enum PinCommand {
     /// List the pins: CID and label
+    #[command(after_help = "Example:\n  wwpack pin ls --json")]
     Ls {
         /// Print JSON lines instead
         #[arg(long)]
         json: bool,
     },
     /// Pin a CID, first fetching what the store lacks of its DAG from the IPFS node (verified)
+    #[command(after_help = "Example:\n  wwpack pin add bafy... --name site")]
     Add {
+        /// The root of the DAG to pin
         cid: Cid,
         /// The pin's label [default: the label it has, if already pinned]
         #[arg(long, value_name = "LABEL")]
@@ -307,12 +372,17 @@ enum PinCommand {
         json: bool,
     },
     /// Unpin a CID (an error if it is not pinned); its blocks go at the next gc
-    Rm { cid: Cid },
+    #[command(after_help = "Example:\n  wwpack pin rm bafy... && wwpack gc")]
+    Rm {
+        /// The pinned root to unpin
+        cid: Cid,
+    },
 }
 
 #[derive(Subcommand)]
 enum StoreCommand {
     /// The store's directory, blocks, bytes and pins
+    #[command(after_help = "Example:\n  wwpack store stat --json")]
     Stat {
         /// Print a JSON object
         #[arg(long)]
@@ -508,6 +578,16 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             (Some(cid), None) => ops::pull::run(g, &cid)?,
             (None, None) => unreachable!("clap requires a CID or --oci"),
         },
+        Command::Completions { shell } => {
+            ww_clidocs::completions(shell, &mut Cli::command(), &mut std::io::stdout().lock());
+        }
+        Command::Man { dir } => {
+            let pages = ww_clidocs::man_pages(Cli::command(), &dir)
+                .map_err(|e| anyhow::anyhow!("writing man pages to {}: {e}", dir.display()))?;
+            if !g.quiet {
+                eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+            }
+        }
         Command::Diff {
             format,
             color,

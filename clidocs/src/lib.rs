@@ -1,0 +1,90 @@
+//! Shell completions and man pages of a command line, made from its clap definition, so that
+//! they say what `--help` says: `wwpack completions SHELL` / `ww completions SHELL` print a
+//! completion script, `wwpack man DIR` / `ww man DIR` write one page per command and verb
+//! (`wwpack.1`, `wwpack-build.1`, `wwpack-pin-add.1`, ...). Nothing installs them; the README
+//! says where they go.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use clap_complete::Shell;
+
+/// Writes the completion script of `cmd` for `shell` to `out`.
+pub fn completions(shell: Shell, cmd: &mut clap::Command, out: &mut dyn Write) {
+    let name = cmd.get_name().to_string();
+    clap_complete::generate(shell, cmd, name, out);
+}
+
+/// Writes a man page for `cmd` and for each of its subcommands, at any depth, into `dir`
+/// (created if missing); each page is written whole, then renamed into place. Returns the
+/// pages written.
+pub fn man_pages(cmd: clap::Command, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let mut cmd = cmd;
+    cmd.build();
+    page(&cmd, cmd.get_name(), dir, &mut written)?;
+    Ok(written)
+}
+
+fn page(
+    cmd: &clap::Command,
+    name: &str,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    let named = cmd.clone().name(name.to_string());
+    let mut bytes = Vec::new();
+    clap_mangen::Man::new(named).render(&mut bytes)?;
+    let path = dir.join(format!("{name}.1"));
+    let temp = dir.join(format!(".{name}.1.tmp-{}", std::process::id()));
+    std::fs::write(&temp, &bytes)?;
+    std::fs::rename(&temp, &path)?;
+    written.push(path);
+    for sub in cmd.get_subcommands() {
+        if sub.get_name() == "help" {
+            continue;
+        }
+        page(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> clap::Command {
+        clap::Command::new("demo")
+            .about("A demo")
+            .subcommand(
+                clap::Command::new("pin")
+                    .about("Pins")
+                    .subcommand(clap::Command::new("add").about("Add a pin")),
+            )
+            .subcommand(clap::Command::new("build").about("Build it"))
+    }
+
+    #[test]
+    fn one_page_per_verb_and_scripts_per_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let pages = man_pages(demo(), dir.path()).unwrap();
+        let names: Vec<String> = pages
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["demo.1", "demo-pin.1", "demo-pin-add.1", "demo-build.1"]
+        );
+        let add = std::fs::read_to_string(dir.path().join("demo-pin-add.1")).unwrap();
+        assert!(add.contains("Add a pin"), "{add}");
+        let mut out = Vec::new();
+        completions(Shell::Bash, &mut demo(), &mut out);
+        let script = String::from_utf8(out).unwrap();
+        assert!(
+            script.contains("demo") && script.contains("build"),
+            "{script}"
+        );
+    }
+}
