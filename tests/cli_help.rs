@@ -53,7 +53,7 @@ fn undescribed(text: &str) -> Vec<String> {
         if section != "Arguments:" && section != "Options:" {
             continue;
         }
-        let trimmed = line.trim_start();
+        let trimmed = line.trim();
         let starts_entry =
             trimmed.starts_with('-') || trimmed.starts_with('<') || trimmed.starts_with('[');
         if !starts_entry || line.len() - trimmed.len() > 8 {
@@ -148,4 +148,15 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
         let run = std::fs::read_to_string(dir.path().join("man").join(expected[1])).unwrap();
         assert!(run.contains(".TH"), "a man page: {run}");
     }
+}
+
+/// The checks above on help texts as clap writes them: an undescribed argument (clap pads it
+/// with trailing spaces), a described one, an option whose help wraps.
+#[test]
+fn the_checks_catch_what_they_are_for() {
+    let text = "Usage: x <PATH> <CID>\n\nArguments:\n  <PATH>  \n  <CID>   The root\n\n\
+                Options:\n      --json\n      --api <ADDR>\n          The node\n  \
+                -h, --help  Print help\n\nCommands:\n  build  Build\n  pin    Pins\n  help   Help\n";
+    assert_eq!(undescribed(text), vec!["  <PATH>  ", "      --json"]);
+    assert_eq!(verbs(text), vec!["build", "pin"]);
 }
