@@ -325,6 +325,21 @@ enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = wwpack::diff::content::DEFAULT_TEXT_LIMIT)]
         text_limit: u64,
     },
+    /// Make a new project: wwpack.toml, a base layer and a guests workspace with one pid0
+    ///
+    /// The pid0 guest `app` uses the guest SDK (by path: --sdk DIR, or the guests/sdk of the
+    /// checkout this wwpack was built from). DIR must be empty or not exist. `wwpack build`
+    /// there builds the image `default`, and `ww run` boots it.
+    #[command(after_help = "Examples:
+  wwpack init hello-ww && cd hello-ww && wwpack build && ww run target/wwpack/images/default
+  wwpack init --sdk ~/src/wwpack/guests/sdk")]
+    Init {
+        /// Where to make the project [default: the current directory, which must be empty]
+        dir: Option<PathBuf>,
+        /// The guest SDK's directory (guests/sdk of a wwpack checkout)
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
+    },
     /// Print the shell completion script of wwpack
     ///
     /// Load it in the running shell, or install it where the shell looks for completions.
@@ -578,6 +593,11 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             (Some(cid), None) => ops::pull::run(g, &cid)?,
             (None, None) => unreachable!("clap requires a CID or --oci"),
         },
+        Command::Init { dir, sdk } => ops::init::run(
+            g,
+            dir.as_deref().unwrap_or(std::path::Path::new(".")),
+            sdk.as_deref(),
+        )?,
         Command::Completions { shell } => {
             ww_clidocs::completions(shell, &mut Cli::command(), &mut std::io::stdout().lock());
         }

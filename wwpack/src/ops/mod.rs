@@ -5,6 +5,7 @@
 pub mod build;
 pub mod content;
 pub mod diff;
+pub mod init;
 pub mod oci;
 pub mod pin;
 pub mod publish;
