@@ -221,7 +221,7 @@ fn shadowing_pid0_is_a_warning_or_with_deny_shadowing_an_error() {
     ok(&o);
     let err = stderr(&o);
     assert!(
-        err.contains("WARN")
+        err.contains("wwpack: warning: ")
             && err.contains("bin/main.wasm")
             && err.contains("over")
             && err.contains("hello"),

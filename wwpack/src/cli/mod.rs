@@ -3,6 +3,7 @@
 //! environment and the XDG directories), logging, stdout and stderr ([`output`], `outln!`,
 //! `errln!`), progress on stderr ([`progress`]), and how an error is printed.
 
+mod log;
 pub mod output;
 pub mod progress;
 
@@ -149,16 +150,7 @@ pub fn report_repairs(store: &Store) {
 
 /// Logs to stderr: warnings (errors only with `quiet`), or what `WWPACK_LOG` asks for.
 pub fn init_logging(quiet: bool) {
-    let default = if quiet { "error" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WWPACK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .init();
+    log::init(quiet);
 }
 
 /// Prints `err` on stderr as `wwpack: error: ...`, unless stdout was closed: whatever failed
