@@ -53,13 +53,18 @@ fn format_follow(warn: bool, message: &str, fields: serde_json::Value, json: boo
         })
         .to_string()
     } else {
-        let lines: Vec<_> = message
-            .split('\n')
-            .map(ww_content::text::printable)
-            .collect();
-        let level = if warn { "warning: " } else { "" };
-        format!("ww: {level}{}", lines.join("\n"))
+        plain(if warn { "ww: warning: " } else { "ww: " }, message)
     }
+}
+
+/// `prefix` and `message`, whose names from images have their control characters shown as
+/// `\xNN`, line by line (a message may span lines).
+fn plain(prefix: &str, message: &str) -> String {
+    let lines: Vec<_> = message
+        .split('\n')
+        .map(ww_content::text::printable)
+        .collect();
+    format!("{prefix}{}", lines.join("\n"))
 }
 
 fn format_error(message: &str, json: bool) -> String {
@@ -71,13 +76,7 @@ fn format_error(message: &str, json: bool) -> String {
         })
         .to_string()
     } else {
-        // Messages quote names from images: their control characters are shown as `\xNN`,
-        // line by line (a message may span lines).
-        let lines: Vec<_> = message
-            .split('\n')
-            .map(ww_content::text::printable)
-            .collect();
-        format!("ww: error: {}", lines.join("\n"))
+        plain("ww: error: ", message)
     }
 }
 
