@@ -23,7 +23,7 @@ use ww_image::manifest::ImageManifest;
 use crate::digest::Digest;
 use crate::layout::{LayoutError, LayoutWriter, OCI_LAYOUT};
 use crate::pack::{self, ustar, Compression, PackError};
-use crate::spec::{self, Config, Descriptor, Manifest, RootFs};
+use crate::spec::{self, Config, Descriptor, Manifest};
 
 /// How to export.
 #[derive(Debug, Clone, Default)]
@@ -240,15 +240,10 @@ pub fn write_layout(
             diff_id: packed.diff_id,
         });
     }
-    let config = Config {
-        created: options.source_date_epoch.map(rfc3339),
-        architecture: spec::ARCHITECTURE.to_string(),
-        os: spec::OS.to_string(),
-        rootfs: RootFs {
-            kind: "layers".to_string(),
-            diff_ids: layers.iter().map(|l| l.diff_id).collect(),
-        },
-    };
+    let config = Config::wasm(
+        layers.iter().map(|l| l.diff_id).collect(),
+        options.source_date_epoch.map(rfc3339),
+    );
     let config = writer
         .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
         .map_err(layout_err)?;

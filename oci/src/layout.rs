@@ -297,22 +297,14 @@ fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, LayoutError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Config, RootFs};
+    use crate::spec::Config;
 
     #[test]
     fn a_layout_written_reads_back_and_a_tampered_blob_is_caught() {
         let dir = tempfile::tempdir().unwrap();
         let w = LayoutWriter::create(dir.path()).unwrap();
         let layer = w.put_blob(spec::MEDIA_LAYER_ZSTD, b"layer bytes").unwrap();
-        let config = Config {
-            created: None,
-            architecture: spec::ARCHITECTURE.into(),
-            os: spec::OS.into(),
-            rootfs: RootFs {
-                kind: "layers".into(),
-                diff_ids: vec![Digest::of(b"tar")],
-            },
-        };
+        let config = Config::wasm(vec![Digest::of(b"tar")], None);
         let config = w
             .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
             .unwrap();

@@ -97,6 +97,22 @@ pub struct Config {
     pub rootfs: RootFs,
 }
 
+impl Config {
+    /// The config of a Wetware image (architecture `wasm`, OS `wasip2`) whose layers'
+    /// uncompressed tars have these digests, `created` at that time if given.
+    pub fn wasm(diff_ids: Vec<Digest>, created: Option<String>) -> Config {
+        Config {
+            created,
+            architecture: ARCHITECTURE.to_string(),
+            os: OS.to_string(),
+            rootfs: RootFs {
+                kind: "layers".to_string(),
+                diff_ids,
+            },
+        }
+    }
+}
+
 /// The layers of a config, by the digest of each uncompressed tar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootFs {

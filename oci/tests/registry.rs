@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use ww_oci::digest::Digest;
 use ww_oci::layout::{Layout, LayoutWriter};
 use ww_oci::registry::{Client, ClientOptions, Problem, PullLimits, Reference, RegistryError};
-use ww_oci::spec::{self, Config, Manifest, RootFs};
+use ww_oci::spec::{self, Config, Manifest};
 use ww_test_support::registry::{Answer, HostileRegistry, Registry, Request};
 
 /// `n` random bytes.
@@ -34,15 +34,7 @@ fn make_layout(dir: &Path, tag: &str) -> Layout {
         w.put_blob(spec::MEDIA_LAYER_ZSTD, &random(1_500_000))
             .unwrap(),
     ];
-    let config = Config {
-        created: None,
-        architecture: spec::ARCHITECTURE.into(),
-        os: spec::OS.into(),
-        rootfs: RootFs {
-            kind: "layers".into(),
-            diff_ids: layers.iter().map(|l| l.digest).collect(),
-        },
-    };
+    let config = Config::wasm(layers.iter().map(|l| l.digest).collect(), None);
     let config = w
         .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
         .unwrap();

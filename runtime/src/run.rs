@@ -72,14 +72,7 @@ pub struct RunOptions {
 /// the signal raises `opts.cancel`, the load stops within a fraction of a second, removes its
 /// temporary files and ww exits with [`BootError::StoppedLoading`].
 pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Result<u8, BootError> {
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BootError::Host(format!("cannot start the async runtime: {e}")))?;
-    let mut signals = {
-        let _runtime = tokio.enter();
-        StopSignals::install(&opts.cancel)?
-    };
+    let (tokio, mut signals) = StopSignals::with_runtime(&opts.cancel)?;
     let stopped = |result: Result<_, BootError>| match opts.cancel.raised() {
         Some(signal) if result.is_err() => Err(BootError::StoppedLoading {
             signal: Signal::from_number(signal),

@@ -37,6 +37,22 @@ impl StopSignals {
         })
     }
 
+    /// A single-threaded tokio runtime (time and I/O enabled, as the cells and RPC need) and
+    /// the stop signals caught from now on, raising `cancel`: the start of every run.
+    pub fn with_runtime(
+        cancel: &Cancel,
+    ) -> Result<(tokio::runtime::Runtime, StopSignals), BootError> {
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| BootError::Host(format!("cannot start the async runtime: {e}")))?;
+        let signals = {
+            let _runtime = tokio.enter();
+            StopSignals::install(cancel)?
+        };
+        Ok((tokio, signals))
+    }
+
     /// The next stop signal.
     pub async fn recv(&mut self) -> Signal {
         tokio::select! {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::layout::LayoutWriter;
-use crate::spec::{Config, Manifest, RootFs};
+use crate::spec::{Config, Manifest};
 
 /// One tar entry: a path (raw bytes, written as they are), its type, data or link target.
 pub(crate) enum E<'a> {
@@ -60,15 +60,7 @@ pub(crate) fn layout_annotated(
         };
         descriptors.push(w.put_blob(media, &bytes).unwrap());
     }
-    let config = Config {
-        created: None,
-        architecture: spec::ARCHITECTURE.into(),
-        os: spec::OS.into(),
-        rootfs: RootFs {
-            kind: "layers".into(),
-            diff_ids: vec![],
-        },
-    };
+    let config = Config::wasm(vec![], None);
     let config = w
         .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
         .unwrap();

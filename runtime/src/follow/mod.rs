@@ -68,14 +68,7 @@ pub struct FollowOptions {
 /// Follows `follow.source`, booting each root it points at with `opts.layers` (the overlays)
 /// on top, and returns the exit status of the run (see the module's documentation).
 pub fn follow(opts: &RunOptions, follow: &FollowOptions, node: NodeSpec) -> Result<u8, BootError> {
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BootError::Host(format!("cannot start the async runtime: {e}")))?;
-    let mut signals = {
-        let _runtime = tokio.enter();
-        StopSignals::install(&opts.cancel)?
-    };
+    let (tokio, mut signals) = StopSignals::with_runtime(&opts.cancel)?;
     let engine = crate::engine::engine()?;
     let compile_cache = compile_cache_of(opts);
     let identity = node_identity(opts.identity.as_deref())?;
