@@ -23,7 +23,8 @@ use ww_image::manifest::ImageManifest;
 use crate::digest::Digest;
 use crate::layout::{LayoutError, LayoutWriter, OCI_LAYOUT};
 use crate::pack::{self, ustar, Compression, PackError};
-use crate::spec::{self, Config, Descriptor, Manifest};
+use crate::spec::{self, Config, Descriptor};
+use crate::work::WorkDir;
 
 /// How to export.
 #[derive(Debug, Clone, Default)]
@@ -127,18 +128,18 @@ pub fn export(
         });
     }
     ww_content::atomic::remove_stale_siblings(out);
-    let temp = Temp(ww_content::atomic::sibling_temp(out, "new"));
-    if std::fs::symlink_metadata(&temp.0).is_ok() {
-        std::fs::remove_dir_all(&temp.0).map_err(io_err(&temp.0, "remove"))?;
+    let temp = WorkDir::at(ww_content::atomic::sibling_temp(out, "new"));
+    if std::fs::symlink_metadata(temp.path()).is_ok() {
+        std::fs::remove_dir_all(temp.path()).map_err(io_err(temp.path(), "remove"))?;
     }
-    let (manifest, layers) = write_layout(source, name, image, &temp.0, &tag, options)?;
+    let (manifest, layers) = write_layout(source, name, image, temp.path(), &tag, options)?;
     let bytes;
     if as_tar {
         let mut file = ww_content::atomic::NewFile::beside(out, 0o666)
             .map_err(io_err(out, "create a temporary file for"))?;
         let mut buffered = io::BufWriter::new(&mut file);
         bytes = tar_layout(
-            &temp.0,
+            temp.path(),
             options.source_date_epoch.unwrap_or(0),
             &mut buffered,
         )?;
@@ -148,14 +149,16 @@ pub fn export(
             .map_err(io_err(out, "write"))?;
         file.replace().map_err(io_err(out, "put in place"))?;
     } else {
-        bytes = tree_bytes(&temp.0)?;
-        ww_content::atomic::sync_tree(&temp.0).map_err(|e| ExportError::Destination {
-            path: temp.0.clone(),
+        bytes = tree_bytes(temp.path())?;
+        ww_content::atomic::sync_tree(temp.path()).map_err(|e| ExportError::Destination {
+            path: temp.path().to_path_buf(),
             reason: e.to_string(),
         })?;
-        ww_content::atomic::replace_dir(&temp.0, out).map_err(|e| ExportError::Destination {
-            path: out.to_path_buf(),
-            reason: e.to_string(),
+        ww_content::atomic::replace_dir(temp.path(), out).map_err(|e| {
+            ExportError::Destination {
+                path: out.to_path_buf(),
+                reason: e.to_string(),
+            }
         })?;
     }
     Ok(Exported {
@@ -244,31 +247,20 @@ pub fn write_layout(
         layers.iter().map(|l| l.diff_id).collect(),
         options.source_date_epoch.map(rfc3339),
     );
-    let config = writer
-        .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
+    let annotations = BTreeMap::from([
+        (spec::ANNOTATION_ROOT.to_string(), root.to_string()),
+        (spec::ANNOTATION_PROFILE.to_string(), image.profile.clone()),
+        (spec::ANNOTATION_IMAGE.to_string(), name.to_string()),
+    ]);
+    let (_, descriptor) = writer
+        .finish_image(
+            &config,
+            layers.iter().map(|l| l.descriptor.clone()).collect(),
+            annotations,
+            Some(tag),
+        )
         .map_err(layout_err)?;
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: spec::MEDIA_MANIFEST.to_string(),
-        config,
-        layers: layers.iter().map(|l| l.descriptor.clone()).collect(),
-        annotations: BTreeMap::from([
-            (spec::ANNOTATION_ROOT.to_string(), root.to_string()),
-            (spec::ANNOTATION_PROFILE.to_string(), image.profile.clone()),
-            (spec::ANNOTATION_IMAGE.to_string(), name.to_string()),
-        ]),
-    };
-    let descriptor = writer.finish(&manifest, Some(tag)).map_err(layout_err)?;
     Ok((descriptor, layers))
-}
-
-/// A temporary directory, removed when dropped (after a rename it is no longer there).
-struct Temp(PathBuf);
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// An OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (the distribution spec's rule).

@@ -5,7 +5,6 @@
 //! fetch ends.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ww_content::store::Store;
 
@@ -13,6 +12,7 @@ use crate::import::{self, ImportError, Imported};
 use crate::layout::{Layout, LayoutError};
 use crate::registry::{Client, ClientOptions, PullLimits, PullReport, Reference, RegistryError};
 use crate::unpack;
+use crate::work::WorkDir;
 
 /// What [`fetch`] did.
 #[derive(Debug, Clone)]
@@ -40,8 +40,6 @@ pub enum FetchError {
     Work { dir: PathBuf, reason: String },
 }
 
-static WORK: AtomicU64 = AtomicU64::new(0);
-
 /// Pulls `reference` within `limits` and imports it into `store` within `unpack_limits` (the
 /// files of the union: their bytes decompressed, their count), working in a new directory
 /// below `work`.
@@ -53,16 +51,12 @@ pub fn fetch(
     limits: PullLimits,
     unpack_limits: unpack::Limits,
 ) -> Result<Fetched, FetchError> {
-    let dir = work.join(format!(
-        "oci-fetch-{}-{}",
-        std::process::id(),
-        WORK.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| FetchError::Work {
+    let guard = WorkDir::named(work, "oci-fetch");
+    let dir = guard.path();
+    std::fs::create_dir_all(dir).map_err(|e| FetchError::Work {
         dir: work.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let _remove = RemoveOnDrop(dir.clone());
     let client = Client::new(&reference.registry, opts)?;
     let pulled = client.pull_to_layout(reference, &dir.join("layout"), limits)?;
     let named = |source| FetchError::Layout {
@@ -82,17 +76,4 @@ pub fn fetch(
         source,
     })?;
     Ok(Fetched { pulled, imported })
-}
-
-/// Removes the work directory when the fetch ends, however it ends.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!("cannot remove the work directory {}: {e}", self.0.display());
-            }
-        }
-    }
 }

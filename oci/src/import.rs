@@ -5,7 +5,6 @@
 //! both, and what was imported stays unpinned (the next `wwpack gc` removes it).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ww_content::cid::Cid;
 use ww_content::store::Store;
@@ -15,6 +14,7 @@ use crate::digest::Digest;
 use crate::layout::Layout;
 use crate::spec;
 use crate::unpack::{self, Limits, UnpackError, Unpacked};
+use crate::work::WorkDir;
 
 /// What [`import`] stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +51,6 @@ pub enum ImportError {
     Store { store: PathBuf, reason: String },
 }
 
-static WORK: AtomicU64 = AtomicU64::new(0);
-
 /// Imports the image of `layout` into `store`, unpacking it in a new directory below `work`
 /// (ww's own, on any file system; removed before this returns), and pins its root as `pin_name`.
 pub fn import(
@@ -87,13 +85,9 @@ pub fn import(
         store: store.dir().to_path_buf(),
         reason: format!("cannot create {}: {e}", work.display()),
     })?;
-    let dir = work.join(format!(
-        "oci-union-{}-{}",
-        std::process::id(),
-        WORK.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _remove = RemoveOnDrop(dir.clone());
-    let unpacked = unpack::unpack(layout, &dir, limits)?;
+    let union = WorkDir::named(work, "oci-union");
+    let dir = union.path();
+    let unpacked = unpack::unpack(layout, dir, limits)?;
     let store_err = |reason: String| ImportError::Store {
         store: store.dir().to_path_buf(),
         reason,
@@ -101,7 +95,7 @@ pub fn import(
     let guard = store.writer().map_err(|e| store_err(e.to_string()))?;
     let batch = store.batch().map_err(|e| store_err(e.to_string()))?;
     let imported =
-        unixfs::import_path(&dir, &profile, &batch).map_err(|e| store_err(e.to_string()))?;
+        unixfs::import_path(dir, &profile, &batch).map_err(|e| store_err(e.to_string()))?;
     batch.finish().map_err(|e| store_err(e.to_string()))?;
     if imported.cid != promised {
         return Err(ImportError::Mismatch {
@@ -122,19 +116,6 @@ pub fn import(
         manifest,
         unpacked,
     })
-}
-
-/// Removes a work directory when the import ends, however it ends.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if self.0.exists() {
-            if let Err(e) = std::fs::remove_dir_all(&self.0) {
-                tracing::warn!("cannot remove the work directory {}: {e}", self.0.display());
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,13 @@
 //! the index and manifest bounded ([`crate::spec::MAX_DOCUMENT_BYTES`]), every blob verified
 //! against its digest by [`Layout::verify_blob`] before it is used.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::digest::{Digest, Digesting};
-use crate::spec::{self, Descriptor, Index, Manifest};
+use crate::spec::{self, Config, Descriptor, Index, Manifest};
 
 /// The `oci-layout` file's content.
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -105,6 +106,28 @@ impl LayoutWriter {
     /// complete. Returns the manifest's descriptor.
     pub fn finish(self, manifest: &Manifest, tag: Option<&str>) -> Result<Descriptor, LayoutError> {
         self.finish_bytes(&spec::to_bytes(manifest), spec::MEDIA_MANIFEST, tag)
+    }
+
+    /// Adds `config` and the manifest of an image of `layers` (in order, the bottom first) with
+    /// `annotations`, and the index naming it with the tag `tag`: the layout is complete.
+    /// Returns the manifest and its descriptor.
+    pub fn finish_image(
+        self,
+        config: &Config,
+        layers: Vec<Descriptor>,
+        annotations: BTreeMap<String, String>,
+        tag: Option<&str>,
+    ) -> Result<(Manifest, Descriptor), LayoutError> {
+        let config = self.put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(config))?;
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: spec::MEDIA_MANIFEST.to_string(),
+            config,
+            layers,
+            annotations,
+        };
+        let descriptor = self.finish(&manifest, tag)?;
+        Ok((manifest, descriptor))
     }
 
     /// As [`LayoutWriter::finish`], with the manifest's bytes as they are (a pulled manifest
@@ -297,7 +320,6 @@ fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, LayoutError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Config;
 
     #[test]
     fn a_layout_written_reads_back_and_a_tampered_blob_is_caught() {
@@ -305,17 +327,9 @@ mod tests {
         let w = LayoutWriter::create(dir.path()).unwrap();
         let layer = w.put_blob(spec::MEDIA_LAYER_ZSTD, b"layer bytes").unwrap();
         let config = Config::wasm(vec![Digest::of(b"tar")], None);
-        let config = w
-            .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
+        let (manifest, written) = w
+            .finish_image(&config, vec![layer.clone()], BTreeMap::new(), Some("v1"))
             .unwrap();
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: spec::MEDIA_MANIFEST.into(),
-            config,
-            layers: vec![layer.clone()],
-            annotations: Default::default(),
-        };
-        let written = w.finish(&manifest, Some("v1")).unwrap();
         let layout = Layout::open(dir.path(), None).unwrap();
         assert_eq!(layout.manifest, manifest);
         assert_eq!(layout.manifest_descriptor.digest, written.digest);

@@ -32,3 +32,4 @@ pub mod pack;
 pub mod registry;
 pub mod spec;
 pub mod unpack;
+mod work;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use ww_oci::digest::Digest;
 use ww_oci::layout::{Layout, LayoutWriter};
 use ww_oci::registry::{Client, ClientOptions, Problem, PullLimits, Reference, RegistryError};
-use ww_oci::spec::{self, Config, Manifest};
+use ww_oci::spec::{self, Config};
 use ww_test_support::registry::{Answer, HostileRegistry, Registry, Request};
 
 /// `n` random bytes.
@@ -35,19 +35,11 @@ fn make_layout(dir: &Path, tag: &str) -> Layout {
             .unwrap(),
     ];
     let config = Config::wasm(layers.iter().map(|l| l.digest).collect(), None);
-    let config = w
-        .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
+    let annotations = [(spec::ANNOTATION_IMAGE.to_string(), "test".to_string())]
+        .into_iter()
+        .collect();
+    w.finish_image(&config, layers, annotations, Some(tag))
         .unwrap();
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: spec::MEDIA_MANIFEST.into(),
-        config,
-        layers,
-        annotations: [(spec::ANNOTATION_IMAGE.to_string(), "test".to_string())]
-            .into_iter()
-            .collect(),
-    };
-    w.finish(&manifest, Some(tag)).unwrap();
     Layout::open(dir, Some(tag)).unwrap()
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::layout::LayoutWriter;
-use crate::spec::{Config, Manifest};
+use crate::spec::Config;
 
 /// One tar entry: a path (raw bytes, written as they are), its type, data or link target.
 pub(crate) enum E<'a> {
@@ -60,18 +60,8 @@ pub(crate) fn layout_annotated(
         };
         descriptors.push(w.put_blob(media, &bytes).unwrap());
     }
-    let config = Config::wasm(vec![], None);
-    let config = w
-        .put_blob(spec::MEDIA_CONFIG, &spec::to_bytes(&config))
+    w.finish_image(&Config::wasm(vec![], None), descriptors, annotations, None)
         .unwrap();
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: spec::MEDIA_MANIFEST.into(),
-        config,
-        layers: descriptors,
-        annotations,
-    };
-    w.finish(&manifest, None).unwrap();
     Layout::open(dir, None).unwrap()
 }
 
