@@ -22,7 +22,10 @@ pub fn collect(
     };
     for file in files {
         let file = file.as_ref();
-        for (line_no, line) in read(file)?.lines().enumerate() {
+        for (line_no, line) in crate::text_file::read(file, MAX_ENV_FILE_BYTES, "an env file")?
+            .lines()
+            .enumerate()
+        {
             let line = line.trim_end_matches('\r');
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
@@ -80,22 +83,6 @@ fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn read(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_ENV_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if text.len() as u64 > MAX_ENV_FILE_BYTES {
-        return Err(format!(
-            "{}: longer than {MAX_ENV_FILE_BYTES} bytes, the most ww reads of an env file",
-            path.display()
-        ));
-    }
-    Ok(text)
 }
 
 #[cfg(test)]

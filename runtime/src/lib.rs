@@ -33,4 +33,5 @@ pub mod rpc;
 pub mod run;
 pub mod services;
 pub mod signals;
+mod text_file;
 pub mod units;

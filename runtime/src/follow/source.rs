@@ -8,7 +8,6 @@
 //!
 //! A root read is always `/ipfs/CID[/path]`, checked to be one, whatever the source said.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -108,7 +107,7 @@ impl Source {
                 root_of(&path).map_err(|e| format!("/ipns/{name} points at {e}"))
             }
             Source::Head(path) => {
-                let text = read_bounded(path, MAX_HEAD_BYTES)?;
+                let text = crate::text_file::read(path, MAX_HEAD_BYTES, "a head file")?;
                 let line = text.trim_end_matches(['\n', '\r']);
                 if line.contains('\n') {
                     return Err(format!(
@@ -124,7 +123,7 @@ impl Source {
                 root_of(&content).map_err(|e| format!("{}: {e}", path.display()))
             }
             Source::Lock { path, image } => {
-                let text = read_bounded(path, MAX_LOCK_BYTES)?;
+                let text = crate::text_file::read(path, MAX_LOCK_BYTES, "a lock")?;
                 let root = lock_root(&text, image.as_deref())
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 root_of(&format!("/ipfs/{root}")).map_err(|e| format!("{}: {e}", path.display()))
@@ -166,22 +165,6 @@ fn root_of(path: &str) -> Result<Root, String> {
         path: path.to_string(),
         cid,
     })
-}
-
-/// The file's text, refused when longer than `max` bytes or not UTF-8.
-fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() as u64 > max {
-        return Err(format!(
-            "{}: longer than {max} bytes, the most ww reads of it",
-            path.display()
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
 }
 
 /// The root of `image` in the lock `text`: the only image, or `default`, when `image` is `None`.
