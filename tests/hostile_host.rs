@@ -5,7 +5,6 @@
 //! rule; nothing is written outside the directories ww made; what was cached is verified before
 //! use. DAGs made by hand are in `hostile.rs`.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -123,14 +122,14 @@ fn a_corrupt_store_block_is_repaired_by_add_and_import() {
     let root = String::from_utf8_lossy(&add.stdout).trim().to_string();
     let leaf = Cid::v1_sha2_256(ww_content::cid::RAW, b"some content");
     let store = ww_content::store::Store::open(&home.store()).expect("store");
-    let path = store.block_path(&leaf);
-    let flip = |path: &Path| {
-        let mut bytes = std::fs::read(path).expect("block");
-        bytes[0] ^= 1;
-        std::fs::write(path, bytes).expect("corrupt");
+    // The copy readers take, wherever the store keeps it (a pack, then the block file that
+    // repaired it).
+    let flip = || {
+        let at = store.locate(&leaf).expect("the leaf is stored");
+        e2e::flip_byte(&at.path, at.offset);
     };
 
-    flip(&path);
+    flip();
     let o = home.wwpack(&["cat", &format!("{root}/a.txt")]);
     assert_refused(&o, 1, &[&leaf.to_string(), "do not match"]);
     let o = home.wwpack(&["add", src.to_str().unwrap()]);
@@ -146,7 +145,7 @@ fn a_corrupt_store_block_is_repaired_by_add_and_import() {
     let car = home.path().join("x.car");
     let o = home.wwpack(&["export", &root, "-o", car.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    flip(&path);
+    flip();
     let o = home.wwpack(&["import", car.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -313,10 +312,8 @@ fn a_corrupt_store_block_is_repaired_by_pull_and_by_ww_from_the_node() {
     let motd = Cid::v1_sha2_256(ww_content::cid::RAW, b"from the node\n");
     let store = ww_content::store::Store::open(&home.store()).expect("store");
     let corrupt = || {
-        let path = store.block_path(&motd);
-        let mut bytes = std::fs::read(&path).expect("block");
-        bytes[0] ^= 1;
-        std::fs::write(&path, bytes).expect("corrupt");
+        let at = store.locate(&motd).expect("the motd is stored");
+        e2e::flip_byte(&at.path, at.offset);
     };
     corrupt();
     let o = home.wwpack(&["--api", &node.url, "pull", &root]);

@@ -144,7 +144,10 @@ fn locked_fails_and_names_what_differs() {
             .args(["build", "--locked"]),
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let blocks = std::fs::read_dir(fresh.join("blocks")).map_or(0, |d| d.count());
+    let blocks = ["blocks", "packs"]
+        .iter()
+        .map(|kept| std::fs::read_dir(fresh.join(kept)).map_or(0, |d| d.count()))
+        .sum::<usize>();
     assert_eq!(blocks, 0, "a failed --locked stored blocks");
     // Without --locked the lock follows the change.
     ok(&wwpack_build(&p, &[], None));

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use ww_test_support::process::run_measured;
 use ww_test_support::{
-    closed_pipe, failed, mode_of, names_in, ok, output, reachable_for_nobody, s, walk_files,
-    write_tree,
+    closed_pipe, failed, flip_byte, mode_of, names_in, ok, output, reachable_for_nobody, s,
+    walk_files, write_tree,
 };
 
 const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
@@ -163,12 +163,11 @@ fn a_corrupted_block_is_detected_and_named() {
         .next()
         .unwrap()
         .to_string();
-    let name = &motd_cid;
-    let shard = &name[name.len() - 3..name.len() - 1];
-    let file = store.join("blocks").join(shard).join(name);
-    let mut bytes = std::fs::read(&file).expect("the motd block file");
-    bytes[0] ^= 0x01;
-    std::fs::write(&file, bytes).unwrap();
+    let at = ww_content::store::Store::open_read_only(&store)
+        .unwrap()
+        .locate(&motd_cid.parse().unwrap())
+        .expect("the motd block is stored");
+    flip_byte(&at.path, at.offset);
     let err = failed(&wwpack(Some(&store), &["cat", &format!("{root}/etc/motd")]));
     assert!(
         err.contains(&motd_cid) && err.contains("do not match"),
@@ -193,7 +192,10 @@ fn bad_input_is_named_and_stores_nothing() {
         .success());
     let err = failed(&wwpack(Some(&store), &["add", s(&tree)]));
     assert!(err.contains(s(&fifo)) && err.contains("FIFO"), "{err}");
-    let stored: Vec<_> = walk_files(&store.join("blocks"));
+    let stored: Vec<_> = walk_files(&store.join("blocks"))
+        .into_iter()
+        .chain(walk_files(&store.join("packs")))
+        .collect();
     assert!(stored.is_empty(), "blocks stored: {stored:?}");
     assert_eq!(std::fs::read_dir(store.join("pins")).unwrap().count(), 0);
 
@@ -294,10 +296,12 @@ fn an_unreadable_file_is_named_and_nothing_is_stored() {
         err.contains(s(&secret)) && err.contains("Permission denied"),
         "{err}"
     );
-    assert_eq!(
-        walk_files(&store.join("blocks")),
-        Vec::<std::path::PathBuf>::new()
-    );
+    for kept in ["blocks", "packs"] {
+        assert_eq!(
+            walk_files(&store.join(kept)),
+            Vec::<std::path::PathBuf>::new()
+        );
+    }
     assert_eq!(std::fs::read_dir(store.join("pins")).unwrap().count(), 0);
 }
 

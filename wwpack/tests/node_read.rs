@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use ww_test_support::{
-    failed, ok, output, reachable_for_nobody, repo, s, stderr, walk_files, write_tree, IpfsNode,
+    failed, ok, output, reachable_for_nobody, repo, s, stderr, write_tree, IpfsNode,
 };
 
 const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
@@ -71,9 +71,9 @@ fn big_bytes() -> Vec<u8> {
         .collect()
 }
 
-/// The blocks in the store at `store`.
+/// The blocks in the store at `store` (block files and packed).
 fn blocks_in(store: &Path) -> usize {
-    walk_files(&store.join("blocks")).len()
+    ww_content::store::Store::open_read_only(store).map_or(0, |store| store.blocks().unwrap().len())
 }
 
 #[test]

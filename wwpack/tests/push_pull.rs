@@ -400,15 +400,13 @@ fn push_names_what_it_cannot_push() {
     assert!(pins_on(&node).is_empty());
 }
 
-/// Removes the block `cid` from the store's files.
+/// Removes the block `cid` from the store (a block file or packed).
 fn remove_block(store: &Path, cid: &str) {
-    let file = std::fs::read_dir(store.join("blocks"))
+    let removed = ww_content::store::Store::open(store)
         .unwrap()
-        .flatten()
-        .map(|shard| shard.path().join(cid))
-        .find(|f| f.is_file())
-        .unwrap_or_else(|| panic!("no block file for {cid}"));
-    std::fs::remove_file(file).unwrap();
+        .remove_block(&cid.parse().unwrap())
+        .unwrap();
+    assert!(removed, "{cid} was not in {}", store.display());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! removes; `store stat` counting what is on disk.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use ww_content::block::BlockSink;
 use ww_content::cid::Cid;
 use ww_content::store::Store;
 use ww_test_support::{
-    closed_pipe, failed, ok, output, s, stderr, walk_files, write_tree, IpfsNode,
+    closed_pipe, failed, flip_byte, ok, output, s, stderr, walk_files, write_tree, IpfsNode,
 };
 
 const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
@@ -83,25 +83,39 @@ fn cid_of(store: &Path, root: &str, path: &str) -> String {
         .to_string()
 }
 
-/// The file of the block `cid` (a CIDv1) in `store`.
-fn block_file(store: &Path, cid: &str) -> PathBuf {
-    store
-        .join("blocks")
-        .join(&cid[cid.len() - 3..cid.len() - 1])
-        .join(cid)
+/// The store at `store`, opened as another process would.
+fn opened(store: &Path) -> Store {
+    Store::open_read_only(store).unwrap()
 }
 
-fn flip_first_byte(file: &Path) {
-    let mut bytes = std::fs::read(file).unwrap();
-    bytes[0] ^= 1;
-    std::fs::write(file, bytes).unwrap();
+/// Whether the store at `store` holds the block `cid` (as a block file or packed).
+fn holds(store: &Path, cid: &str) -> bool {
+    opened(store).locate(&cid.parse().unwrap()).is_some()
 }
 
-/// The block files of `store`, by name.
+/// Damages the copy of the block `cid` the store reads (its first byte), wherever it is kept.
+fn corrupt(store: &Path, cid: &str) {
+    let at = opened(store)
+        .locate(&cid.parse().unwrap())
+        .unwrap_or_else(|| panic!("{cid} is not in {}", store.display()));
+    flip_byte(&at.path, at.offset);
+}
+
+/// Removes the block `cid` from the store, block file or packed.
+fn remove(store: &Path, cid: &str) {
+    assert!(Store::open(store)
+        .unwrap()
+        .remove_block(&cid.parse().unwrap())
+        .unwrap());
+}
+
+/// The blocks of `store`, by CID.
 fn block_names(store: &Path) -> BTreeSet<String> {
-    walk_files(&store.join("blocks"))
+    opened(store)
+        .blocks()
+        .unwrap()
         .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|cid| cid.to_string())
         .collect()
 }
 
@@ -195,7 +209,7 @@ fn pin_ls_add_and_rm_keep_labels_and_name_what_is_not_pinned() {
     let err = failed(&wwpack(&store, &["pin", "add", "bafy-not-a-cid"]));
     assert!(err.contains("bafy-not-a-cid"), "{err}");
     // An unpinned block stays until gc.
-    assert!(block_file(&store, &motd).is_file());
+    assert!(holds(&store, &motd));
 }
 
 #[test]
@@ -232,7 +246,7 @@ fn pin_add_fetches_what_only_the_node_has_and_pins_nothing_when_a_block_is_nowhe
 
     // A block of the store that no longer verifies is fetched again and its file repaired.
     let motd = cid_of(&second, &root, "etc/motd");
-    flip_first_byte(&block_file(&second, &motd));
+    corrupt(&second, &motd);
     let o = pin_add(&second, &root, &[]);
     ok(&o);
     assert!(
@@ -260,10 +274,7 @@ fn pin_add_fetches_what_only_the_node_has_and_pins_nothing_when_a_block_is_nowhe
     let node_api = ww_content::ipfs::Node::connect(&node.url, Duration::from_secs(30)).unwrap();
     let root_cid: Cid = partial_root.parse().unwrap();
     node_api
-        .put(
-            &root_cid,
-            &std::fs::read(block_file(&partial, &partial_root)).unwrap(),
-        )
+        .put(&root_cid, &opened(&partial).get(&root_cid).unwrap())
         .unwrap();
     let err = failed_1(&pin_add(&second, &partial_root, &[]));
     assert!(
@@ -290,9 +301,9 @@ fn verify_finds_flipped_and_deleted_blocks_and_repair_fetches_them_from_the_node
     let big = cid_of(&store, &root, "bin/big");
     let etc = cid_of(&store, &root, "etc");
     let hidden = cid_of(&store, &root, ".hidden");
-    flip_first_byte(&block_file(&store, &motd));
+    corrupt(&store, &motd);
     // The big file's node: its chunks are left, but no pin reaches them now.
-    std::fs::remove_file(block_file(&store, &big)).unwrap();
+    remove(&store, &big);
 
     let o = wwpack(&store, &["verify"]);
     let err = failed_1(&o);
@@ -344,7 +355,7 @@ fn verify_finds_flipped_and_deleted_blocks_and_repair_fetches_them_from_the_node
         ok(&wwpack(&store, &["cat", &format!("{root}/etc/motd")])),
         "welcome, tree 3\n"
     );
-    assert!(block_file(&store, &big).is_file());
+    assert!(holds(&store, &big));
 }
 
 #[test]
@@ -356,7 +367,7 @@ fn verify_of_given_cids_and_of_unpinned_blocks() {
     sample_tree(&two, 5);
     let (root1, root2) = (add(&store, &one), add(&store, &two));
     let motd1 = cid_of(&store, &root1, "etc/motd");
-    flip_first_byte(&block_file(&store, &motd1));
+    corrupt(&store, &motd1);
 
     let o = wwpack(&store, &["verify", &root2]);
     assert_eq!(ok(&o), "");
@@ -438,7 +449,7 @@ fn gc_dry_run_lists_exactly_what_gc_then_removes_and_removes_nothing() {
     );
     let bytes: u64 = listed
         .iter()
-        .map(|cid| std::fs::metadata(block_file(&store, cid)).unwrap().len())
+        .map(|cid| opened(&store).locate(&cid.parse().unwrap()).unwrap().len)
         .sum();
     assert_eq!(plan["bytes_freed"], bytes);
 
@@ -473,13 +484,16 @@ fn store_stat_counts_what_is_on_disk() {
         &store,
         &["pin", "add", &cid_of(&store, &root, "bin/big")],
     ));
-    let files = walk_files(&store.join("blocks"));
-    let bytes: u64 = files
+    // Every block once, wherever it is kept (a block file or a pack), with its bytes.
+    let blocks = opened(&store).blocks().unwrap();
+    let bytes: u64 = blocks
         .iter()
-        .map(|f| std::fs::metadata(f).unwrap().len())
+        .map(|cid| opened(&store).locate(cid).unwrap().len)
         .sum();
+    let packs = walk_files(&store.join("packs"));
+    assert_eq!(packs.len(), 2, "one pack and its index: {packs:?}");
     let stat = json(&ok(&wwpack(&store, &["store", "stat", "--json"])));
-    assert_eq!(stat["blocks"], files.len());
+    assert_eq!(stat["blocks"], blocks.len());
     assert_eq!(stat["bytes"], bytes);
     assert_eq!(stat["pins"], 2);
     assert_eq!(stat["path"], s(&store));
@@ -488,7 +502,7 @@ fn store_stat_counts_what_is_on_disk() {
         format!(
             "path   {}\nblocks {}\nbytes  {bytes}\npins   2\n",
             s(&store),
-            files.len()
+            blocks.len()
         )
     );
 }
@@ -567,7 +581,7 @@ fn a_store_others_cannot_write_is_verified_and_listed_but_not_repaired() {
 }
 
 #[test]
-fn block_files_are_read_only_and_keep_the_umask() {
+fn block_files_and_packs_are_read_only_and_keep_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("tree");
@@ -585,8 +599,13 @@ fn block_files_are_read_only_and_keep_the_umask() {
                 .arg(&store)
                 .args(["add", s(&tree)]),
         ));
-        let files = walk_files(&store.join("blocks"));
-        assert!(files.len() > 2, "{files:?}");
+        let (files, packs) = (
+            walk_files(&store.join("blocks")),
+            walk_files(&store.join("packs")),
+        );
+        // The big file's chunks are block files, the small blocks are in a pack.
+        assert!(files.len() > 2 && packs.len() == 2, "{files:?} {packs:?}");
+        let files = files.into_iter().chain(packs);
         for file in files {
             let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, expected, "umask {umask}: {}", file.display());

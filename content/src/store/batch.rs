@@ -1,15 +1,21 @@
-//! Write-behind: a [`Batch`] is a [`BlockSink`] whose puts are written by a thread of their own,
-//! so that an import hashes the next file while the last one's block is created in place (on
-//! two cores, a tree of small files went in at twice the files/s). Blocks wait in a bounded queue ([`QUEUE`] blocks, at most 64 MiB of 1 MiB chunks); a full queue makes the
-//! importer wait. [`Batch::finish`] waits until every block is written and reports the first
-//! error; the caller pins after it (the pin syncs, [`Store::pin`]). A put after a failed write
-//! fails at once, so an import stops soon after the store does.
+//! Write-behind: a [`Batch`] is a [`BlockSink`] for imports. Blocks of at most
+//! [`MAX_PACKED`](super::MAX_PACKED) bytes are appended to a pack of the batch's own (`pack/`:
+//! no file per block, so a tree of small files costs no inode per file), on the importer's
+//! thread, since an append is a copy into a buffer. Larger blocks are block files, written by
+//! threads of their own, so that an import hashes the next chunk while the last one's file is
+//! created in place; they wait in a bounded queue ([`QUEUE`] blocks, at most 64 MiB of 1 MiB
+//! chunks), and a full queue makes the importer wait. [`Batch::finish`] waits until every block
+//! is written, seals the pack, and reports the first error; the caller pins after it (the pin
+//! syncs, [`Store::pin`]). A put after a failed write fails at once, so an import stops soon
+//! after the store does.
 
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::Store;
+use super::blocks::is_inline;
+use super::pack::{self, PackWriter};
+use super::{Store, WriteGuard};
 use crate::block::{self, BlockError, BlockSink};
 use crate::cid::Cid;
 
@@ -22,6 +28,11 @@ const WRITERS: usize = 2;
 /// Puts written behind the importer's back; see the module docs.
 #[must_use = "a batch's blocks are written only once Batch::finish returned Ok"]
 pub struct Batch {
+    store: Store,
+    /// The small blocks' pack.
+    packer: Mutex<PackWriter>,
+    /// Keeps gc out while the pack is written (the writer threads hold their own).
+    _guard: WriteGuard,
     queue: Option<SyncSender<(Cid, Vec<u8>)>>,
     writers: Vec<JoinHandle<Result<(), BlockError>>>,
     /// Set by a writer when a put failed (what failed, for the importer's next put).
@@ -32,6 +43,10 @@ impl Store {
     /// A write-behind sink on this store, with [`WRITERS`] writer threads. Each holds its own
     /// [`WriteGuard`](super::WriteGuard) until the batch is finished, so gc waits for them.
     pub fn batch(&self) -> Result<Batch, BlockError> {
+        let guard = self.writer()?;
+        // What other processes sealed before now is known to the batch's check for blocks
+        // already stored; it does not list the packs again for every block.
+        self.packs.refresh(&self.dir.join(pack::PACKS), true);
         let failed = Arc::new(Mutex::new(None));
         let (queue, blocks) = sync_channel::<(Cid, Vec<u8>)>(QUEUE);
         let blocks = Arc::new(Mutex::new(blocks));
@@ -71,6 +86,9 @@ impl Store {
                 .map_err(|_| BlockError::Other("the store's writer stopped at start".into()))??;
         }
         Ok(Batch {
+            store: self.clone(),
+            packer: Mutex::new(PackWriter::new(self.clone())),
+            _guard: guard,
             queue: Some(queue),
             writers,
             failed,
@@ -95,7 +113,30 @@ impl Batch {
                 first = result;
             }
         }
-        first
+        let sealed = self.packer.lock().unwrap_or_else(|p| p.into_inner()).seal();
+        first.and(sealed)
+    }
+
+    /// Packs a small block, unless this batch packed it already or the store holds it with
+    /// these bytes; a stored copy with other bytes is replaced by a block file (a repair).
+    fn pack(&self, cid: &Cid, key: Box<[u8]>, data: &[u8]) -> Result<(), BlockError> {
+        let mut packer = self.packer.lock().unwrap_or_else(|p| p.into_inner());
+        if packer.has(&key) {
+            return Ok(());
+        }
+        match self.store.stored_copy(cid, &key)? {
+            Some(stored) if stored == data => Ok(()),
+            Some(_) => {
+                drop(packer);
+                self.store.put_hashed(cid, data)
+            }
+            None => packer.append(key, data),
+        }
+    }
+
+    fn fail(&self, e: BlockError) -> BlockError {
+        *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        e
     }
 
     fn send(&self, cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
@@ -117,6 +158,11 @@ impl Batch {
             .is_some()
         {
             return Err(failed());
+        }
+        if data.len() <= pack::MAX_PACKED && !is_inline(cid) {
+            if let Some(key) = pack::key(cid) {
+                return self.pack(cid, key, data).map_err(|e| self.fail(e));
+            }
         }
         let queue = self.queue.as_ref().ok_or_else(failed)?;
         queue
@@ -156,6 +202,13 @@ mod tests {
         (Cid::new_v1(RAW, Multihash::sha2_256(&data)), data)
     }
 
+    /// A block too large to be packed: written by the writer threads.
+    fn large(i: u32) -> (Cid, Vec<u8>) {
+        let mut data = format!("block {i}").into_bytes();
+        data.resize(crate::store::MAX_PACKED + 1, b'.');
+        (Cid::new_v1(RAW, Multihash::sha2_256(&data)), data)
+    }
+
     #[test]
     fn every_block_of_a_batch_is_in_the_store_once_it_is_finished() {
         let dir = tempfile::tempdir().unwrap();
@@ -190,7 +243,7 @@ mod tests {
         std::fs::write(dir.path().join("blocks"), b"").unwrap();
         let mut refused = None;
         for i in 0..1000 {
-            let (cid, data) = raw(i);
+            let (cid, data) = large(i);
             if let Err(e) = batch.put_hashed(&cid, &data) {
                 refused = Some(e);
                 break;
@@ -203,5 +256,27 @@ mod tests {
         );
         let err = batch.finish().unwrap_err();
         assert!(err.to_string().contains("blocks"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_pack_write_fails_the_put_and_every_later_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let batch = store.batch().unwrap();
+        // With a file where `packs/` should be, no pack can be started.
+        std::fs::remove_dir_all(dir.path().join("packs")).unwrap();
+        std::fs::write(dir.path().join("packs"), b"").unwrap();
+        let (cid, data) = raw(1);
+        let err = batch.put_hashed(&cid, &data).unwrap_err();
+        assert!(err.to_string().contains("packs"), "{err}");
+        let (cid, data) = raw(2);
+        let later = batch.put_hashed(&cid, &data).unwrap_err();
+        assert!(
+            later.to_string().contains("failed an earlier write"),
+            "{later}"
+        );
+        let (cid, data) = large(3);
+        assert!(batch.put_hashed(&cid, &data).is_err());
+        drop(batch);
     }
 }

@@ -4,9 +4,11 @@
 
 use std::fs;
 use std::io::ErrorKind;
+use std::sync::Arc;
 
 use rustix::fs::FlockOperation;
 
+use super::pack;
 use super::paths::block_rel;
 use super::write::{is_complete, Durability};
 use super::{io_error, Store};
@@ -14,10 +16,35 @@ use crate::block::{self, BlockError, BlockSink, BlockSource};
 use crate::cid::{Cid, IDENTITY};
 
 impl Store {
-    /// Whether the store holds the block `cid` (not verified).
+    /// Whether the store holds the block `cid` (not verified), as a block file or in a pack.
     pub fn has(&self, cid: &Cid) -> bool {
         is_inline(cid)
             || fs::metadata(self.block_path(cid)).is_ok_and(|m| m.is_file() && is_complete(&m))
+            || self.packed(cid).is_some()
+    }
+
+    /// The block `cid`'s record in a sealed pack, if one holds it.
+    pub(super) fn packed(&self, cid: &Cid) -> Option<pack::Entry> {
+        let key = pack::key(cid)?;
+        self.packs.find(&self.dir.join(pack::PACKS), &key)
+    }
+
+    /// What the store holds for `cid` as a writer that is about to pack it sees it: the block
+    /// file's bytes, or those of a pack loaded so far (packs sealed since by other processes
+    /// are not looked for: a block packed twice costs only space, which gc gives back).
+    pub(super) fn stored_copy(&self, cid: &Cid, key: &[u8]) -> Result<Option<Vec<u8>>, BlockError> {
+        let path = self.block_path(cid);
+        match read_block_file(&path) {
+            Ok(BlockFile::Whole(data)) => return Ok(Some(data)),
+            Ok(BlockFile::Incomplete | BlockFile::Absent) => {}
+            Err(e) => return Err(io_error("read block", &path, e)),
+        }
+        match self.packs.find_loaded(key) {
+            Some(entry) => entry
+                .read()
+                .map_err(|e| io_error("read pack", &entry.pack.path, e)),
+            None => Ok(None),
+        }
     }
 
     /// The block `cid`, verified against the CID: [`BlockError::NotFound`] if absent,
@@ -26,27 +53,88 @@ impl Store {
         block::get_verified(self, cid)
     }
 
-    /// Removes the block `cid`, pinned or not; `false` if it was not there.
+    /// Where the block `cid` is stored, if it is: its block file, or its pack and the offset
+    /// of its bytes there (the copy readers take, see [`Store::get`]). For messages and for
+    /// tests that damage a block on purpose.
+    pub fn locate(&self, cid: &Cid) -> Option<BlockLocation> {
+        if is_inline(cid) {
+            return None;
+        }
+        let path = self.block_path(cid);
+        if let Ok(meta) = fs::metadata(&path) {
+            if meta.is_file() && is_complete(&meta) {
+                return Some(BlockLocation {
+                    path,
+                    offset: 0,
+                    len: meta.len(),
+                });
+            }
+        }
+        let entry = self.packed(cid)?;
+        Some(BlockLocation {
+            path: entry.pack.path.clone(),
+            offset: entry.record.offset + 1 + entry.record.key.len() as u64 + 4,
+            len: u64::from(entry.record.len),
+        })
+    }
+
+    /// Removes the block `cid`, pinned or not: its block file, and every packed copy (each pack
+    /// holding one is rewritten without it, under the store's exclusive lock, as gc does); `false`
+    /// if it was not there.
     pub fn remove_block(&self, cid: &Cid) -> Result<bool, BlockError> {
         if is_inline(cid) {
             return Ok(false);
         }
         let path = self.block_path(cid);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error("remove block", &path, e)),
+        let mut removed = match fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == ErrorKind::NotFound => false,
+            Err(e) => return Err(io_error("remove block", &path, e)),
+        };
+        if self.packed(cid).is_some() {
+            if self.this_thread_holds_a_guard() {
+                return Err(BlockError::Other(format!(
+                    "cannot remove the packed block {cid} from {}: this thread holds a write \
+                     guard on the store, and rewriting a pack waits for every writer",
+                    self.dir.display()
+                )));
+            }
+            let _lock = self.lock(FlockOperation::LockExclusive)?;
+            let target = cid.to_v1();
+            let sweep = self.sweep_packs(&|c| c.to_v1() != target, false)?;
+            removed |= !sweep.removed.is_empty();
         }
+        Ok(removed)
     }
 
-    /// Every block in the store, as CIDv1s in CID order. Temp files and files that are not
-    /// named as blocks are not listed.
+    /// Every block in the store, block files and packed, as CIDv1s in CID order, each once.
+    /// Temp files and files that are not named as blocks are not listed.
     pub fn blocks(&self) -> Result<Vec<Cid>, BlockError> {
-        Ok(self
+        let mut cids: Vec<Cid> = self
             .block_files()?
             .into_iter()
             .map(|(cid, _)| cid)
-            .collect())
+            .collect();
+        cids.extend(self.packed_blocks().into_iter().map(|(cid, _)| cid));
+        cids.sort();
+        cids.dedup();
+        Ok(cids)
+    }
+
+    /// Every block of the sealed packs that has no block file (a block file wins over a packed
+    /// copy), with its record, in CID order.
+    pub(super) fn packed_blocks(&self) -> Vec<(Cid, pack::Entry)> {
+        let mut out: Vec<(Cid, pack::Entry)> = self
+            .packs
+            .all(&self.dir.join(pack::PACKS))
+            .into_iter()
+            .filter_map(|entry| Some((Cid::from_bytes(&entry.record.key).ok()?, entry)))
+            .filter(|(cid, _)| {
+                !fs::metadata(self.block_path(cid)).is_ok_and(|m| m.is_file() && is_complete(&m))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// The blocks whose bytes do not verify against their CID (corrupt, or with a hash or codec
@@ -66,6 +154,19 @@ impl Store {
                 bad.push(cid);
             }
         }
+        for (cid, entry) in self.packed_blocks() {
+            let data = match entry.read() {
+                Ok(Some(data)) => data,
+                // Cut short by a crash: not there.
+                Ok(None) => continue,
+                Err(e) => return Err(io_error("read pack", &entry.pack.path, e)),
+            };
+            if let Err(e) = block::verify(&cid, &data) {
+                tracing::warn!(pack = %entry.pack.path.display(), "{e}");
+                bad.push(cid);
+            }
+        }
+        bad.sort();
         Ok(bad)
     }
 }
@@ -77,11 +178,39 @@ impl BlockSource for Store {
         }
         let path = self.block_path(cid);
         match read_block_file(&path) {
-            Ok(BlockFile::Whole(data)) => Ok(Some(data)),
-            Ok(BlockFile::Incomplete | BlockFile::Absent) => Ok(None),
-            Err(e) => Err(io_error("read block", &path, e)),
+            Ok(BlockFile::Whole(data)) => return Ok(Some(data)),
+            Ok(BlockFile::Incomplete | BlockFile::Absent) => {}
+            Err(e) => return Err(io_error("read block", &path, e)),
+        }
+        let Some(entry) = self.packed(cid) else {
+            return Ok(None);
+        };
+        match entry.read() {
+            Ok(Some(data)) => Ok(Some(data)),
+            // Its pack was cut short (a crash): a pack sealed since may hold it again.
+            Ok(None) => {
+                self.packs.refresh(&self.dir.join(pack::PACKS), true);
+                match self.packs.find_loaded(&entry.record.key) {
+                    Some(newer) if !Arc::ptr_eq(&newer.pack, &entry.pack) => newer
+                        .read()
+                        .map_err(|e| io_error("read pack", &newer.pack.path, e)),
+                    _ => Ok(None),
+                }
+            }
+            Err(e) => Err(io_error("read pack", &entry.pack.path, e)),
         }
     }
+}
+
+/// Where a block's bytes are: a block file (offset 0), or a pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockLocation {
+    /// The block file, or the pack file.
+    pub path: std::path::PathBuf,
+    /// Where the block's bytes start in it.
+    pub offset: u64,
+    /// How many there are.
+    pub len: u64,
 }
 
 /// What a block file holds, as a reader takes it.
@@ -131,15 +260,26 @@ impl BlockSink for Store {
         } else {
             Some(self.lock(FlockOperation::LockShared)?)
         };
+        // A packed copy with these bytes will do, unless a block file (which readers take
+        // first) is there too; a packed copy that is damaged is repaired by a block file.
+        let packed = self.packed(cid).map(|entry| entry.read());
+        let packed_whole = matches!(&packed, Some(Ok(Some(stored))) if stored == data);
         // Checked in this thread's turn, so a block another thread is writing is found whole.
         let turn = self.turn(&block_rel(cid));
         let path = turn.path();
+        if packed_whole && fs::symlink_metadata(path).is_err() {
+            return Ok(());
+        }
         if turn.create(data)? {
             #[cfg(test)]
             self.unsynced
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(path.to_path_buf());
+            if packed.is_some() && !packed_whole {
+                tracing::debug!(path = %path.display(), "packed block {cid} does not match its CID; stored the verified bytes as a block file");
+                self.note_repaired(cid);
+            }
             return Ok(());
         }
         let mut repair = false;
@@ -177,16 +317,23 @@ impl BlockSink for Store {
             .unwrap_or_else(|p| p.into_inner())
             .push(path.to_path_buf());
         if repair {
-            self.repaired
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(cid.to_v1());
+            self.note_repaired(cid);
         }
         Ok(())
     }
 }
 
+impl Store {
+    /// Records that `cid`'s stored copy was damaged and has been replaced by verified bytes.
+    pub(super) fn note_repaired(&self, cid: &Cid) {
+        self.repaired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(cid.to_v1());
+    }
+}
+
 /// Whether `cid`'s block is its own multihash digest, never stored.
-fn is_inline(cid: &Cid) -> bool {
+pub(super) fn is_inline(cid: &Cid) -> bool {
     cid.hash().code() == IDENTITY
 }

@@ -1,7 +1,7 @@
 //! Garbage collection: mark every block reachable from a pin with the one DAG walk
 //! ([`crate::walk`], lenient: missing blocks are counted, blocks that do not verify are kept and
-//! reported), then sweep every other block file, the hidden leftovers of interrupted writes and
-//! `tmp/`. Runs under the exclusive lock (see [`super::lock`]'s contract). A dry run
+//! reported), then sweep every other block file, the unreachable blocks of packs (`pack/sweep.rs`),
+//! the hidden leftovers of interrupted writes and `tmp/`. Runs under the exclusive lock (see [`super::lock`]'s contract). A dry run
 //! ([`Store::gc_dry_run`]) marks the same way, under the same lock, and removes nothing.
 //!
 //! The walk has no budget ([`Budget::UNLIMITED`]): the store is trusted, and a walk visits each
@@ -30,11 +30,11 @@ enum Sweep {
 /// What a [`Store::gc`] did (or a [`Store::gc_dry_run`] would do).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GcReport {
-    /// Block files kept (reachable from a pin).
+    /// Blocks kept (reachable from a pin), block files and packed.
     pub kept: usize,
-    /// Block files removed.
+    /// Blocks removed, block files and packed.
     pub removed: usize,
-    /// Bytes of the removed block files.
+    /// Bytes of the removed block files and packed blocks (duplicate packed copies included).
     pub bytes_freed: u64,
     /// The removed blocks (for a dry run: the blocks gc would remove), as CIDv1s in CID order.
     pub removed_blocks: Vec<Cid>,
@@ -109,7 +109,9 @@ impl Store {
         })?;
         report.corrupt.sort();
 
+        let mut loose = std::collections::HashSet::new();
         for (cid, path) in self.block_files()? {
+            loose.insert(cid.clone());
             if walk.has_seen(&cid) {
                 report.kept += 1;
                 continue;
@@ -126,6 +128,8 @@ impl Store {
             report.bytes_freed += size;
             report.removed_blocks.push(cid);
         }
+        let packs = self.sweep_packs(&|cid| walk.has_seen(cid), sweep == Sweep::DryRun)?;
+        report.add_packs(packs, &loose);
         if sweep == Sweep::DryRun {
             return Ok(report);
         }

@@ -6,7 +6,10 @@
 //!   below), listing them, the upkeep of `tmp/`;
 //! - `write.rs`: the store's one way to write a file, through [`crate::atomic`], and how it
 //!   is made durable ([`Store::sync`]);
-//! - `batch.rs`: [`Batch`], write-behind for imports (a writer thread of its own);
+//! - `batch.rs`: [`Batch`], write-behind for imports (small blocks packed, larger ones written
+//!   by threads of their own);
+//! - `pack/`: packs of small blocks: their formats, writing and sealing them, finding blocks in
+//!   them, and gc's sweep of them;
 //! - `blocks.rs`: putting, reading, verifying, listing and removing blocks;
 //! - `lock.rs`: the lock file, [`WriteGuard`], and the contract between writers and gc;
 //! - `pins.rs`: pins and their labels;
@@ -28,6 +31,8 @@
 //!                           umask (or any
 //!                           mode with the owner's read bit); without it, a block still being
 //!                           written in place, or left so by an interrupted write: not there
+//!   packs/<name>.pack       small blocks a batch stored, many to a file (`pack/`)
+//!   packs/<name>.idx        its index; the pack is sealed (readable) once the index is there
 //!   pins/<cidv1>            one file per pinned root: its label (UTF-8), empty if none
 //!   tmp/<what>-<pid>-<n>-<nanos>   the probe of a writable store (and temp files of older versions)
 //! ```
@@ -61,6 +66,17 @@
 //! the same or different blocks at once: in a process, writers of one file take turns, across
 //! processes the exclusive create lets one write a new block and the rename replaces a file
 //! with identical bytes. Reads are verified ([`Store::get`]) and take no lock.
+//!
+//! # Packs
+//!
+//! A [`Batch`] (what `add`, `import` and `build` write through) appends blocks of at most
+//! [`MAX_PACKED`] bytes to a pack of its own instead: one file for a whole tree of small files,
+//! where one file per block cost the kernel an inode each. Readers look for a block file first,
+//! then in the sealed packs (their indexes loaded into memory once per store handle, reloaded
+//! when `packs/` changes). The promises are those of block files: a pack is read only once its
+//! index is in place, every read is verified, a record cut short is absent, a damaged packed block
+//! is repaired by a block file (which wins), and the pin's sync covers packs as it covers block
+//! files. See `pack/mod.rs` for the formats.
 //!
 //! # Durability
 //!
@@ -109,6 +125,7 @@ mod batch;
 mod blocks;
 mod gc;
 mod lock;
+mod pack;
 mod paths;
 mod pins;
 mod stat;
@@ -116,8 +133,10 @@ mod verify;
 mod write;
 
 pub use batch::Batch;
+pub use blocks::BlockLocation;
 pub use gc::GcReport;
 pub use lock::WriteGuard;
+pub use pack::MAX_PACKED;
 pub use stat::StoreStat;
 pub use verify::VerifyReport;
 
@@ -140,6 +159,8 @@ pub struct Store {
     key: PathBuf,
     /// Blocks whose file did not hold their bytes and were rewritten, shared by the clones.
     repaired: Arc<Mutex<Vec<Cid>>>,
+    /// The sealed packs, as this process has loaded them (`pack/`).
+    packs: Arc<pack::PackSet>,
     /// The block files renamed into place since the last [`Store::sync`]: what a power loss
     /// may damage, for the crash simulation of `crash_tests.rs`.
     #[cfg(test)]
@@ -229,6 +250,7 @@ impl Store {
             dir: dir.to_path_buf(),
             key: fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
             repaired: Default::default(),
+            packs: Default::default(),
             #[cfg(test)]
             unsynced: Default::default(),
         }

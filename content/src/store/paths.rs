@@ -17,7 +17,7 @@ pub(super) const PINS: &str = "pins";
 pub(super) const TMP: &str = "tmp";
 pub(super) const LOCK: &str = "lock";
 /// The directories [`Store::open`] creates.
-pub(super) const SUBDIRS: [&str; 3] = [BLOCKS, PINS, TMP];
+pub(super) const SUBDIRS: [&str; 4] = [BLOCKS, super::pack::PACKS, PINS, TMP];
 
 impl Store {
     /// The file that holds (or would hold) the block `cid`.

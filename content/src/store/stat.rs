@@ -13,9 +13,9 @@ use crate::block::BlockError;
 pub struct StoreStat {
     /// The store's directory, as it was opened.
     pub dir: PathBuf,
-    /// Block files (as [`Store::blocks`] lists them).
+    /// Blocks (as [`Store::blocks`] lists them: block files and packed blocks, each once).
     pub blocks: u64,
-    /// Their bytes.
+    /// Their bytes (of block files, their size on disk; of packed blocks, their data).
     pub bytes: u64,
     /// Pinned roots.
     pub pins: u64,
@@ -40,6 +40,10 @@ impl Store {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(io_error("inspect", &path, e)),
             }
+        }
+        for (_, entry) in self.packed_blocks() {
+            stat.blocks += 1;
+            stat.bytes += u64::from(entry.record.len);
         }
         Ok(stat)
     }

@@ -119,7 +119,7 @@ fn a_failed_export_leaves_the_layout_that_was_there() {
     let app: Cid = img.layers[1].cid.parse().unwrap();
     let reader = ww_content::unixfs::read::Reader::new(&store);
     let wasm = reader.resolve(&app, "bin/main.wasm").unwrap();
-    std::fs::remove_file(store.block_path(&wasm)).unwrap();
+    assert!(store.remove_block(&wasm).unwrap());
     let options = ExportOptions {
         source_date_epoch: Some(1),
         ..ExportOptions::default()

@@ -116,6 +116,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Flips the bits of the byte at `offset` of `path`, whatever its mode (block files and packs
+/// are read-only): how tests damage a block where a store keeps it (`Store::locate`).
+pub fn flip_byte(path: &Path, offset: u64) {
+    use std::os::unix::fs::{FileExt, PermissionsExt};
+    let mode = std::fs::metadata(path)
+        .expect("inspect the file to damage")
+        .permissions();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .expect("make it writable");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("open the file to damage");
+    let mut byte = [0];
+    file.read_exact_at(&mut byte, offset)
+        .expect("read the byte to flip");
+    file.write_all_at(&[!byte[0]], offset).expect("flip it");
+    std::fs::set_permissions(path, mode).expect("restore its mode");
+}
+
 /// The permission bits of `path` itself (a symlink is not followed).
 pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::MetadataExt;
