@@ -143,9 +143,8 @@ enum Command {
         /// With --oci: the manifest's tag in the layout's index [default: the image's name]
         #[arg(long, value_name = "TAG", requires = "oci")]
         tag: Option<String>,
-        /// With --oci: print a JSON object: {"layout", "tag", "manifest", "compression",
-        /// "layers": [{"name", "cid", "digest", "size", "diff_id"}], "bytes"}
-        #[arg(long, requires = "oci")]
+        /// Print a JSON object of what was written (schema: docs/json/wwpack-export.schema.json)
+        #[arg(long)]
         json: bool,
     },
     /// Read a CAR v1 file into the block store, verifying every block, and pin its roots
@@ -156,6 +155,9 @@ enum Command {
         /// The CAR v1 file to read (every block verified against its CID)
         #[arg(value_name = "FILE.car")]
         car: PathBuf,
+        /// Print a JSON object: {"car", "roots", "blocks", "bytes", "duplicates", "car_bytes"}
+        #[arg(long)]
+        json: bool,
     },
     /// Remove every block of the block store that no pin reaches
     #[command(after_help = "Examples:
@@ -285,9 +287,8 @@ enum Command {
         oci: Option<String>,
         #[command(flatten)]
         reach: RegistryReach,
-        /// Print a JSON object (with --oci): {"reference", "manifest", "root", "profile",
-        /// "image", "blobs", "bytes", "entries", "file_bytes"}
-        #[arg(long, requires = "oci")]
+        /// Print a JSON object of what was fetched (schema: docs/json/wwpack-pull.schema.json)
+        #[arg(long)]
         json: bool,
     },
     /// Show what changed between two versions of images, path by path and inside files
@@ -339,6 +340,9 @@ enum Command {
         /// The guest SDK's directory (guests/sdk of a wwpack checkout)
         #[arg(long, value_name = "DIR")]
         sdk: Option<PathBuf>,
+        /// Print a JSON object: {"dir", "sdk", "image", "files"}
+        #[arg(long)]
+        json: bool,
     },
     /// Print the shell completion script of wwpack
     ///
@@ -391,6 +395,9 @@ enum PinCommand {
     Rm {
         /// The pinned root to unpin
         cid: Cid,
+        /// Print a JSON object: {"cid", "label"}
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -531,18 +538,18 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
                         )
                         .exit()
                 });
-                ops::content::run_export(g, &cid, &output)?
+                ops::content::run_export(g, &cid, &output, json)?
             }
             (None, None) => anyhow::bail!("wwpack export: give --output FILE.car or --oci OUT"),
         },
-        Command::Import { car } => ops::content::run_import(g, &car)?,
+        Command::Import { car, json } => ops::content::run_import(g, &car, json)?,
         Command::Gc { dry_run, json } => ops::store::run_gc(g, dry_run, json)?,
         Command::Pin { command } => match command {
             PinCommand::Ls { json } => ops::pin::run_ls(g, json)?,
             PinCommand::Add { cid, name, json } => {
                 ops::pin::run_add(g, &cid, name.as_deref(), json)?
             }
-            PinCommand::Rm { cid } => ops::pin::run_rm(g, &cid)?,
+            PinCommand::Rm { cid, json } => ops::pin::run_rm(g, &cid, json)?,
         },
         Command::Verify { cids, repair, json } => ops::verify::run(g, &cids, repair, json)?,
         Command::Store { command } => match command {
@@ -590,13 +597,14 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             json,
         } => match (cid, oci) {
             (_, Some(reference)) => ops::registry::run_pull(g, &reference, reach.into(), json)?,
-            (Some(cid), None) => ops::pull::run(g, &cid)?,
+            (Some(cid), None) => ops::pull::run(g, &cid, json)?,
             (None, None) => unreachable!("clap requires a CID or --oci"),
         },
-        Command::Init { dir, sdk } => ops::init::run(
+        Command::Init { dir, sdk, json } => ops::init::run(
             g,
             dir.as_deref().unwrap_or(std::path::Path::new(".")),
             sdk.as_deref(),
+            json,
         )?,
         Command::Completions { shell } => {
             ww_clidocs::completions(shell, &mut Cli::command(), &mut std::io::stdout().lock());

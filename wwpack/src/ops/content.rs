@@ -1,8 +1,9 @@
 //! The content verbs of `wwpack` on the embedded block store: `cid`, `add`, `cat`, `ls`,
 //! `export`, `import` (`gc` is with the store's other upkeep, in `store.rs`). Each is a function
 //! that does the work and returns what it found (`cid`, `add`, ...), and one that runs the verb
-//! and prints (`run_cid`, `run_add`, ...); the
-//! command line only parses arguments. `add`, `import` and `export` count their bytes on a
+//! and prints (`run_cid`, `run_add`, ...); the command line only parses arguments. With `--json`
+//! each but `cat` (whose output is the file) prints the object, or for `ls` the lines, that
+//! docs/json.md documents. `add`, `import` and `export` count their bytes on a
 //! [`Meter`] that the verb draws as a bar on a terminal ([`crate::cli::progress`]).
 //!
 //! `cat`, `ls` and `export` read through the chain ([`ww_content::chain`], as `ww run` and
@@ -352,11 +353,16 @@ pub fn run_ls(g: &Globals, target: &ContentPath, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
-/// `wwpack export`: writes the DAG under `root` to the CAR `output`.
-pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> {
+/// `wwpack export`: writes the DAG under `root` to the CAR `output`; with `json`, prints what
+/// was written as one JSON object on stdout (so the CAR cannot go to stdout then).
+pub fn run_export(g: &Globals, root: &Cid, output: &Path, json: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !(json && output.as_os_str() == "-"),
+        "--json prints its report on stdout, where `-o -` would write the CAR: give -o FILE.car"
+    );
     let meter = Meter::new();
     let bar = Bar::start(
-        progress::wanted(g.quiet, false),
+        progress::wanted(g.quiet, json),
         "exporting",
         &meter,
         Items::Blocks,
@@ -366,6 +372,18 @@ pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> 
     });
     bar.finish();
     let r = r?;
+    if json {
+        return outln!(
+            "{}",
+            serde_json::json!({
+                "root": root.to_string(),
+                "car": output.display().to_string(),
+                "blocks": r.blocks,
+                "bytes": r.bytes,
+                "car_bytes": r.car_bytes,
+            })
+        );
+    }
     if !g.quiet {
         let to = if output.as_os_str() == "-" {
             "stdout".to_string()
@@ -377,12 +395,13 @@ pub fn run_export(g: &Globals, root: &Cid, output: &Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `wwpack import`: reads the CAR `car` into the store, prints its roots.
-pub fn run_import(g: &Globals, car: &Path) -> anyhow::Result<()> {
+/// `wwpack import`: reads the CAR `car` into the store, prints its roots (or with `json` one
+/// JSON object: the roots and the counts).
+pub fn run_import(g: &Globals, car: &Path, json: bool) -> anyhow::Result<()> {
     let store = g.open_store()?;
     let meter = Meter::new();
     let bar = Bar::start(
-        progress::wanted(g.quiet, false),
+        progress::wanted(g.quiet, json),
         "importing",
         &meter,
         Items::None,
@@ -390,6 +409,19 @@ pub fn run_import(g: &Globals, car: &Path) -> anyhow::Result<()> {
     let r = import_metered(&store, car, &meter)?;
     bar.finish();
     report_repairs(&store);
+    if json {
+        return outln!(
+            "{}",
+            serde_json::json!({
+                "car": car.display().to_string(),
+                "roots": r.roots.iter().map(Cid::to_string).collect::<Vec<_>>(),
+                "blocks": r.blocks,
+                "bytes": r.bytes,
+                "duplicates": r.duplicates,
+                "car_bytes": r.car_bytes,
+            })
+        );
+    }
     for root in &r.roots {
         outln!("{root}")?;
     }

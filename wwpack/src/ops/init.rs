@@ -16,7 +16,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use crate::cli::{errln, Globals};
+use crate::cli::{errln, outln, Globals};
 
 mod template;
 
@@ -25,8 +25,9 @@ pub fn default_sdk() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/sdk")
 }
 
-/// Makes the project in `dir` (see the module docs).
-pub fn run(g: &Globals, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<()> {
+/// Makes the project in `dir` (see the module docs); with `json`, prints one JSON object: the
+/// project's directory, the SDK it links to, and the paths made in it.
+pub fn run(g: &Globals, dir: &Path, sdk: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let sdk = sdk.map(Path::to_path_buf).unwrap_or_else(default_sdk);
     let sdk = sdk.canonicalize().with_context(|| {
         format!(
@@ -62,15 +63,19 @@ pub fn run(g: &Globals, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<()> {
         .prefix(".wwpack-init-")
         .tempdir_in(&parent)
         .with_context(|| format!("making a temporary directory in {}", parent.display()))?;
+    let mut made: Vec<String> = Vec::new();
     for (path, text) in template::files() {
+        made.push(path.to_string());
         let file = temp.path().join(path);
         if let Some(up) = file.parent() {
             std::fs::create_dir_all(up).with_context(|| format!("creating {}", up.display()))?;
         }
         std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
     }
-    link_sdk(&temp.path().join("guests"), &sdk)?;
+    made.extend(link_sdk(&temp.path().join("guests"), &sdk)?);
     lock_guests(temp.path(), &sdk)?;
+    made.push("guests/Cargo.lock".to_string());
+    made.sort();
     if dir.exists() {
         // An empty directory (perhaps the current one): the files move into it.
         for entry in std::fs::read_dir(temp.path())? {
@@ -83,6 +88,17 @@ pub fn run(g: &Globals, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<()> {
         std::fs::rename(&made, dir)
             .with_context(|| format!("moving the new project to {}", dir.display()))?;
     }
+    if json {
+        return outln!(
+            "{}",
+            serde_json::json!({
+                "dir": dir.display().to_string(),
+                "sdk": sdk.display().to_string(),
+                "image": "default",
+                "files": made,
+            })
+        );
+    }
     if !g.quiet {
         errln!(
             "made a project in {}: `wwpack build` there, then `ww run {}`",
@@ -94,9 +110,11 @@ pub fn run(g: &Globals, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// Links `guests/sdk` to the SDK and `guests/stem`, `guests/capnp` to the crates beside it that
-/// it depends on by `../stem`, `../capnp` (as the SDK's own workspace does).
-fn link_sdk(guests: &Path, sdk: &Path) -> anyhow::Result<()> {
+/// it depends on by `../stem`, `../capnp` (as the SDK's own workspace does); returns the links'
+/// paths in the project.
+fn link_sdk(guests: &Path, sdk: &Path) -> anyhow::Result<Vec<String>> {
     let beside = sdk.parent().unwrap_or(sdk);
+    let mut links = Vec::new();
     for (name, target) in [
         ("sdk", sdk.to_path_buf()),
         ("stem", beside.join("stem")),
@@ -116,8 +134,9 @@ fn link_sdk(guests: &Path, sdk: &Path) -> anyhow::Result<()> {
                 target.display()
             )
         })?;
+        links.push(format!("guests/{name}"));
     }
-    Ok(())
+    Ok(links)
 }
 
 /// Writes `guests/Cargo.lock`: the SDK's workspace lock, narrowed to this workspace by cargo

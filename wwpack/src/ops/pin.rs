@@ -151,9 +151,17 @@ pub fn run_add(g: &Globals, cid: &Cid, name: Option<&str>, json: bool) -> anyhow
     Ok(())
 }
 
-/// `wwpack pin rm`: unpins `cid`, prints it.
-pub fn run_rm(g: &Globals, cid: &Cid) -> anyhow::Result<()> {
+/// `wwpack pin rm`: unpins `cid`, prints it (or with `json` a JSON object with the label the
+/// pin had).
+pub fn run_rm(g: &Globals, cid: &Cid, json: bool) -> anyhow::Result<()> {
     let store = g.open_store()?;
+    let label = pinned(&store, cid)?.flatten();
     rm(&store, cid)?;
+    if json {
+        return outln!(
+            "{}",
+            serde_json::json!({"cid": cid.to_string(), "label": label})
+        );
+    }
     outln!("{cid}")
 }
