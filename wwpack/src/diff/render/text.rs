@@ -85,7 +85,8 @@ pub(super) fn render(report: &Report, color: bool) -> String {
     }
     let distinct = distinct(&report.images);
     let rows = group::rows(&distinct);
-    if changed.len() > 1 && !rows.is_empty() {
+    // Under their images' heading, or under the layers: a heading of their own then.
+    if (changed.len() > 1 || !layers.is_empty()) && !rows.is_empty() {
         let _ = writeln!(out, "{}", p.bold("changes:"));
     }
     let width = rows
