@@ -208,17 +208,8 @@ impl Cids {
         for g in &report.guests {
             all.extend([&g.a, &g.b].into_iter().flatten().map(|r| r.wasm.as_str()));
         }
-        let longest = all.iter().map(|c| c.len()).max().unwrap_or(0);
-        let mut suffix = SUFFIX;
-        while suffix + PREFIX < longest {
-            let mut seen = HashSet::new();
-            if all.iter().all(|c| seen.insert(short(c, suffix))) {
-                break;
-            }
-            suffix += 1;
-        }
         Cids {
-            suffix,
+            suffix: suffix_for(&all),
             used: RefCell::default(),
         }
     }
@@ -236,6 +227,20 @@ impl Cids {
     pub fn used(&self) -> BTreeMap<String, String> {
         self.used.borrow().clone()
     }
+}
+
+/// Final characters that tell every CID of `all` apart ([`SUFFIX`] at least).
+fn suffix_for(all: &HashSet<&str>) -> usize {
+    let longest = all.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+    let mut suffix = SUFFIX;
+    while suffix + PREFIX < longest {
+        let mut seen = HashSet::new();
+        if all.iter().all(|c| seen.insert(short(c, suffix))) {
+            break;
+        }
+        suffix += 1;
+    }
+    suffix
 }
 
 fn short(cid: &str, suffix: usize) -> String {
@@ -363,6 +368,17 @@ mod tests {
     fn cids_are_abbreviated_until_unique() {
         assert_eq!(short("bafkreiabcdefghijklmnop", 8), "bafk…ijklmnop");
         assert_eq!(short("bafkreiabc", 8), "bafkreiabc", "short enough already");
+        let (a, b) = (
+            "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaxyz12345678",
+            "bafkreibbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbwyz12345678",
+        );
+        assert_eq!(suffix_for(&HashSet::from([a])), 8);
+        assert_eq!(
+            suffix_for(&HashSet::from([a, b])),
+            11,
+            "as long as it takes to tell them apart"
+        );
+        assert_eq!(short(a, 11), "bafk…xyz12345678");
         assert_eq!(human(512), "512 B");
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(12 * 1024 * 1024), "12.0 MiB");
