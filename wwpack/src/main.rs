@@ -300,10 +300,14 @@ enum Command {
     /// target/wwpack/worktree; wwpack.lock is left alone); with none, A is the committed
     /// wwpack.lock (at git HEAD, or the file outside a repository). Details: docs/diff.md.
     ///
+    /// Many files added or removed under one directory show as one line (JSON lists every
+    /// path). With -q, as diff(1)'s, only `A and B differ` is printed (nothing when identical).
+    ///
     /// Exit status as diff(1): 0 identical, 1 different, 2 trouble.
     #[command(after_help = "Examples:
   wwpack diff
   wwpack diff --git main
+  wwpack diff -q --git main || echo 'the images changed'
   wwpack diff --git main --format markdown > comment.md
   wwpack diff old/wwpack.lock:default wwpack.lock:default")]
     Diff {

@@ -161,7 +161,7 @@ fn side(kind: &'static str, label: &str) -> SideInfo {
     }
 }
 
-/// The report of compared images and guests, counted.
+/// The report of compared images and guests, counted: each distinct change once ([`distinct`]).
 fn report(a: SideInfo, b: SideInfo, images: Vec<ImageDiff>, guests: Vec<GuestChange>) -> Report {
     let mut summary = Summary::default();
     for image in &images {
@@ -170,19 +170,19 @@ fn report(a: SideInfo, b: SideInfo, images: Vec<ImageDiff>, guests: Vec<GuestCha
             "removed" => summary.images_removed += 1,
             _ => {}
         }
-        for c in &image.changes {
-            let size = |s: &Option<FileInfo>| s.as_ref().map_or(0, |f| f.size);
-            match c.change {
-                "added" => summary.added += 1,
-                "removed" => summary.removed += 1,
-                "modified" => summary.modified += 1,
-                "moved" => summary.moved += 1,
-                _ => summary.provenance += 1,
-            }
-            if c.change != "moved" && c.change != "provenance" {
-                summary.bytes_added += size(&c.b);
-                summary.bytes_removed += size(&c.a);
-            }
+    }
+    for Distinct { change: c, .. } in distinct(&images) {
+        let size = |s: &Option<FileInfo>| s.as_ref().map_or(0, |f| f.size);
+        match c.change {
+            "added" => summary.added += 1,
+            "removed" => summary.removed += 1,
+            "modified" => summary.modified += 1,
+            "moved" => summary.moved += 1,
+            _ => summary.provenance += 1,
+        }
+        if c.change != "moved" && c.change != "provenance" {
+            summary.bytes_added += size(&c.b);
+            summary.bytes_removed += size(&c.a);
         }
     }
     summary.guests_changed = guests.len();
@@ -196,6 +196,43 @@ fn report(a: SideInfo, b: SideInfo, images: Vec<ImageDiff>, guests: Vec<GuestCha
         images,
         guests,
     }
+}
+
+/// One change as it happened in one or more images.
+#[derive(Debug, Clone)]
+pub struct Distinct<'a> {
+    pub change: &'a PathChange,
+    /// The images it happened in, in the report's order.
+    pub images: Vec<&'a str>,
+}
+
+/// Each change of `images` once, in path order, with the images it happened in: the same path
+/// changed the same way (same kind, origin, files and provenance) in several images, as a
+/// change to a layer they share is, is one change.
+pub fn distinct(images: &[ImageDiff]) -> Vec<Distinct<'_>> {
+    let mut by_path: std::collections::BTreeMap<&str, Vec<Distinct<'_>>> = Default::default();
+    for image in images {
+        for c in &image.changes {
+            let same = by_path.entry(c.path.as_str()).or_default();
+            match same.iter_mut().find(|d| same_change(d.change, c)) {
+                Some(d) => d.images.push(&image.name),
+                None => same.push(Distinct {
+                    change: c,
+                    images: vec![&image.name],
+                }),
+            }
+        }
+    }
+    by_path.into_values().flatten().collect()
+}
+
+fn same_change(x: &PathChange, y: &PathChange) -> bool {
+    x.path == y.path
+        && x.change == y.change
+        && x.from == y.from
+        && x.a == y.a
+        && x.b == y.b
+        && x.provenance == y.provenance
 }
 
 type Paired<'a> = (
@@ -392,5 +429,54 @@ mod tests {
         let report = compare(&one, &other, &no_content()).unwrap();
         assert_eq!(report.images[0].renamed_from.as_deref(), Some("b"));
         assert_eq!(report.images[0].name, "c");
+    }
+
+    #[test]
+    fn a_change_to_a_layer_two_images_share_counts_once_with_both_images() {
+        let v1: &[(&str, FileView)] =
+            &[("etc/a", file("a1", "base")), ("etc/b", file("b1", "base"))];
+        let v2: &[(&str, FileView)] = &[
+            ("etc/a", file("a22", "base")),
+            ("etc/b", file("b22", "base")),
+        ];
+        let mine: &[(&str, FileView)] = &[
+            ("etc/a", file("a1", "base")),
+            ("etc/b", file("b333", "own")),
+        ];
+        let a = snapshot("a", false, &[("one", v1), ("two", v1)]);
+        let b = snapshot("b", false, &[("one", v2), ("two", mine)]);
+        let report = compare(&a, &b, &no_content()).unwrap();
+        assert_eq!(
+            report.summary.modified, 3,
+            "etc/a once, etc/b twice (two ways)"
+        );
+        assert_eq!(report.summary.bytes_added, 3 + 3 + 4);
+        let got: Vec<(&str, &str, Vec<&str>)> = distinct(&report.images)
+            .into_iter()
+            .map(|d| {
+                (
+                    d.change.path.as_str(),
+                    d.change.b.as_ref().unwrap().cid.as_str(),
+                    d.images,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("etc/a", "a22", vec!["one"]),
+                ("etc/b", "b22", vec!["one"]),
+                ("etc/b", "b333", vec!["two"]),
+            ]
+        );
+        let same = snapshot("b", false, &[("one", v2), ("two", v2)]);
+        let report = compare(&a, &same, &no_content()).unwrap();
+        assert_eq!(
+            report.summary.modified, 2,
+            "2 files in 2 images: 2 modified"
+        );
+        assert!(distinct(&report.images)
+            .iter()
+            .all(|d| d.images == ["one", "two"]));
     }
 }

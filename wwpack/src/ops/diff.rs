@@ -27,8 +27,9 @@ pub struct Show<'a> {
     pub text_limit: u64,
 }
 
-/// Compares the sides `specs` and prints the report: exit status 0 when identical, 1 when
-/// different (an error is 2, the caller's to give).
+/// Compares the sides `specs` and prints the report (with `-q`, as diff(1)'s, only `A and B
+/// differ`, or nothing when they are identical, without reading inside files): exit status 0
+/// when identical, 1 when different (an error is 2, the caller's to give).
 pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result<ExitCode> {
     if specs.len() > 2 {
         anyhow::bail!(
@@ -58,14 +59,31 @@ pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result
         node_label: Some(api.label()),
         build_worktree: Some(&build_worktree),
     };
-    let reader = ContentReader {
-        store: store.as_ref(),
-        keep,
-        node: Some(&node),
-        node_label: Some(api.label()),
-        text_limit: show.text_limit,
+    let reader = match g.quiet {
+        // Whether the sides differ is in the paths; what changed inside files is not read.
+        true => ContentReader {
+            store: None,
+            keep: false,
+            node: None,
+            node_label: None,
+            text_limit: 0,
+        },
+        false => ContentReader {
+            store: store.as_ref(),
+            keep,
+            node: Some(&node),
+            node_label: Some(api.label()),
+            text_limit: show.text_limit,
+        },
     };
     let report = crate::diff::run(&env, &specs, show.image, &reader)?;
+    let code = ExitCode::from(if report.identical { 0 } else { 1 });
+    if g.quiet {
+        if !report.identical {
+            crate::cli::outln!("{} and {} differ", report.a.label, report.b.label)?;
+        }
+        return Ok(code);
+    }
     let color = match show.color {
         "always" => true,
         "never" => false,
@@ -79,7 +97,7 @@ pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result
         .write_all(text.as_bytes())
         .and_then(|()| Stdout.flush())
         .context("writing to stdout")?;
-    Ok(ExitCode::from(if report.identical { 0 } else { 1 }))
+    Ok(code)
 }
 
 /// The project, or none when no `wwpack.toml` is found (and none was named).

@@ -11,6 +11,7 @@ mod bounds;
 mod inputs;
 mod project;
 mod report;
+mod scale;
 
 use std::path::Path;
 

@@ -10,7 +10,7 @@ use ww_test_support::{output, stderr, wat, write_tree};
 use crate::WWPACK;
 
 /// pid0 before: imports one interface of one function, no data.
-const MAIN_V1: &str = r#"
+pub const MAIN_V1: &str = r#"
 (component
   (import "wasi:cli/environment@0.2.0" (instance
     (export "get-arguments" (func (result (list string))))))
@@ -128,6 +128,18 @@ impl Project {
         p.git(&["init", "-q", "-b", "main"]);
         p.git(&["add", "wwpack.toml", "wwpack.lock", "layers"]);
         p.git(&["commit", "-q", "-m", "v1"]);
+        p
+    }
+
+    /// A project of `files` (paths relative to its root, `wwpack.toml` among them), built,
+    /// with its lock also in `v1.lock`.
+    pub fn with(files: &[(&str, &[u8])]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        write_tree(&root, files);
+        let p = Project { _dir: dir, root };
+        p.ok(&["build"]);
+        std::fs::copy(p.root.join("wwpack.lock"), p.root.join("v1.lock")).unwrap();
         p
     }
 

@@ -95,7 +95,8 @@ fn every_kind_of_change_in_every_format() {
             ("tools", "removed")
         ]
     );
-    // default and tiny both move etc/a.conf; only default gains the extra layer.
+    // default and tiny both move etc/a.conf, in the base layer they share: one move, as each
+    // change to a shared layer is counted once; only default gains the extra layer.
     let s = &report["summary"];
     assert_eq!(
         (
@@ -104,7 +105,7 @@ fn every_kind_of_change_in_every_format() {
             &s["images_added"],
             &s["images_removed"]
         ),
-        (&2.into(), &1.into(), &1.into(), &1.into())
+        (&1.into(), &1.into(), &1.into(), &1.into())
     );
 
     // The same change seen from the other side is the mirror image.

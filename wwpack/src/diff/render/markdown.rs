@@ -1,14 +1,19 @@
-//! The Markdown format, for a pull-request comment (GitHub-flavoured): a summary line, a table
-//! of changed paths per image, then what changed inside each file. Content diffs longer than
-//! [`FOLD_LINES`] lines are folded in `<details>` sections.
+//! The Markdown format, for a pull-request comment (GitHub-flavoured), in the order a reviewer
+//! needs it when the comment must be cut at [`BUDGET`]: the summary line; a table of the changed
+//! images; each layer once; the guests; the paths modified, moved or given by another layer, and
+//! what changed inside them; then the paths added and removed (many under one directory as one
+//! row, [`group::rows`]) and their content; last, folded, the full CIDs behind the abbreviated
+//! ones ([`Cids`]). Each distinct change is one row, with the images it is in when several
+//! images changed. Content diffs longer than [`FOLD_LINES`] lines are folded in `<details>`.
 
 use std::fmt::Write as _;
 
+use super::group::{self, Cids, Row};
 use super::{
-    bytes, delta, functions_text, names_line, provenance_text, section_rows, summary_line,
-    whole_file, Shown,
+    bytes, delta, functions_text, images_of, names_line, provenance_text, section_rows,
+    summary_line, thousands, whole_file, Shown,
 };
-use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
+use crate::diff::compare::{distinct, Distinct, FileInfo, ImageDiff, PathChange, Report};
 use crate::diff::content::{Content, SIMPLIFIED_NOTE};
 use ww_image::wasm::summary::{ItemsDiff, WasmDiff};
 
@@ -24,6 +29,7 @@ const OVER_BUDGET: &str = "left out to keep this comment within GitHub's 65,536 
                            `wwpack diff` prints everything";
 
 pub(super) fn render(report: &Report) -> String {
+    let cids = Cids::new(report);
     let mut out = String::new();
     let _ = writeln!(out, "### wwpack diff\n");
     let _ = writeln!(
@@ -33,132 +39,252 @@ pub(super) fn render(report: &Report) -> String {
         code(&report.b.label),
         summary_line(report)
     );
+    write_images(&mut out, report, &cids);
+    write_layers(&mut out, &group::layers(report), &cids);
+    write_guests(&mut out, report, &cids);
+    let distinct = distinct(&report.images);
+    let (in_place, whole): (Vec<Distinct<'_>>, Vec<Distinct<'_>>) = distinct
+        .into_iter()
+        .partition(|d| !matches!(d.change.change, "added" | "removed"));
+    let multi = images_of(report, &[]).is_some();
     let mut shown = Shown::default();
-    let changed: Vec<&ImageDiff> = report
-        .images
-        .iter()
-        .filter(|i| i.status != "identical")
-        .collect();
-    for (i, image) in changed.iter().enumerate() {
-        if out.len() > BUDGET {
-            let _ = writeln!(out, "\n{} more images {OVER_BUDGET}.", changed.len() - i);
-            break;
+    for (title, changes) in [("Changes", &in_place), ("Added and removed", &whole)] {
+        let rows = group::rows(changes);
+        if rows.is_empty() {
+            continue;
         }
-        write_image(&mut out, image, &mut shown);
+        let _ = writeln!(out, "\n#### {title}\n");
+        write_table(&mut out, &rows, multi, &cids);
+        write_contents(&mut out, &rows, &mut shown);
     }
-    if !report.guests.is_empty() {
-        let _ = writeln!(out, "\n#### Guests\n");
-        let _ = writeln!(
-            out,
-            "| Guest | Change | Before | After |\n| --- | --- | --- | --- |"
-        );
-        let show = |r: &Option<ww_image::manifest::GuestRecord>| {
-            r.as_ref()
-                .map(|r| format!("{} {}", r.version, code(&r.wasm)))
-                .unwrap_or_default()
-        };
-        for g in &report.guests {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                cell(&code(&g.name)),
-                g.change,
-                cell(&show(&g.a)),
-                cell(&show(&g.b))
-            );
-        }
-    }
+    write_cids(&mut out, &cids);
     out
 }
 
-fn write_image(out: &mut String, image: &ImageDiff, shown: &mut Shown) {
-    let renamed = image
-        .renamed_from
-        .as_ref()
-        .map(|n| format!(" (was {})", code(n)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "\n#### Image {}{renamed}: {}\n",
-        code(&image.name),
-        image.status
-    );
-    let root = |r: &Option<String>| r.as_deref().map(code).unwrap_or_else(|| "none".into());
-    if image.root[0] != image.root[1] {
+/// One row per changed image (its root and layers), and the identical ones on one line.
+fn write_images(out: &mut String, report: &Report, cids: &Cids) {
+    let (changed, same): (Vec<&ImageDiff>, Vec<&ImageDiff>) =
+        report.images.iter().partition(|i| i.status != "identical");
+    if !changed.is_empty() {
         let _ = writeln!(
             out,
-            "Root {} → {}\n",
-            root(&image.root[0]),
-            root(&image.root[1])
+            "\n| Image | Status | Root | Layers | Paths |\n| --- | --- | --- | --- | ---: |"
         );
     }
-    if let Some([a, b]) = &image.layers {
-        let show = |ls: &[ww_image::manifest::LayerRecord]| {
-            ls.iter()
-                .map(|l| format!("{} {}", l.name, code(&l.cid)))
-                .collect::<Vec<_>>()
-                .join(", ")
+    let root = |r: &Option<String>| {
+        r.as_deref()
+            .map(|r| code(&cids.short(r)))
+            .unwrap_or_else(|| "none".into())
+    };
+    for image in &changed {
+        let name = match &image.renamed_from {
+            Some(n) => format!("{} (was {})", code(&image.name), code(n)),
+            None => code(&image.name),
         };
-        let _ = writeln!(out, "Layers: {} → {}\n", show(a), show(b));
+        let roots = if image.root[0] == image.root[1] {
+            root(&image.root[1])
+        } else {
+            format!("{} → {}", root(&image.root[0]), root(&image.root[1]))
+        };
+        let layers = group::layer_names(image).unwrap_or_else(|| "unchanged".into());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(&name),
+            image.status,
+            cell(&roots),
+            cell(&text(&layers)),
+            thousands(image.changes.len() as u64)
+        );
     }
-    if image.changes.is_empty() {
+    if !same.is_empty() {
+        let names: Vec<String> = same.iter().map(|i| code(&i.name)).collect();
+        let _ = writeln!(out, "\nIdentical: {}", names.join(", "));
+    }
+}
+
+/// Each layer once, with the images that use it; the unchanged ones on one line.
+fn write_layers(out: &mut String, layers: &[group::Layer<'_>], cids: &Cids) {
+    let (same, changed): (Vec<&group::Layer<'_>>, Vec<&group::Layer<'_>>) = layers
+        .iter()
+        .partition(|l| l.cid[0].is_some() && l.cid[0] == l.cid[1]);
+    if layers.is_empty() {
         return;
     }
+    let _ = writeln!(out, "\n#### Layers\n");
+    let cid = |c: Option<&str>| c.map(|c| code(&cids.short(c))).unwrap_or_default();
+    let images = |l: &group::Layer<'_>| {
+        l.images
+            .iter()
+            .map(|i| code(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !changed.is_empty() {
+        let _ = writeln!(
+            out,
+            "| Layer | Before | After | Images |\n| --- | --- | --- | --- |"
+        );
+        for l in &changed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&code(l.name)),
+                cid(l.cid[0]),
+                cid(l.cid[1]),
+                cell(&images(l))
+            );
+        }
+    }
+    if !same.is_empty() {
+        let list: Vec<String> = same
+            .iter()
+            .map(|l| format!("{} {} ({})", code(l.name), cid(l.cid[0]), images(l)))
+            .collect();
+        let _ = writeln!(out, "\nUnchanged: {}", list.join("; "));
+    }
+}
+
+fn write_guests(out: &mut String, report: &Report, cids: &Cids) {
+    if report.guests.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n#### Guests\n");
     let _ = writeln!(
         out,
-        "| Change | Path | Before | After |\n| --- | --- | --- | --- |"
+        "| Guest | Change | Before | After |\n| --- | --- | --- | --- |"
     );
-    for (i, c) in image.changes.iter().enumerate() {
-        if out.len() > BUDGET {
-            let more = image.changes.len() - i;
-            let _ = writeln!(out, "| … | {more} more paths {OVER_BUDGET} | | |");
-            break;
-        }
-        let (before, after) = match c.change {
-            "moved" => (
-                format!(
-                    "{} {}",
-                    code(c.from.as_deref().unwrap_or_default()),
-                    file(&c.a)
-                ),
-                file(&c.b),
-            ),
-            "provenance" => (origin(&c.a), origin(&c.b)),
-            "modified" => {
-                let d = match (&c.a, &c.b) {
-                    (Some(a), Some(b)) if a.target.is_none() && b.target.is_none() => {
-                        format!(" ({})", delta(a.size, b.size))
-                    }
-                    _ => String::new(),
-                };
-                (file(&c.a), format!("{}{d}", file(&c.b)))
-            }
-            _ => (file(&c.a), file(&c.b)),
-        };
-        let prov = provenance_text(c);
-        let after = if c.change != "provenance" && !prov.is_empty() {
-            format!("{after}<br>{prov}")
-        } else {
-            after
-        };
+    let show = |r: &Option<ww_image::manifest::GuestRecord>| {
+        r.as_ref()
+            .map(|r| format!("{} {}", r.version, code(&cids.short(&r.wasm))))
+            .unwrap_or_default()
+    };
+    for g in &report.guests {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
-            c.change,
-            cell(&code(&c.path)),
-            cell(&before),
-            cell(&after)
+            cell(&code(&g.name)),
+            g.change,
+            cell(&show(&g.a)),
+            cell(&show(&g.b))
         );
     }
+}
+
+/// The table of `rows`, with the images of each when `multi`, cut when over the budget.
+fn write_table(out: &mut String, rows: &[Row<'_>], multi: bool, cids: &Cids) {
+    let _ = writeln!(
+        out,
+        "| Change | Path | Before | After |{}\n| --- | --- | --- | --- |{}",
+        if multi { " Images |" } else { "" },
+        if multi { " --- |" } else { "" }
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let (line, images) = match row {
+            Row::One(d) => (change_row(d.change, cids), &d.images),
+            Row::Rollup(r) => (rollup_row(r), &r.images.to_vec()),
+        };
+        let images = if multi {
+            let list: Vec<String> = images.iter().map(|i| code(i)).collect();
+            format!(" {} |", cell(&list.join(", ")))
+        } else {
+            String::new()
+        };
+        let line = format!("{line}{images}\n");
+        if out.len() + line.len() > BUDGET {
+            let more = rows.len() - i;
+            let _ = writeln!(out, "| … | {more} more rows {OVER_BUDGET} | | |");
+            return;
+        }
+        out.push_str(&line);
+    }
+}
+
+/// `| added | 3,000 files under `etc/data/` | | 12.0 MiB (data) |`
+fn rollup_row(r: &group::Rollup<'_>) -> String {
+    let what = format!(
+        "{} ({})",
+        group::human(r.bytes),
+        r.layer.unwrap_or("several layers")
+    );
+    let what = if r.layer.is_none() && r.bytes == 0 {
+        String::new()
+    } else {
+        what
+    };
+    let (before, after) = if r.change == "added" {
+        (String::new(), what)
+    } else {
+        (what, String::new())
+    };
+    format!(
+        "| {} | {} files under {} | {} | {} |",
+        r.change,
+        thousands(r.files as u64),
+        cell(&code(&r.dir)),
+        cell(&before),
+        cell(&after)
+    )
+}
+
+fn change_row(c: &PathChange, cids: &Cids) -> String {
+    let file = |f| file(f, cids);
+    let (before, after) = match c.change {
+        "moved" => (
+            format!(
+                "{} {}",
+                code(c.from.as_deref().unwrap_or_default()),
+                file(&c.a)
+            ),
+            file(&c.b),
+        ),
+        "provenance" => (origin(&c.a), origin(&c.b)),
+        "modified" => {
+            let d = match (&c.a, &c.b) {
+                (Some(a), Some(b)) if a.target.is_none() && b.target.is_none() => {
+                    format!(" ({})", delta(a.size, b.size))
+                }
+                _ => String::new(),
+            };
+            (file(&c.a), format!("{}{d}", file(&c.b)))
+        }
+        _ => (file(&c.a), file(&c.b)),
+    };
+    let prov = provenance_text(c);
+    let after = if c.change != "provenance" && !prov.is_empty() {
+        format!("{after}<br>{prov}")
+    } else {
+        after
+    };
+    format!(
+        "| {} | {} | {} | {} |",
+        c.change,
+        cell(&code(&c.path)),
+        cell(&before),
+        cell(&after)
+    )
+}
+
+/// What changed inside the files of `rows` (not those rolled up), while the budget lasts.
+fn write_contents(out: &mut String, rows: &[Row<'_>], shown: &mut Shown) {
     let mut omitted = 0;
-    for c in &image.changes {
+    for row in rows {
+        let Row::One(d) = row else {
+            continue;
+        };
+        let c = d.change;
         let mut block = String::new();
-        match shown.earlier(&image.name, c) {
+        match shown.earlier(c) {
             Some(first) => {
                 let _ = writeln!(
                     block,
-                    "\n{}: the same change as for {first} above",
-                    code(&c.path)
+                    "\n{}: the same change as {} above",
+                    code(&c.path),
+                    if first == "the same path" {
+                        first
+                    } else {
+                        format!("for {}", code(&first))
+                    }
                 );
             }
             None => write_content(&mut block, c),
@@ -177,12 +303,34 @@ fn write_image(out: &mut String, image: &ImageDiff, shown: &mut Shown) {
     }
 }
 
-fn file(f: &Option<FileInfo>) -> String {
+/// The full CIDs behind the abbreviations, folded, while the budget lasts.
+fn write_cids(out: &mut String, cids: &Cids) {
+    let used = cids.used();
+    if used.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Full CIDs</summary>\n\n| CID | Full |\n| --- | --- |"
+    );
+    for (i, (short, full)) in used.iter().enumerate() {
+        let line = format!("| {} | {} |\n", code(short), code(full));
+        if out.len() + line.len() > BUDGET {
+            let _ = writeln!(out, "| … | {} more {OVER_BUDGET} |", used.len() - i);
+            break;
+        }
+        out.push_str(&line);
+    }
+    let _ = writeln!(out, "\n</details>");
+}
+
+fn file(f: &Option<FileInfo>, cids: &Cids) -> String {
     match f {
         Some(f) => {
+            let cid = code(&cids.short(&f.cid));
             let what = match &f.target {
-                Some(t) => format!("{} → {}", code(&f.cid), code(t)),
-                None => format!("{} {}", code(&f.cid), bytes(f.size)),
+                Some(t) => format!("{cid} → {}", code(t)),
+                None => format!("{cid} {}", bytes(f.size)),
             };
             match &f.layer {
                 Some(l) => format!("{what} ({l})"),
@@ -213,6 +361,11 @@ fn write_content(out: &mut String, c: &PathChange) {
     let Some(content) = &c.content else {
         return;
     };
+    // A path can be added to one image and removed from another: the title says which.
+    let whole = match c.change {
+        "added" | "removed" => format!("{}, ", c.change),
+        _ => String::new(),
+    };
     match content {
         Content::Text {
             lines_added,
@@ -226,7 +379,7 @@ fn write_content(out: &mut String, c: &PathChange) {
                 diff,
                 if diff.ends_with('\n') { "" } else { "\n" }
             );
-            let mut what = format!("+{lines_added} -{lines_removed} lines");
+            let mut what = format!("{whole}+{lines_added} -{lines_removed} lines");
             if *simplified {
                 what.push_str(", ");
                 what.push_str(SIMPLIFIED_NOTE);
@@ -236,7 +389,7 @@ fn write_content(out: &mut String, c: &PathChange) {
         Content::Wasm(w) => {
             let mut body = String::new();
             write_wasm(&mut body, w);
-            titled(out, &c.path, "WebAssembly changes", &body);
+            titled(out, &c.path, &format!("{whole}WebAssembly changes"), &body);
         }
         Content::Binary => {
             let _ = writeln!(out, "\n{}: binary content", code(&c.path));
@@ -428,7 +581,7 @@ mod tests {
         };
         let out = render(&report);
         assert!(out.len() < 65_536, "{} bytes", out.len());
-        assert!(out.contains("more paths left out"), "rows cut and said so");
+        assert!(out.contains("more rows left out"), "rows cut and said so");
         assert!(out.contains("`etc/file-0`"), "the first rows are there");
     }
 

@@ -1,6 +1,7 @@
 //! Prints a [`Report`]: `text` for a terminal, `markdown` for a pull-request comment, `json`
 //! for programs (the report itself; schema in `docs/diff.md`).
 
+mod group;
 mod markdown;
 mod text;
 
@@ -44,29 +45,40 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
-/// The content changes already shown, by old and new CID: a change made to a shared layer
-/// appears in every image, and is shown once.
+/// The content changes already shown, by old and new CID: the same change at another path (or
+/// of the same path, another way) is shown once.
 #[derive(Default)]
-struct Shown(std::collections::HashMap<(Option<String>, Option<String>), (String, String)>);
+struct Shown(std::collections::HashMap<(Option<String>, Option<String>), String>);
 
 impl Shown {
-    /// Where `c`'s content was shown already (`path in image X`, or `image X` for the same
-    /// path); else records it as shown here.
-    fn earlier(&mut self, image: &str, c: &PathChange) -> Option<String> {
+    /// Where `c`'s content was shown already (`etc/a`, or `the same path`); else records it
+    /// as shown here.
+    fn earlier(&mut self, c: &PathChange) -> Option<String> {
         c.content.as_ref()?;
         let key = (
             c.a.as_ref().map(|f| f.cid.clone()),
             c.b.as_ref().map(|f| f.cid.clone()),
         );
         match self.0.get(&key) {
-            Some((first, path)) if *path == c.path => Some(format!("image {first}")),
-            Some((first, path)) => Some(format!("{path} in image {first}")),
+            Some(path) if *path == c.path => Some("the same path".into()),
+            Some(path) => Some(path.clone()),
             None => {
-                self.0.insert(key, (image.to_string(), c.path.clone()));
+                self.0.insert(key, c.path.clone());
                 None
             }
         }
     }
+}
+
+/// The images a change happened in, when the report has several changed images (else none:
+/// there is only one it can be).
+fn images_of<'r>(report: &'r Report, images: &'r [&'r str]) -> Option<&'r [&'r str]> {
+    let changed = report
+        .images
+        .iter()
+        .filter(|i| !i.changes.is_empty())
+        .count();
+    (changed > 1).then_some(images)
 }
 
 /// `1,234,567`.
@@ -97,10 +109,15 @@ fn delta(old: u64, new: u64) -> String {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!(
+        "{} {}",
+        thousands(n as u64),
+        if n == 1 { one } else { many }
+    )
 }
 
-/// The summary line: `2 added, 1 modified in 1 image; +1,024 B, -12 B` or `identical (3 images)`.
+/// The summary line: `2 added, 1 modified in 1 image; +1,024 B, -12 B` or `identical (3 images)`;
+/// each distinct change counted once ([`super::compare::distinct`]).
 fn summary_line(report: &Report) -> String {
     let s: &Summary = &report.summary;
     let images = plural(report.images.len(), "image", "images");
@@ -115,7 +132,7 @@ fn summary_line(report: &Report) -> String {
         (s.moved, "moved"),
     ] {
         if n > 0 {
-            parts.push(format!("{n} {word}"));
+            parts.push(format!("{} {word}", thousands(n as u64)));
         }
     }
     if s.provenance > 0 {

@@ -1,23 +1,34 @@
-//! The text format: one line per changed path, content indented below it, the summary last.
+//! The text format: each changed image (its root, its layers by name), each layer once, then
+//! one line per distinct change (with the images it is in, when several images changed) and
+//! its content indented below, the summary last. Many files added or removed under one
+//! directory make one line ([`group::rows`]). File CIDs are abbreviated ([`Cids`]); roots and
+//! layers, which one copies into other commands, are not.
 //!
 //! ```text
 //! image default: modified
-//!   root bafy…old → bafy…new
-//!   + etc/new          bafk… 12 B (layer extra)
-//!   - etc/old          bafk… 3 B (layer base)
-//!   ~ bin/main.wasm    bafk… 783,258 B → bafk… 790,000 B (+6,742 B)
-//!   > etc/b            moved from etc/a (bafk… 3 B)
-//!   ^ etc/motd         layer base → extra
-//! 1 added, 1 removed, 1 modified, 1 moved, 1 provenance change in 1 image; +790,012 B, -783,261 B
+//!   root bafybei…old → bafybei…new
+//!   layers base, app → base, app, extra
+//! layers:
+//!   ~ base   bafybei…A → bafybei…B  [default]
+//!   + extra  bafybei…C  [default]
+//!   = app    bafybei…D  [default]
+//!   ~ bin/main.wasm  bafk…hwavqlwt 783,258 B → bafk…l3fljo64 790,000 B (+6,742 B)
+//!   > etc/b          moved from etc/a (bafk…bkqqxxmm 3 B)
+//!   + 3,000 files under etc/data/ (34.1 KiB, layer extra)
+//!   ^ etc/motd       layer base → extra
+//!   + etc/new        bafk…lmcyc3ha 12 B (layer extra)
+//!   - etc/old        bafk…xpwkeh7i 3 B (layer base)
+//! 3,001 added, 1 removed, 1 modified, 1 moved, 1 provenance change in 1 image; +824,962 B, -783,261 B
 //! ```
 
 use std::fmt::Write as _;
 
+use super::group::{self, Cids, Row};
 use super::{
-    bytes, delta, functions_text, names_line, printable, provenance_text, section_rows,
-    summary_line, whole_file, Shown,
+    bytes, delta, functions_text, images_of, names_line, printable, provenance_text, section_rows,
+    summary_line, thousands, whole_file, Shown,
 };
-use crate::diff::compare::{FileInfo, ImageDiff, PathChange, Report};
+use crate::diff::compare::{distinct, FileInfo, ImageDiff, PathChange, Report};
 use crate::diff::content::{Content, SIMPLIFIED_NOTE};
 use ww_image::wasm::summary::{ItemsDiff, WasmDiff};
 
@@ -50,6 +61,7 @@ impl Paint {
 
 pub(super) fn render(report: &Report, color: bool) -> String {
     let p = Paint(color);
+    let cids = Cids::new(report);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -59,9 +71,42 @@ pub(super) fn render(report: &Report, color: bool) -> String {
             report.a.label, report.b.label
         ))
     );
+    let changed: Vec<&ImageDiff> = report
+        .images
+        .iter()
+        .filter(|i| i.status != "identical")
+        .collect();
+    for image in &changed {
+        write_image(&mut out, image, &p);
+    }
+    let layers = group::layers(report);
+    if !layers.is_empty() {
+        write_layers(&mut out, &layers, &p);
+    }
+    let distinct = distinct(&report.images);
+    let rows = group::rows(&distinct);
+    // Under their images' heading, or under the layers: a heading of their own then.
+    if (changed.len() > 1 || !layers.is_empty()) && !rows.is_empty() {
+        let _ = writeln!(out, "{}", p.bold("changes:"));
+    }
+    let width = rows
+        .iter()
+        .filter_map(|r| match r {
+            Row::One(d) => Some(printable(&d.change.path).chars().count()),
+            Row::Rollup(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
     let mut shown = Shown::default();
-    for image in report.images.iter().filter(|i| i.status != "identical") {
-        write_image(&mut out, image, &p, &mut shown);
+    for row in &rows {
+        match row {
+            Row::One(d) => {
+                let earlier = shown.earlier(d.change);
+                let images = images_of(report, &d.images);
+                write_change(&mut out, d.change, width, &p, &cids, images, earlier);
+            }
+            Row::Rollup(r) => write_rollup(&mut out, r, images_of(report, r.images), &p),
+        }
     }
     for g in &report.guests {
         let show = |r: &Option<ww_image::manifest::GuestRecord>| {
@@ -82,7 +127,7 @@ pub(super) fn render(report: &Report, color: bool) -> String {
     out
 }
 
-fn write_image(out: &mut String, image: &ImageDiff, p: &Paint, shown: &mut Shown) {
+fn write_image(out: &mut String, image: &ImageDiff, p: &Paint) {
     let renamed = image
         .renamed_from
         .as_ref()
@@ -113,32 +158,63 @@ fn write_image(out: &mut String, image: &ImageDiff, p: &Paint, shown: &mut Shown
             opt(&image.profile[1])
         );
     }
-    if let Some([a, b]) = &image.layers {
-        let show = |ls: &[ww_image::manifest::LayerRecord]| {
-            ls.iter()
-                .map(|l| format!("{} {}", l.name, l.cid))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(out, "  layers [{}] → [{}]", show(a), show(b));
-    }
-    let width = image
-        .changes
-        .iter()
-        .map(|c| printable(&c.path).chars().count())
-        .max()
-        .unwrap_or(0);
-    for c in &image.changes {
-        let earlier = shown.earlier(&image.name, c);
-        write_change(out, c, width, p, earlier);
+    if let Some(names) = group::layer_names(image) {
+        let _ = writeln!(out, "  layers {names}");
     }
 }
 
-fn file(f: &Option<FileInfo>) -> String {
+/// Each layer once: `~ base  bafy…A → bafy…B  [default, tiny]`, `+` new, `-` gone, `=` unchanged.
+fn write_layers(out: &mut String, layers: &[group::Layer<'_>], p: &Paint) {
+    let _ = writeln!(out, "{}", p.bold("layers:"));
+    let width = layers
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for l in layers {
+        let name = format!("{:width$}", printable(l.name));
+        let images = l.images.join(", ");
+        let line = match l.cid {
+            [Some(a), Some(b)] if a == b => format!("= {name}  {a}  [{images}]"),
+            [Some(a), Some(b)] => p.yellow(&format!("~ {name}  {a} → {b}  [{images}]")),
+            [None, Some(b)] => p.green(&format!("+ {name}  {b}  [{images}]")),
+            [Some(a), None] => p.red(&format!("- {name}  {a}  [{images}]")),
+            [None, None] => continue,
+        };
+        let _ = writeln!(out, "  {line}");
+    }
+}
+
+fn write_rollup(out: &mut String, r: &group::Rollup<'_>, images: Option<&[&str]>, p: &Paint) {
+    let layer = r.layer.map(|l| format!(", layer {l}")).unwrap_or_default();
+    let line = format!(
+        "{} {} files under {} ({}{layer}){}",
+        if r.change == "added" { "+" } else { "-" },
+        thousands(r.files as u64),
+        printable(&r.dir),
+        group::human(r.bytes),
+        in_images(images)
+    );
+    let line = if r.change == "added" {
+        p.green(&line)
+    } else {
+        p.red(&line)
+    };
+    let _ = writeln!(out, "  {line}");
+}
+
+/// `  [default, tiny]`, or nothing.
+fn in_images(images: Option<&[&str]>) -> String {
+    images
+        .map(|i| format!("  [{}]", i.join(", ")))
+        .unwrap_or_default()
+}
+
+fn file(f: &Option<FileInfo>, cids: &Cids) -> String {
     match f {
         Some(f) => match &f.target {
-            Some(t) => format!("{} -> {}", f.cid, printable(t)),
-            None => format!("{} {}", f.cid, bytes(f.size)),
+            Some(t) => format!("{} -> {}", cids.short(&f.cid), printable(t)),
+            None => format!("{} {}", cids.short(&f.cid), bytes(f.size)),
         },
         None => String::new(),
     }
@@ -156,12 +232,16 @@ fn write_change(
     c: &PathChange,
     width: usize,
     p: &Paint,
+    cids: &Cids,
+    images: Option<&[&str]>,
     earlier: Option<String>,
 ) {
     let path = format!("{:width$}", printable(&c.path));
+    let file = |f| file(f, cids);
+    let images = in_images(images);
     let line = match c.change {
-        "added" => p.green(&format!("+ {path}  {}{}", file(&c.b), layer(&c.b))),
-        "removed" => p.red(&format!("- {path}  {}{}", file(&c.a), layer(&c.a))),
+        "added" => p.green(&format!("+ {path}  {}{}{images}", file(&c.b), layer(&c.b))),
+        "removed" => p.red(&format!("- {path}  {}{}{images}", file(&c.a), layer(&c.a))),
         "modified" => {
             let sizes = match (&c.a, &c.b) {
                 (Some(a), Some(b)) if a.target.is_none() && b.target.is_none() => {
@@ -169,21 +249,25 @@ fn write_change(
                 }
                 _ => String::new(),
             };
-            p.yellow(&format!("~ {path}  {} → {}{sizes}", file(&c.a), file(&c.b)))
+            p.yellow(&format!(
+                "~ {path}  {} → {}{sizes}{images}",
+                file(&c.a),
+                file(&c.b)
+            ))
         }
         "moved" => p.cyan(&format!(
-            "> {path}  moved from {} ({})",
+            "> {path}  moved from {} ({}){images}",
             printable(c.from.as_deref().unwrap_or_default()),
             file(&c.b)
         )),
-        _ => p.cyan(&format!("^ {path}  {}", provenance_text(c))),
+        _ => p.cyan(&format!("^ {path}  {}{images}", provenance_text(c))),
     };
     let _ = writeln!(out, "  {line}");
     if c.change != "provenance" && c.provenance.is_some() {
         let _ = writeln!(out, "      {}", provenance_text(c));
     }
     if let Some(place) = earlier {
-        let _ = writeln!(out, "      content: as for {place} above");
+        let _ = writeln!(out, "      content: as for {} above", printable(&place));
         return;
     }
     match &c.content {
