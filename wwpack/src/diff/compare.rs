@@ -24,7 +24,7 @@ pub type ImageDiff = lock_compare::ImageDiff<Content>;
 pub type PathChange = lock_compare::PathChange<Content>;
 
 /// The version of the JSON schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything `wwpack diff` found.
 #[derive(Debug, Clone, Serialize)]

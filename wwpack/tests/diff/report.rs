@@ -20,7 +20,7 @@ fn every_kind_of_change_in_every_format() {
     }
 
     let report = p.json(&["v1.lock", "wwpack.lock"]);
-    assert_eq!(report["version"], 1);
+    assert_eq!(report["version"], 2);
     assert_eq!(report["identical"], false);
     let motd = change(&report, "default", "etc/motd");
     assert_eq!(motd["change"], "modified");
