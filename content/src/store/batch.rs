@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 
 use super::blocks::is_inline;
 use super::pack::{self, PackWriter};
+use super::packed::Holding;
 use super::{Store, WriteGuard};
 use crate::block::{self, BlockError, BlockSink};
 use crate::cid::Cid;
@@ -124,13 +125,13 @@ impl Batch {
         if packer.has(&key) {
             return Ok(());
         }
-        match self.store.stored_copy(cid, &key)? {
-            Some(stored) if stored == data => Ok(()),
-            Some(_) => {
+        match self.store.holding(cid, data)? {
+            Holding::Same => Ok(()),
+            Holding::Damaged => {
                 drop(packer);
                 self.store.put_hashed(cid, data)
             }
-            None => packer.append(key, data),
+            Holding::Absent => packer.append(key, data),
         }
     }
 

@@ -4,11 +4,11 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::sync::Arc;
 
 use rustix::fs::FlockOperation;
 
 use super::pack;
+use super::packed::Holding;
 use super::paths::block_rel;
 use super::write::{is_complete, Durability};
 use super::{io_error, Store};
@@ -20,31 +20,7 @@ impl Store {
     pub fn has(&self, cid: &Cid) -> bool {
         is_inline(cid)
             || fs::metadata(self.block_path(cid)).is_ok_and(|m| m.is_file() && is_complete(&m))
-            || self.packed(cid).is_some()
-    }
-
-    /// The block `cid`'s record in a sealed pack, if one holds it.
-    pub(super) fn packed(&self, cid: &Cid) -> Option<pack::Entry> {
-        let key = pack::key(cid)?;
-        self.packs.find(&self.dir.join(pack::PACKS), &key)
-    }
-
-    /// What the store holds for `cid` as a writer that is about to pack it sees it: the block
-    /// file's bytes, or those of a pack loaded so far (packs sealed since by other processes
-    /// are not looked for: a block packed twice costs only space, which gc gives back).
-    pub(super) fn stored_copy(&self, cid: &Cid, key: &[u8]) -> Result<Option<Vec<u8>>, BlockError> {
-        let path = self.block_path(cid);
-        match read_block_file(&path) {
-            Ok(BlockFile::Whole(data)) => return Ok(Some(data)),
-            Ok(BlockFile::Incomplete | BlockFile::Absent) => {}
-            Err(e) => return Err(io_error("read block", &path, e)),
-        }
-        match self.packs.find_loaded(key) {
-            Some(entry) => entry
-                .read()
-                .map_err(|e| io_error("read pack", &entry.pack.path, e)),
-            None => Ok(None),
-        }
+            || !self.packed(cid).is_empty()
     }
 
     /// The block `cid`, verified against the CID: [`BlockError::NotFound`] if absent,
@@ -70,10 +46,10 @@ impl Store {
                 });
             }
         }
-        let entry = self.packed(cid)?;
+        let (entry, _) = self.packed_read(cid).ok()??;
         Some(BlockLocation {
             path: entry.pack.path.clone(),
-            offset: entry.record.offset + 1 + entry.record.key.len() as u64 + 4,
+            offset: entry.record.data_offset(),
             len: u64::from(entry.record.len),
         })
     }
@@ -85,20 +61,20 @@ impl Store {
         if is_inline(cid) {
             return Ok(false);
         }
+        if !self.packed(cid).is_empty() && self.this_thread_holds_a_guard() {
+            return Err(BlockError::Other(format!(
+                "cannot remove the packed block {cid} from {}: this thread holds a write guard \
+                 on the store, and rewriting a pack waits for every writer",
+                self.dir.display()
+            )));
+        }
         let path = self.block_path(cid);
         let mut removed = match fs::remove_file(&path) {
             Ok(()) => true,
             Err(e) if e.kind() == ErrorKind::NotFound => false,
             Err(e) => return Err(io_error("remove block", &path, e)),
         };
-        if self.packed(cid).is_some() {
-            if self.this_thread_holds_a_guard() {
-                return Err(BlockError::Other(format!(
-                    "cannot remove the packed block {cid} from {}: this thread holds a write \
-                     guard on the store, and rewriting a pack waits for every writer",
-                    self.dir.display()
-                )));
-            }
+        if !self.packed(cid).is_empty() {
             let _lock = self.lock(FlockOperation::LockExclusive)?;
             let target = cid.to_v1();
             let sweep = self.sweep_packs(&|c| c.to_v1() != target, false)?;
@@ -121,22 +97,6 @@ impl Store {
         Ok(cids)
     }
 
-    /// Every block of the sealed packs that has no block file (a block file wins over a packed
-    /// copy), with its record, in CID order.
-    pub(super) fn packed_blocks(&self) -> Vec<(Cid, pack::Entry)> {
-        let mut out: Vec<(Cid, pack::Entry)> = self
-            .packs
-            .all(&self.dir.join(pack::PACKS))
-            .into_iter()
-            .filter_map(|entry| Some((Cid::from_bytes(&entry.record.key).ok()?, entry)))
-            .filter(|(cid, _)| {
-                !fs::metadata(self.block_path(cid)).is_ok_and(|m| m.is_file() && is_complete(&m))
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
-
     /// The blocks whose bytes do not verify against their CID (corrupt, or with a hash or codec
     /// this implementation cannot check), in CID order. Files not whole yet (being written in
     /// place, or left so by an interrupted write) are not blocks, so not listed.
@@ -154,12 +114,10 @@ impl Store {
                 bad.push(cid);
             }
         }
-        for (cid, entry) in self.packed_blocks() {
-            let data = match entry.read() {
-                Ok(Some(data)) => data,
-                // Cut short by a crash: not there.
-                Ok(None) => continue,
-                Err(e) => return Err(io_error("read pack", &entry.pack.path, e)),
+        for (cid, _) in self.packed_blocks() {
+            // The copy readers take (cut short or gone: not there).
+            let Some((entry, data)) = self.packed_read(&cid)? else {
+                continue;
             };
             if let Err(e) = block::verify(&cid, &data) {
                 tracing::warn!(pack = %entry.pack.path.display(), "{e}");
@@ -182,23 +140,7 @@ impl BlockSource for Store {
             Ok(BlockFile::Incomplete | BlockFile::Absent) => {}
             Err(e) => return Err(io_error("read block", &path, e)),
         }
-        let Some(entry) = self.packed(cid) else {
-            return Ok(None);
-        };
-        match entry.read() {
-            Ok(Some(data)) => Ok(Some(data)),
-            // Its pack was cut short (a crash): a pack sealed since may hold it again.
-            Ok(None) => {
-                self.packs.refresh(&self.dir.join(pack::PACKS), true);
-                match self.packs.find_loaded(&entry.record.key) {
-                    Some(newer) if !Arc::ptr_eq(&newer.pack, &entry.pack) => newer
-                        .read()
-                        .map_err(|e| io_error("read pack", &newer.pack.path, e)),
-                    _ => Ok(None),
-                }
-            }
-            Err(e) => Err(io_error("read pack", &entry.pack.path, e)),
-        }
+        Ok(self.packed_read(cid)?.map(|(_, data)| data))
     }
 }
 
@@ -261,9 +203,13 @@ impl BlockSink for Store {
             Some(self.lock(FlockOperation::LockShared)?)
         };
         // A packed copy with these bytes will do, unless a block file (which readers take
-        // first) is there too; a packed copy that is damaged is repaired by a block file.
-        let packed = self.packed(cid).map(|entry| entry.read());
-        let packed_whole = matches!(&packed, Some(Ok(Some(stored))) if stored == data);
+        // first) is there too; packed copies that are all damaged are repaired by a block file.
+        let packed = if data.len() <= pack::MAX_PACKED {
+            self.packed_holding(cid, data)?
+        } else {
+            Holding::Absent
+        };
+        let packed_whole = packed == Holding::Same;
         // Checked in this thread's turn, so a block another thread is writing is found whole.
         let turn = self.turn(&block_rel(cid));
         let path = turn.path();
@@ -276,7 +222,7 @@ impl BlockSink for Store {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(path.to_path_buf());
-            if packed.is_some() && !packed_whole {
+            if packed == Holding::Damaged {
                 tracing::debug!(path = %path.display(), "packed block {cid} does not match its CID; stored the verified bytes as a block file");
                 self.note_repaired(cid);
             }

@@ -34,7 +34,7 @@ pub struct GcReport {
     pub kept: usize,
     /// Blocks removed, block files and packed.
     pub removed: usize,
-    /// Bytes of the removed block files and packed blocks (duplicate packed copies included).
+    /// Bytes of the removed blocks (each counted once, however many copies it had).
     pub bytes_freed: u64,
     /// The removed blocks (for a dry run: the blocks gc would remove), as CIDv1s in CID order.
     pub removed_blocks: Vec<Cid>,

@@ -10,6 +10,8 @@
 //!   by threads of their own);
 //! - `pack/`: packs of small blocks: their formats, writing and sealing them, finding blocks in
 //!   them, and gc's sweep of them;
+//! - `packed.rs`: the store's reads of packed blocks (which copy a reader takes, what a writer
+//!   finds there already);
 //! - `blocks.rs`: putting, reading, verifying, listing and removing blocks;
 //! - `lock.rs`: the lock file, [`WriteGuard`], and the contract between writers and gc;
 //! - `pins.rs`: pins and their labels;
@@ -126,6 +128,7 @@ mod blocks;
 mod gc;
 mod lock;
 mod pack;
+mod packed;
 mod paths;
 mod pins;
 mod stat;

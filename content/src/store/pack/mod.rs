@@ -75,7 +75,22 @@ pub(super) struct Record {
 impl Record {
     /// The record's size in the pack: its header and its data.
     fn size(&self) -> u64 {
-        1 + self.key.len() as u64 + 4 + u64::from(self.len)
+        self.header() + u64::from(self.len)
+    }
+
+    /// The size of the record's header: the key's length, the key, the data's length.
+    fn header(&self) -> u64 {
+        1 + self.key.len() as u64 + 4
+    }
+
+    /// Where the record's data starts in the pack.
+    pub fn data_offset(&self) -> u64 {
+        self.offset.saturating_add(self.header())
+    }
+
+    /// Where the record ends in the pack; `None` past the largest offset.
+    pub fn end(&self) -> Option<u64> {
+        self.offset.checked_add(self.size())
     }
 }
 
@@ -162,11 +177,18 @@ fn decode_index(bytes: &[u8]) -> Result<Vec<Record>, String> {
         let (key, tail) = tail.split_at(n);
         let (offset, tail) = tail.split_first_chunk::<8>().ok_or("short entry")?;
         let (len, tail) = tail.split_first_chunk::<4>().ok_or("short entry")?;
-        records.push(Record {
+        let record = Record {
             key: key.into(),
             offset: u64::from_le_bytes(*offset),
             len: u32::from_le_bytes(*len),
-        });
+        };
+        if n == 0 || record.len as usize > MAX_PACKED || record.end().is_none() {
+            return Err(format!(
+                "an entry breaks the format: a {n}-byte CID, {} bytes at {}",
+                record.len, record.offset
+            ));
+        }
+        records.push(record);
         rest = tail;
     }
     if !rest.is_empty() {
@@ -179,7 +201,8 @@ fn decode_index(bytes: &[u8]) -> Result<Vec<Record>, String> {
 /// by a crash: the block is not there). A header that does not name the record's block gives the
 /// bytes anyway, which then fail verification: the pack is damaged.
 fn read_record(pack: &File, record: &Record) -> std::io::Result<Option<Vec<u8>>> {
-    let mut buf = vec![0; record.size() as usize];
+    // Bounded by the index's rules (a record of at most [`MAX_PACKED`] bytes).
+    let mut buf = vec![0; record.size().min(MAX_PACKED as u64 + 260) as usize];
     match pack.read_exact_at(&mut buf, record.offset) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
@@ -227,7 +250,9 @@ fn scan_records(pack: &File) -> std::io::Result<Vec<Record>> {
             offset,
             len: u32::from_le_bytes(data_len),
         };
-        if offset + record.size() > len {
+        // Not a record a writer made (zeros where a crash left a hole, say): the end of what
+        // can be recovered.
+        if n[0] == 0 || record.len as usize > MAX_PACKED || record.end().is_none_or(|e| e > len) {
             break;
         }
         input.seek_relative(i64::from(record.len))?;

@@ -1,10 +1,11 @@
 //! The sealed packs of a store, as one process sees them: their indexes loaded into memory (one
-//! map from block to record, shared by the clones of a [`Store`](crate::store::Store)), and
-//! reloaded when the packs directory changed. Reads take no lock, as block file reads take none:
-//! a pack gc removes stays readable through the file this set holds open, and its blocks are
-//! found in the pack that replaced it once the directory is listed again.
+//! map from block to its copies, shared by the clones of a [`Store`](crate::store::Store)), and
+//! reloaded when the packs directory changed. Reads take no lock, as block file reads take none,
+//! and hold no pack open between reads (a store gathers packs; descriptors are a process's
+//! scarcest resource): a pack gc removed reads as absent, and the lookup lists the directory
+//! again, where the pack that replaced it holds the block.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -16,16 +17,17 @@ use super::{index_path, pack_path, read_index, read_record, Record, INDEX_SUFFIX
 /// A directory changed this recently may change again within its timestamp's granularity
 /// unnoticed: listed again on every miss until it is older than this.
 const SETTLED: Duration = Duration::from_secs(2);
+/// Listings of a directory that changed while it was read (gc replacing a pack), at most.
+const RELISTS: usize = 3;
 
-/// One sealed pack: its file, open.
+/// One sealed pack.
 #[derive(Debug)]
 pub(in crate::store) struct Pack {
     pub name: String,
     pub path: PathBuf,
-    file: File,
 }
 
-/// A block in a pack.
+/// One copy of a block, in a pack.
 #[derive(Debug, Clone)]
 pub(in crate::store) struct Entry {
     pub pack: Arc<Pack>,
@@ -33,28 +35,36 @@ pub(in crate::store) struct Entry {
 }
 
 impl Pack {
-    /// Opens the pack `name`'s data in `dir`.
-    pub fn open(dir: &Path, name: &str) -> std::io::Result<Pack> {
-        let path = pack_path(dir, name);
-        let file = File::open(&path)?;
-        Ok(Pack {
+    /// The pack `name` in `dir`.
+    pub fn new(dir: &Path, name: &str) -> Pack {
+        Pack {
             name: name.to_owned(),
-            path,
-            file,
-        })
+            path: pack_path(dir, name),
+        }
     }
 
     /// The records of a pack whose index is missing or damaged, read from the pack itself:
     /// every whole record up to the first that is not.
     pub fn scan(&self) -> std::io::Result<Vec<Record>> {
-        super::scan_records(&self.file)
+        super::scan_records(&File::open(&self.path)?)
+    }
+
+    /// Whether the pack is still there (gc in another process may have removed it).
+    pub fn exists(&self) -> bool {
+        fs::symlink_metadata(&self.path).is_ok()
     }
 }
 
 impl Entry {
-    /// The block's bytes, not verified; `None` if the pack was cut short before them.
+    /// The block's bytes, not verified; `None` if the pack is gone (gc) or was cut short
+    /// before them (a crash).
     pub fn read(&self) -> std::io::Result<Option<Vec<u8>>> {
-        read_record(&self.pack.file, &self.record)
+        let file = match File::open(&self.pack.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        read_record(&file, &self.record)
     }
 }
 
@@ -63,10 +73,11 @@ struct State {
     /// The packs directory's modification time when it was last listed.
     listed: Option<SystemTime>,
     packs: HashMap<String, Arc<Pack>>,
-    /// Every packed block, in the newest pack that holds it (pack names start with the time
-    /// they were started): a block packed again after a crash damaged its first copy is read
-    /// from the new one.
-    blocks: HashMap<Box<[u8]>, Entry>,
+    /// Packs whose index did not load (torn by a crash): not read again until gc.
+    bad: HashSet<String>,
+    /// Every packed block's copies, newest pack first (pack names start with the time they
+    /// were started): a block packed again after a crash damaged a copy has a good one too.
+    blocks: HashMap<Box<[u8]>, Vec<Entry>>,
 }
 
 /// The packs of one store directory; see the module docs.
@@ -76,29 +87,33 @@ pub(in crate::store) struct PackSet {
 }
 
 impl PackSet {
-    /// The record of the block `key`, listing the packs directory `dir` again if it is not
-    /// known and the directory changed since it was last listed.
-    pub fn find(&self, dir: &Path, key: &[u8]) -> Option<Entry> {
-        if let Some(entry) = self.read().blocks.get(key) {
-            return Some(entry.clone());
+    /// The copies of the block `key` (newest first), listing the packs directory `dir` again
+    /// if none is known and the directory changed since it was last listed.
+    pub fn find(&self, dir: &Path, key: &[u8]) -> Vec<Entry> {
+        let known = self.find_loaded(key);
+        if !known.is_empty() {
+            return known;
         }
         if self.refresh(dir, false) {
-            return self.read().blocks.get(key).cloned();
+            return self.find_loaded(key);
         }
-        None
+        Vec::new()
     }
 
-    /// The record of the block `key` among the packs loaded so far, without listing the
+    /// The copies of the block `key` among the packs loaded so far, without listing the
     /// directory again.
-    pub fn find_loaded(&self, key: &[u8]) -> Option<Entry> {
-        self.read().blocks.get(key).cloned()
+    pub fn find_loaded(&self, key: &[u8]) -> Vec<Entry> {
+        self.read().blocks.get(key).cloned().unwrap_or_default()
     }
 
-    /// Every packed block and where it is, once the directory is listed again: each block once,
-    /// in the newest pack that holds it.
+    /// Every packed block and its newest copy, once the directory is listed again.
     pub fn all(&self, dir: &Path) -> Vec<Entry> {
         self.refresh(dir, true);
-        self.read().blocks.values().cloned().collect()
+        self.read()
+            .blocks
+            .values()
+            .filter_map(|copies| copies.first().cloned())
+            .collect()
     }
 
     /// Forgets everything, so the next lookup lists the directory again (gc rewrote it).
@@ -109,34 +124,48 @@ impl PackSet {
     /// Lists `dir` again if it changed (or `always`): loads the indexes of new packs and drops
     /// the packs that are gone. Whether anything was loaded or dropped.
     pub fn refresh(&self, dir: &Path, always: bool) -> bool {
-        let mtime = fs::metadata(dir).and_then(|m| m.modified()).ok();
-        let settled = mtime.is_some_and(|m| {
-            SystemTime::now()
-                .duration_since(m)
-                .is_ok_and(|age| age > SETTLED)
-        });
-        if !always && settled && self.read().listed == mtime {
-            return false;
-        }
-        let names = match list(dir) {
-            Ok(names) => names,
-            Err(e) => {
-                if e.kind() != ErrorKind::NotFound {
-                    tracing::debug!(dir = %dir.display(), "cannot list the packs: {e}");
-                }
-                Vec::new()
+        let mut changed = false;
+        for _ in 0..RELISTS {
+            let mtime = fs::metadata(dir).and_then(|m| m.modified()).ok();
+            let settled = mtime.is_some_and(|m| {
+                SystemTime::now()
+                    .duration_since(m)
+                    .is_ok_and(|age| age > SETTLED)
+            });
+            if !always && settled && self.read().listed == mtime {
+                return changed;
             }
-        };
-        let mut state = self.write();
-        let gone = state.packs.keys().any(|name| !names.contains(name));
-        if gone {
-            *state = State::default();
+            let names: HashSet<String> = match list(dir) {
+                Ok(names) => names.into_iter().collect(),
+                Err(e) => {
+                    if e.kind() != ErrorKind::NotFound {
+                        tracing::debug!(dir = %dir.display(), "cannot list the packs: {e}");
+                    }
+                    HashSet::new()
+                }
+            };
+            let mut state = self.write();
+            if state.packs.keys().any(|name| !names.contains(name)) {
+                state.packs.clear();
+                state.blocks.clear();
+                changed = true;
+            }
+            state.bad.retain(|name| names.contains(name));
+            let mut vanished = false;
+            for name in &names {
+                match state.add(dir, name) {
+                    Added::Now => changed = true,
+                    Added::Before | Added::Bad => {}
+                    Added::Vanished => vanished = true,
+                }
+            }
+            state.listed = mtime;
+            // An index listed and gone before it was read: gc replaced its pack, whose
+            // successor may not have been listed yet.
+            if !vanished {
+                break;
+            }
         }
-        let mut changed = gone;
-        for name in names {
-            changed |= state.add(dir, &name);
-        }
-        state.listed = mtime;
         changed
     }
 
@@ -154,36 +183,64 @@ impl PackSet {
     }
 }
 
+/// What [`State::add`] did.
+enum Added {
+    Now,
+    Before,
+    /// Its index does not load (torn): remembered, not read again.
+    Bad,
+    /// Its index or pack was removed while it was being loaded.
+    Vanished,
+}
+
 impl State {
-    /// Loads the pack `name` unless it is loaded; whether it was loaded now. Its blocks replace
-    /// those of older packs.
-    fn add(&mut self, dir: &Path, name: &str) -> bool {
+    /// Loads the pack `name` unless it is loaded (or known bad).
+    fn add(&mut self, dir: &Path, name: &str) -> Added {
         if self.packs.contains_key(name) {
-            return false;
+            return Added::Before;
         }
-        let (pack, records) = match load(dir, name) {
-            Ok(loaded) => loaded,
+        if self.bad.contains(name) {
+            return Added::Bad;
+        }
+        let records = match read_index(&index_path(dir, name)) {
+            Ok(records) => records,
+            Err(why) if !index_path(dir, name).exists() => {
+                tracing::debug!(pack = %name, "pack removed while loaded: {why}");
+                return Added::Vanished;
+            }
             Err(why) => {
-                tracing::debug!(pack = %name, "pack not loaded: {why}");
-                return false;
+                tracing::debug!(pack = %name, "pack not loaded, its index: {why}");
+                self.bad.insert(name.to_owned());
+                return Added::Bad;
             }
         };
-        let pack = Arc::new(pack);
+        let pack = Arc::new(Pack::new(dir, name));
+        // Records a crash cut off the end of the pack are not there.
+        let len = match fs::metadata(&pack.path) {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Added::Vanished,
+            Err(e) => {
+                tracing::debug!(pack = %pack.path.display(), "pack not loaded: {e}");
+                return Added::Bad;
+            }
+        };
         for record in records {
+            if record.end().is_none_or(|end| end > len) {
+                continue;
+            }
             let entry = Entry {
                 pack: Arc::clone(&pack),
                 record,
             };
-            match self.blocks.get_mut(&entry.record.key) {
-                Some(known) if known.pack.name > pack.name => {}
-                Some(known) => *known = entry,
-                None => {
-                    self.blocks.insert(entry.record.key.clone(), entry);
-                }
-            }
+            let copies = self.blocks.entry(entry.record.key.clone()).or_default();
+            let at = copies
+                .iter()
+                .position(|c| c.pack.name < pack.name)
+                .unwrap_or(copies.len());
+            copies.insert(at, entry);
         }
         self.packs.insert(name.to_owned(), pack);
-        true
+        Added::Now
     }
 }
 
@@ -200,12 +257,4 @@ pub(super) fn list(dir: &Path) -> std::io::Result<Vec<String>> {
         }
     }
     Ok(names)
-}
-
-/// Opens the pack `name` and reads its index.
-fn load(dir: &Path, name: &str) -> Result<(Pack, Vec<Record>), String> {
-    let records = read_index(&index_path(dir, name)).map_err(|why| format!("its index: {why}"))?;
-    let pack =
-        Pack::open(dir, name).map_err(|e| format!("{}: {e}", pack_path(dir, name).display()))?;
-    Ok((pack, records))
 }

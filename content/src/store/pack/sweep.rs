@@ -1,12 +1,12 @@
 //! gc's part in packs, under the store's exclusive lock (so no batch is writing): a pack without
 //! a whole index is left over from a writer that died, or torn by a crash before its pin: what
-//! a pin reaches in it is copied out (its records read from the pack itself), the rest removed
-//! with it; a sealed pack whose blocks are
-//! all reachable is kept as it is; one with none reachable is removed (index first, so no reader
-//! lists it again); one with some is rewritten into a new pack holding only those, made durable
-//! before the old one is removed. A block two packs hold is kept once, in the newer.
+//! a pin reaches in it is copied out (its records read from the pack itself, and verified), the
+//! rest removed with it; a sealed pack whose blocks are all kept is kept as it is; one with none
+//! is removed (index first, so no reader lists it again); one with some is rewritten into a new
+//! pack holding only those, made durable before the old one is removed. A block with several
+//! copies is kept once: the newest copy that verifies.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
@@ -15,99 +15,128 @@ use std::sync::Arc;
 
 use super::set::{list, Pack};
 use super::{index_path, pack_path, read_index, Entry, PackWriter, Record, PACKS, PACK_SUFFIX};
-use crate::block::BlockError;
+use crate::block::{self, BlockError};
 use crate::cid::Cid;
 use crate::store::{io_error, GcReport, Store};
 
 /// What a sweep of the packs found and did.
 #[derive(Debug, Default)]
 pub(in crate::store) struct PackSweep {
-    /// Reachable packed blocks (each once).
+    /// Reachable packed blocks (each once) that a copy is kept of.
     pub kept: HashSet<Cid>,
-    /// Unreachable packed blocks (each once), with the bytes of their records' data.
+    /// Unreachable blocks of sealed packs (each once), with their data's length.
     pub removed: Vec<(Cid, u64)>,
 }
 
+/// A pack as the sweep found it.
+struct Found {
+    pack: Arc<Pack>,
+    records: Vec<Record>,
+    /// Whether its index loaded (else its records were read from the pack itself).
+    sealed: bool,
+}
+
 impl Store {
-    /// Sweeps the packs: keeps the blocks `reachable` says are, drops the others (unless
-    /// `dry_run`, which only counts them). The caller holds the exclusive lock.
+    /// Sweeps the packs: keeps one copy of each block `reachable` says is, drops the others
+    /// (unless `dry_run`, which only counts). The copy kept of a block with several is the
+    /// newest that verifies (or, if none does, the newest that can be read: a corrupt block a
+    /// pin reaches is kept, never removed silently); a block with one copy in a sealed pack is
+    /// kept as it is, unread. The caller holds the exclusive lock.
     pub(in crate::store) fn sweep_packs(
         &self,
         reachable: &dyn Fn(&Cid) -> bool,
         dry_run: bool,
     ) -> Result<PackSweep, BlockError> {
         let dir = self.dir.join(PACKS);
-        let mut sweep = PackSweep::default();
-        let mut kept_keys: HashSet<Box<[u8]>> = HashSet::new();
-        let mut removed_keys: HashSet<Box<[u8]>> = HashSet::new();
-        // (pack, the records to copy into a new pack); packs to remove.
-        let mut rewrite: Vec<(Arc<Pack>, Vec<Record>)> = Vec::new();
-        let mut remove: Vec<String> = Vec::new();
-        // Newest first: the copy kept of a block two packs hold is the one readers take.
+        let mut found = Vec::new();
+        // Newest first, as readers order copies.
         let mut names = pack_names(&dir)?;
         names.sort_by(|a, b| b.cmp(a));
         for name in names {
-            let pack = match Pack::open(&dir, &name) {
-                Ok(pack) => Arc::new(pack),
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_error("open pack", &pack_path(&dir, &name), e)),
-            };
+            let pack = Arc::new(Pack::new(&dir, &name));
             // A pack without a whole index was never pinned through it (the pin syncs the index
             // first); what a pin reaches in it anyway (another copy was pinned) is recovered.
             let (records, sealed) = match read_index(&index_path(&dir, &name)) {
                 Ok(records) => (records, true),
                 Err(why) => {
                     tracing::debug!(pack = %pack.path.display(), "unsealed pack ({why}); recovering its reachable blocks");
-                    let records = pack
-                        .scan()
-                        .map_err(|e| io_error("read pack", &pack.path, e))?;
-                    (records, false)
-                }
-            };
-            let mut live = Vec::new();
-            let mut dead = 0;
-            for record in records {
-                let Ok(cid) = Cid::from_bytes(&record.key) else {
-                    dead += 1;
-                    continue;
-                };
-                if reachable(&cid) && !kept_keys.contains(&record.key) {
-                    kept_keys.insert(record.key.clone());
-                    sweep.kept.insert(cid);
-                    live.push(record);
-                } else {
-                    dead += 1;
-                    if !reachable(&cid) && removed_keys.insert(record.key.clone()) {
-                        sweep.removed.push((cid, u64::from(record.len)));
+                    match pack.scan() {
+                        Ok(records) => (records, false),
+                        Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                        Err(e) => return Err(io_error("read pack", &pack.path, e)),
                     }
                 }
-            }
-            if dead == 0 && sealed {
-                continue;
-            }
-            remove.push(name);
-            if !live.is_empty() {
-                rewrite.push((pack, live));
+            };
+            found.push(Found {
+                pack,
+                records,
+                sealed,
+            });
+        }
+
+        // Every copy of every block, newest first: (pack, record).
+        let mut copies: HashMap<&[u8], Vec<(usize, usize)>> = HashMap::new();
+        for (p, f) in found.iter().enumerate() {
+            for (r, record) in f.records.iter().enumerate() {
+                copies.entry(&record.key[..]).or_default().push((p, r));
             }
         }
-        // A block only an unsealed pack held and no pin reaches is removed; one reached by a pin
-        // is kept. Neither was counted as a block of the store before.
+        let mut sweep = PackSweep::default();
+        let mut chosen: HashSet<(usize, usize)> = HashSet::new();
+        for (key, at) in &copies {
+            let Ok(cid) = Cid::from_bytes(key) else {
+                continue;
+            };
+            if !reachable(&cid) {
+                if let Some(&(p, r)) = at.iter().find(|(p, _)| found[*p].sealed) {
+                    sweep
+                        .removed
+                        .push((cid, u64::from(found[p].records[r].len)));
+                }
+                continue;
+            }
+            let keep = match at.as_slice() {
+                [(p, r)] if found[*p].sealed => Some((*p, *r)),
+                _ => choose(&cid, at, &found)?,
+            };
+            if let Some(keep) = keep {
+                chosen.insert(keep);
+                sweep.kept.insert(cid);
+            }
+        }
+        sweep.removed.sort();
         if dry_run {
             return Ok(sweep);
         }
+
+        // (pack, the records to copy into a new pack); packs to remove.
+        let mut rewrite: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut remove = Vec::new();
+        for (p, f) in found.iter().enumerate() {
+            let live: Vec<usize> = (0..f.records.len())
+                .filter(|r| chosen.contains(&(p, *r)))
+                .collect();
+            if f.sealed && live.len() == f.records.len() {
+                continue;
+            }
+            remove.push(f.pack.name.clone());
+            if !live.is_empty() {
+                rewrite.push((p, live));
+            }
+        }
         // The new packs first, durable, then the old ones go.
         let mut writer = PackWriter::new(self.clone());
-        for (pack, live) in &rewrite {
-            for record in live {
+        for (p, live) in &rewrite {
+            for &r in live {
                 let entry = Entry {
-                    pack: Arc::clone(pack),
-                    record: record.clone(),
+                    pack: Arc::clone(&found[*p].pack),
+                    record: found[*p].records[r].clone(),
                 };
                 match entry.read() {
-                    Ok(Some(data)) => writer.append(record.key.clone(), &data)?,
+                    Ok(Some(data)) => writer.append(entry.record.key.clone(), &data)?,
                     // Cut short: the block was not there to keep (gc's mark counted it missing).
                     Ok(None) => {}
-                    Err(e) => return Err(io_error("read pack", &pack.path, e)),
+                    Err(e) => return Err(io_error("read pack", &entry.pack.path, e)),
                 }
             }
         }
@@ -120,7 +149,7 @@ impl Store {
             remove_pack(&dir, name)?;
         }
         // Indexes without a pack cannot be read.
-        for name in index_names(&dir) {
+        for name in list(&dir).unwrap_or_default() {
             if !pack_path(&dir, &name).exists() {
                 let _ = fs::remove_file(index_path(&dir, &name));
             }
@@ -128,6 +157,33 @@ impl Store {
         self.packs.forget();
         Ok(sweep)
     }
+}
+
+/// The copy to keep of a reachable block among several (or one in an unsealed pack): the newest
+/// that verifies, else the newest that can be read; `None` when none can be read.
+fn choose(
+    cid: &Cid,
+    at: &[(usize, usize)],
+    found: &[Found],
+) -> Result<Option<(usize, usize)>, BlockError> {
+    let mut readable = None;
+    for &(p, r) in at {
+        let entry = Entry {
+            pack: Arc::clone(&found[p].pack),
+            record: found[p].records[r].clone(),
+        };
+        let Some(data) = entry
+            .read()
+            .map_err(|e| io_error("read pack", &entry.pack.path, e))?
+        else {
+            continue;
+        };
+        if block::verify(cid, &data).is_ok() {
+            return Ok(Some((p, r)));
+        }
+        readable.get_or_insert((p, r));
+    }
+    Ok(readable)
 }
 
 /// The names of the pack files in `dir` (sealed or not).
@@ -151,10 +207,6 @@ fn pack_names(dir: &Path) -> Result<Vec<String>, BlockError> {
     Ok(names)
 }
 
-fn index_names(dir: &Path) -> Vec<String> {
-    list(dir).unwrap_or_default()
-}
-
 /// Removes the pack `name`: its index first, so that readers stop finding it, then its data.
 fn remove_pack(dir: &Path, name: &str) -> Result<(), BlockError> {
     for path in [index_path(dir, name), pack_path(dir, name)] {
@@ -173,8 +225,8 @@ impl GcReport {
     pub(in crate::store) fn add_packs(&mut self, sweep: PackSweep, loose: &HashSet<Cid>) {
         self.kept += sweep.kept.iter().filter(|c| !loose.contains(*c)).count();
         for (cid, bytes) in sweep.removed {
-            self.bytes_freed += bytes;
             if !loose.contains(&cid) {
+                self.bytes_freed += bytes;
                 self.removed += 1;
                 self.removed_blocks.push(cid);
             }

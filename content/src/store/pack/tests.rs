@@ -356,3 +356,134 @@ fn a_power_loss_before_the_pin_loses_only_unpinned_packed_blocks() {
         "only {damaged_files} files damaged in 30 rounds"
     );
 }
+
+/// Two batches that pack the same block (two imports at once, say): two copies.
+fn two_copies(store: &Store, cid: &Cid, data: &[u8]) {
+    for _ in 0..2 {
+        let batch = store.batch().unwrap();
+        // The second batch knows the first's pack: forget it, as a batch started before the
+        // first was sealed would not know it.
+        store.packs.forget();
+        batch.put(cid, data).unwrap();
+        batch.finish().unwrap();
+    }
+}
+
+#[test]
+fn a_damaged_newer_copy_never_hides_a_good_older_one_from_readers_or_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let (cid, data) = raw("packed twice");
+    two_copies(&store, &cid, &data);
+    store.pin(&cid, None).unwrap();
+    let mut packs = with_suffix(&path.join(PACKS), ".pack");
+    assert_eq!(packs.len(), 2, "two copies in two packs");
+    // The newer copy (names sort by time) is damaged: cut short, then (another round) flipped.
+    let newer = packs.pop().unwrap();
+    for damage in ["cut", "flip"] {
+        let fresh = Store::open(&path).unwrap();
+        let at = fresh.locate(&cid).unwrap();
+        if damage == "cut" {
+            let len = fs::metadata(&newer).unwrap().len();
+            fs::set_permissions(&newer, fs::Permissions::from_mode(0o600)).unwrap();
+            let file = OpenOptions::new().write(true).open(&newer).unwrap();
+            file.set_len(len - 1).unwrap();
+        } else {
+            // After the first round's gc, the good copy is the only one; give it a damaged twin.
+            two_copies(&fresh, &cid, &data);
+            let newest = with_suffix(&path.join(PACKS), ".pack").pop().unwrap();
+            let off = Store::open(&path).unwrap().locate(&cid).unwrap();
+            assert_eq!(off.path, newest);
+            fs::set_permissions(&newest, fs::Permissions::from_mode(0o600)).unwrap();
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&newest)
+                .unwrap();
+            file.write_all_at(b"X", off.offset).unwrap();
+        }
+        drop(at);
+        let fresh = Store::open(&path).unwrap();
+        assert_eq!(
+            fresh.get(&cid).unwrap(),
+            data,
+            "{damage}: the good copy is read"
+        );
+        assert!(fresh.verify_all().unwrap().is_empty(), "{damage}");
+        let report = fresh.gc().unwrap();
+        assert!(
+            report.corrupt.is_empty() && report.missing == 0,
+            "{damage}: {report:?}"
+        );
+        let after = Store::open(&path).unwrap();
+        assert_eq!(
+            after.get(&cid).unwrap(),
+            data,
+            "{damage}: gc kept the good copy"
+        );
+        assert!(after.verify().unwrap().is_ok());
+    }
+}
+
+#[test]
+fn a_handle_that_loaded_a_pack_gc_removed_elsewhere_stores_the_block_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let reader = Store::open(&path).unwrap();
+    let (cid, data) = raw("removed behind the reader's back");
+    let batch = reader.batch().unwrap();
+    batch.put(&cid, &data).unwrap();
+    batch.finish().unwrap();
+    assert!(reader.has(&cid));
+    // Another process's gc: the block was not pinned.
+    Store::open(&path).unwrap().gc().unwrap();
+    assert!(
+        !reader.has(&cid),
+        "a removed pack is not taken for holding the block"
+    );
+    reader.put(&cid, &data).unwrap();
+    reader.pin(&cid, None).unwrap();
+    assert_eq!(Store::open(&path).unwrap().get(&cid).unwrap(), data);
+}
+
+#[test]
+fn reading_many_packs_holds_none_of_them_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let blocks: Vec<(Cid, Vec<u8>)> = (0..60).map(|i| raw(&format!("own pack {i}"))).collect();
+    for (cid, data) in &blocks {
+        let batch = store.batch().unwrap();
+        batch.put(cid, data).unwrap();
+        batch.finish().unwrap();
+    }
+    assert_eq!(with_suffix(&path.join(PACKS), ".pack").len(), 60);
+    let reader = Store::open(&path).unwrap();
+    for (cid, data) in &blocks {
+        assert_eq!(reader.get(cid).unwrap(), *data);
+    }
+    let packs = fs::canonicalize(path.join(PACKS)).unwrap();
+    let open: Vec<PathBuf> = fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .filter(|target| target.starts_with(&packs))
+        .collect();
+    assert!(open.is_empty(), "packs held open: {open:?}");
+}
+
+#[test]
+fn an_index_whose_entries_break_the_format_does_not_load() {
+    let (cid, _) = raw("x");
+    let mut records = vec![Record {
+        key: key(&cid).unwrap(),
+        offset: 8,
+        len: MAX_PACKED as u32 + 1,
+    }];
+    let err = decode_index(&encode_index(&mut records)).unwrap_err();
+    assert!(err.contains("breaks the format"), "{err}");
+    records[0].len = 1;
+    records[0].offset = u64::MAX - 3;
+    assert!(decode_index(&encode_index(&mut records)).is_err());
+}
