@@ -306,6 +306,47 @@ fn verbose_and_quiet_set_the_level_over_the_log_variables() {
     assert!(json.contains("\"DEBUG\""), "{json}");
 }
 
+/// `-v` shows the info lines: here, how many blocks `wwpack cat` read from a real js-ipfs node
+/// (pushed there from one store, read into another); without it, none.
+#[test]
+fn verbose_shows_the_info_lines_of_a_read_through_the_node() {
+    let node = e2e::IpfsNode::start();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (store, cid) = store_with_a_file(home);
+    ok(&output(cmd("wwpack", home).args([
+        "push",
+        &cid,
+        "--store",
+        s(&store),
+        "--api",
+        &node.url,
+        "-q",
+    ])));
+    let cat = |store: &Path, extra: &[&str]| {
+        let o = output(
+            cmd("wwpack", home)
+                .args(["cat", &cid, "--api", &node.url, "--store", s(store)])
+                .args(extra),
+        );
+        assert_eq!(ok(&o), "hello\n");
+        stderr(&o)
+    };
+    let quiet = cat(&home.join("empty-1"), &[]);
+    assert_eq!(quiet, "", "warnings only by default");
+    let info = cat(&home.join("empty-2"), &["-v"]);
+    assert!(
+        info.starts_with("wwpack: info: 1 blocks from the IPFS node at"),
+        "{info}"
+    );
+    assert!(!info.contains("debug:"), "{info}");
+    let coloured = cat(&home.join("empty-3"), &["--verbose", "--color=always"]);
+    assert!(
+        coloured.starts_with(&format!("wwpack: {ESC}[1;32minfo:{ESC}[0m 1 blocks")),
+        "{coloured:?}"
+    );
+}
+
 /// A TCP listener on 127.0.0.1 that takes connections and never answers: a node that hangs.
 fn silent_node() -> (std::net::TcpListener, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

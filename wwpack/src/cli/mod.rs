@@ -1,7 +1,8 @@
-//! The command line's plumbing, shared by the verbs of [`crate::ops`]: the global flags and what
-//! they find (the project's `wwpack.toml`, the block store, the IPFS node, from flags, the
-//! environment and the XDG directories), logging, stdout and stderr ([`output`], `outln!`,
-//! `errln!`), progress on stderr ([`progress`]), and how an error is printed.
+//! The command line's plumbing, shared by the verbs of [`crate::ops`]: the flag groups the verbs
+//! take ([`args`]) and what they find ([`Globals`]: the project's `wwpack.toml`, the block
+//! store, the IPFS node, from flags, the environment and the XDG directories), logging, stdout
+//! and stderr ([`output`], `outln!`, `errln!`), progress on stderr ([`progress`]), how an error
+//! is printed, and the help topics ([`topics`]).
 
 pub mod args;
 mod log;
