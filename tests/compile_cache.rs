@@ -74,7 +74,7 @@ impl CacheExt for Ww {
         let names = |prefix: &str, suffix: &str| {
             stderr
                 .lines()
-                .filter_map(|l| l.trim_start().strip_prefix("DEBUG "))
+                .filter_map(|l| l.strip_prefix("ww: debug: "))
                 .filter_map(|l| l.trim_start().strip_prefix(prefix))
                 .filter_map(|rest| rest.split_once(suffix).map(|(name, _)| name.to_string()))
                 .collect::<Vec<_>>()
@@ -202,7 +202,7 @@ fn a_cold_boot_compiles_pid0_and_child_echo_and_a_warm_one_loads_both() {
         warm.loaded
     );
     assert_eq!(warm.stdout(), cold.stdout());
-    assert!(!warm.stderr().contains("WARN"), "{}", warm.stderr());
+    assert!(!warm.stderr().contains("ww: warning:"), "{}", warm.stderr());
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn planted_int3_entries_with_a_valid_sha256_are_refused_and_rebuilt_not_run() {
     let warm = ww.boot(&[]);
     warm.assert_ok();
     assert!(warm.compiled.is_empty() && pid0_and_child(&warm.loaded));
-    assert!(!warm.stderr().contains("WARN"), "{}", warm.stderr());
+    assert!(!warm.stderr().contains("ww: warning:"), "{}", warm.stderr());
 }
 
 #[test]

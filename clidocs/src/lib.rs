@@ -1,13 +1,72 @@
-//! Shell completions and man pages of a command line, made from its clap definition, so that
-//! they say what `--help` says: `wwpack completions SHELL` / `ww completions SHELL` print a
-//! completion script, `wwpack man DIR` / `ww man DIR` write one page per command and verb
-//! (`wwpack.1`, `wwpack-build.1`, `wwpack-pin-add.1`, ...). Nothing installs them; the README
-//! says where they go.
+//! The command-line conventions `wwpack` and `ww` share, so that both speak one grammar:
+//! whether a stream gets colour ([`color`], `--color`), the log and its flags ([`log`], `-q`,
+//! `-v`), variables that stand in for flags ([`env_var`]), clap's own help and errors written
+//! by that colour decision ([`parse`]), and shell completions and man pages made from the clap
+//! definition, so that they say what `--help` says: `wwpack completions SHELL` /
+//! `ww completions SHELL` print a completion script, `wwpack man DIR` / `ww man DIR` write one
+//! page per command and verb (`wwpack.1`, `wwpack-build.1`, `wwpack-pin-add.1`, ...). Nothing
+//! installs them; the README says where they go.
 
+pub mod color;
+pub mod log;
+
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use clap_complete::Shell;
+
+/// The value of the variable `name` when it is set and not empty: a flag's stand-in (`WW_STORE`
+/// for `--store`), read by the binaries rather than by clap, so that a value from the
+/// environment never shows in a usage line as if it had been typed, and an empty one means
+/// unset.
+pub fn env_var(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// Parses the process's arguments with `cmd`, first setting the colour choice from them
+/// ([`color::scan`]); clap's help, version and errors are written as clap would (help to
+/// stdout with status 0, errors to stderr with status 2), coloured by [`color::enabled`].
+pub fn parse(cmd: clap::Command) -> clap::ArgMatches {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    color::set(color::scan(&args));
+    match cmd
+        .color(clap::ColorChoice::Never)
+        .try_get_matches_from(args)
+    {
+        Ok(matches) => matches,
+        Err(e) => exit(&e),
+    }
+}
+
+/// Writes clap's error (or help) `e` as [`parse`] does, and exits.
+pub fn exit(e: &clap::Error) -> ! {
+    let stream = if e.use_stderr() {
+        color::Stream::Stderr
+    } else {
+        color::Stream::Stdout
+    };
+    let _ = write_styled(&e.render(), stream);
+    std::process::exit(e.exit_code())
+}
+
+/// Writes `text` (clap's help or error) to `stream`, with its styles when that stream gets
+/// colour.
+pub fn write_styled(text: &clap::builder::StyledStr, stream: color::Stream) -> std::io::Result<()> {
+    let text = if color::enabled(stream) {
+        text.ansi().to_string()
+    } else {
+        text.to_string()
+    };
+    match stream {
+        color::Stream::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()
+        }
+        color::Stream::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
+    }
+}
 
 /// Writes the completion script of `cmd` for `shell` to `out`.
 pub fn completions(shell: Shell, cmd: &mut clap::Command, out: &mut dyn Write) {

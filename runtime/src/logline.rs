@@ -1,15 +1,36 @@
-//! Lines ww writes to its stderr outside `tracing`: its own final error and the output of `svc/`
-//! services. With `--json-log` they are JSON objects shaped like tracing's JSON events
-//! (`level`, `target`, `fields`), so that every line of the log parses.
+//! Lines ww writes to its stderr outside `tracing`: its own final error, what `--follow` does,
+//! and the output of `svc/` services. With `--json-log` they are JSON objects shaped like
+//! tracing's JSON events (`level`, `target`, `fields`), so that every line of the log parses.
+//! Plain lines have the prefix of ww's log (`ww: error: ...`, `ww: warning: ...`), its level
+//! word coloured when stderr gets colour (`--color`, [`ww_clidocs::color`]); with `-q` only
+//! errors are written (and services' own lines, which are the image's output, not ww's).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tracing::Level;
+
 static JSON: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Makes the lines JSON (`ww --json-log`).
 pub fn set_json(on: bool) {
     JSON.store(on, Ordering::Relaxed);
+}
+
+/// Leaves out every line but errors (`ww -q`); no progress bar is drawn then either.
+pub fn set_quiet(on: bool) {
+    QUIET.store(on, Ordering::Relaxed);
+}
+
+/// Whether only errors are written (`ww -q`).
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Whether plain lines get colour.
+fn color() -> bool {
+    ww_clidocs::color::enabled(ww_clidocs::color::Stream::Stderr)
 }
 
 /// Whether the lines are JSON (no progress bar is drawn then).
@@ -19,7 +40,11 @@ pub fn is_json() -> bool {
 
 /// ww's final error: `ww: error: …`, or an `ERROR` event of target `ww`.
 pub fn error(message: &str) {
-    write(&format_error(message, JSON.load(Ordering::Relaxed)));
+    write(&format_error(
+        message,
+        JSON.load(Ordering::Relaxed),
+        color(),
+    ));
 }
 
 /// One line of a service's output: `[svc/a] …`, or an `INFO` event of target `ww::services`
@@ -31,15 +56,25 @@ pub fn service(name: &str, line: &str) {
 /// A line of `ww run --follow` about what it follows: `ww: …` (`ww: warning: …` when `warn`),
 /// or an `INFO` (`WARN`) event of target `ww::follow` whose fields are `message` and `fields`.
 pub fn follow(warn: bool, message: &str, fields: serde_json::Value) {
+    if is_quiet() {
+        return;
+    }
     write(&format_follow(
         warn,
         message,
         fields,
         JSON.load(Ordering::Relaxed),
+        color(),
     ));
 }
 
-fn format_follow(warn: bool, message: &str, fields: serde_json::Value, json: bool) -> String {
+fn format_follow(
+    warn: bool,
+    message: &str,
+    fields: serde_json::Value,
+    json: bool,
+    color: bool,
+) -> String {
     if json {
         let mut all = serde_json::Map::new();
         all.insert("message".into(), message.into());
@@ -53,7 +88,12 @@ fn format_follow(warn: bool, message: &str, fields: serde_json::Value, json: boo
         })
         .to_string()
     } else {
-        plain(if warn { "ww: warning: " } else { "ww: " }, message)
+        let prefix = if warn {
+            format!("ww: {} ", ww_clidocs::log::level_word(Level::WARN, color))
+        } else {
+            "ww: ".to_string()
+        };
+        plain(&prefix, message)
     }
 }
 
@@ -67,7 +107,7 @@ fn plain(prefix: &str, message: &str) -> String {
     format!("{prefix}{}", lines.join("\n"))
 }
 
-fn format_error(message: &str, json: bool) -> String {
+fn format_error(message: &str, json: bool, color: bool) -> String {
     if json {
         serde_json::json!({
             "level": "ERROR",
@@ -76,7 +116,8 @@ fn format_error(message: &str, json: bool) -> String {
         })
         .to_string()
     } else {
-        plain("ww: error: ", message)
+        let word = ww_clidocs::log::level_word(Level::ERROR, color);
+        plain(&format!("ww: {word} "), message)
     }
 }
 
@@ -113,9 +154,13 @@ mod tests {
             format_service("svc/\u{1b}]0;x", "a\rww: error: fake", false),
             "[svc/\\x1b]0;x] a\\x0dww: error: fake"
         );
-        assert_eq!(format_error("boom", false), "ww: error: boom");
+        assert_eq!(format_error("boom", false, false), "ww: error: boom");
         assert_eq!(
-            format_error("`a\u{1b}[2J`\n  two", false),
+            format_error("boom", false, true),
+            "ww: \x1b[1;31merror:\x1b[0m boom"
+        );
+        assert_eq!(
+            format_error("`a\u{1b}[2J`\n  two", false, false),
             "ww: error: `a\\x1b[2J`\n  two"
         );
         let v: serde_json::Value =
@@ -124,7 +169,7 @@ mod tests {
         assert_eq!(v["fields"]["message"], "say \"hi\"");
         assert_eq!(v["target"], "ww::services");
         assert_eq!(
-            format_follow(true, "v3 skipped", serde_json::json!({}), false),
+            format_follow(true, "v3 skipped", serde_json::json!({}), false, false),
             "ww: warning: v3 skipped"
         );
         let v: serde_json::Value = serde_json::from_str(&format_follow(
@@ -132,13 +177,14 @@ mod tests {
             "upgraded",
             serde_json::json!({"epoch": 2}),
             true,
+            true,
         ))
         .unwrap();
         assert_eq!(
             (v["level"].as_str(), v["fields"]["epoch"].as_u64()),
             (Some("INFO"), Some(2))
         );
-        let v: serde_json::Value = serde_json::from_str(&format_error("boom", true)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&format_error("boom", true, true)).unwrap();
         assert_eq!(
             (v["level"].as_str(), v["fields"]["message"].as_str()),
             (Some("ERROR"), Some("boom"))

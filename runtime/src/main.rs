@@ -1,11 +1,17 @@
-//! The `ww` command line: parses arguments and calls the runtime library.
+//! The `ww` command line: parses arguments and calls the runtime library. The flags of the log
+//! and colour (`-q`, `-v`, `--color`) are [`ww_clidocs::log`]'s, as `wwpack`'s are; the
+//! variables that stand in for flags (`WW_STORE`, `WW_CACHE`, `WW_IDENTITY`,
+//! `WW_CACHE_MAX_SIZE`) are read here, not by clap, so that a value from the environment never
+//! shows in a usage line as if it had been typed ([`ww_clidocs::env_var`]).
 
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use ww_clidocs::env_var;
+use ww_clidocs::log::LogArgs;
 use ww_runtime::run::RunOptions;
 
 /// The Wetware runtime: boots images under wasmtime.
@@ -14,9 +20,11 @@ use ww_runtime::run::RunOptions;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: LogArgs,
     /// Write ww's log (stderr) as one JSON object per line. The level filter comes from
     /// WW_LOG, else RUST_LOG (tracing's EnvFilter syntax, e.g. `info,ww::compile=debug`),
-    /// else `warn`
+    /// else `warn`; -q and -v set its overall level
     #[arg(long, global = true)]
     json_log: bool,
 }
@@ -100,24 +108,33 @@ enum Command {
             default_value = "exit"
         )]
         on_exit: ww_runtime::follow::OnExit,
-        /// Embedded block store [default: $XDG_DATA_HOME/ww/blocks, or ~/.local/share/ww/blocks]
-        #[arg(long, value_name = "DIR", env = "WW_STORE")]
+        /// Embedded block store [env: WW_STORE] [default: $XDG_DATA_HOME/ww/blocks, or
+        /// ~/.local/share/ww/blocks]
+        #[arg(long, value_name = "DIR", help_heading = "Store options")]
         store: Option<PathBuf>,
-        /// Cache of files and union roots [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
-        #[arg(long, value_name = "DIR", env = "WW_CACHE")]
+        /// Cache of files and union roots [env: WW_CACHE] [default: $XDG_CACHE_HOME/ww, or
+        /// ~/.cache/ww]
+        #[arg(long, value_name = "DIR", help_heading = "Store options")]
         cache: Option<PathBuf>,
         // For blocks not in the store; the same flag, forms and order as wwpack's --api.
-        #[arg(long, value_name = "ADDR", help = ww_content::ipfs::addr::API_HELP)]
+        #[arg(long, value_name = "ADDR", help = ww_content::ipfs::addr::API_HELP,
+              help_heading = "Node options")]
         api: Option<String>,
-        /// Seconds to wait for each request to the IPFS node (and to an OCI registry)
-        #[arg(long, value_name = "SECS", default_value_t = 30)]
+        /// Seconds to wait for each request to the IPFS node (and to an OCI registry), as
+        /// wwpack's --api-timeout
+        #[arg(
+            long,
+            value_name = "SECS",
+            default_value_t = 30,
+            help_heading = "Node options"
+        )]
         api_timeout: u64,
         /// Speak plain HTTP to an oci:// registry on a loopback address (127.0.0.1, localhost)
-        #[arg(long)]
+        #[arg(long, help_heading = "Registry options")]
         plain_http: bool,
         /// Speak plain HTTP to any oci:// registry (anyone on the path can read and change what
         /// is sent; the digests are still checked)
-        #[arg(long)]
+        #[arg(long, help_heading = "Registry options")]
         insecure: bool,
         /// Linear memory of each process (pid0 and every child), e.g. 64MiB, 1GiB or bytes
         #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = ww_runtime::units::parse_size)]
@@ -143,9 +160,9 @@ enum Command {
         #[arg(long, value_name = "DURATION", value_parser = ww_runtime::units::parse_duration)]
         timeout: Option<std::time::Duration>,
         /// The node's ed25519 key (libp2p protobuf or raw 32-byte seed); it must exist
-        /// [default: $XDG_DATA_HOME/ww/identity, or ~/.local/share/ww/identity, created when
-        /// first needed]
-        #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
+        /// [env: WW_IDENTITY] [default: $XDG_DATA_HOME/ww/identity, or
+        /// ~/.local/share/ww/identity, created when first needed]
+        #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
         /// Compile every component; neither read nor write the compiled cache (<cache>/compiled)
         #[arg(long)]
@@ -156,9 +173,9 @@ enum Command {
         max_image_size: u64,
         /// Size the cache (files, union roots, compiled components) is pruned to once pid0 is
         /// compiled: least recently used entries first, never what a running ww holds
-        #[arg(long, value_name = "SIZE", env = "WW_CACHE_MAX_SIZE", default_value = "1GiB",
-              value_parser = ww_runtime::units::parse_size)]
-        cache_max_size: u64,
+        /// [env: WW_CACHE_MAX_SIZE] [default: 1GiB]
+        #[arg(long, value_name = "SIZE", value_parser = ww_runtime::units::parse_size)]
+        cache_max_size: Option<u64>,
     },
     /// Show or shrink ww's cache: files, union roots and compiled components
     ///
@@ -173,8 +190,8 @@ enum Command {
     Cache {
         #[command(subcommand)]
         command: CacheCommand,
-        /// The cache [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
-        #[arg(long, value_name = "DIR", env = "WW_CACHE", global = true)]
+        /// The cache [env: WW_CACHE] [default: $XDG_CACHE_HOME/ww, or ~/.cache/ww]
+        #[arg(long, value_name = "DIR", global = true)]
         cache: Option<PathBuf>,
     },
     /// Print the shell completion script of ww
@@ -202,9 +219,9 @@ enum Command {
   ww identity
   ww identity --identity ./node.key --json")]
     Identity {
-        /// The node's key file; it must exist [default: $XDG_DATA_HOME/ww/identity, or
-        /// ~/.local/share/ww/identity]
-        #[arg(long, value_name = "FILE", env = "WW_IDENTITY")]
+        /// The node's key file; it must exist [env: WW_IDENTITY] [default:
+        /// $XDG_DATA_HOME/ww/identity, or ~/.local/share/ww/identity]
+        #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
         /// One JSON object: {"peer_id"}
         #[arg(long)]
@@ -225,10 +242,9 @@ enum CacheCommand {
     /// Evict least recently used entries until the cache is at most --max-size
     #[command(after_help = "Example:\n  ww cache prune --max-size 256MiB")]
     Prune {
-        /// The size to prune to, e.g. 512MiB or 1GiB
-        #[arg(long, value_name = "SIZE", env = "WW_CACHE_MAX_SIZE", default_value = "1GiB",
-              value_parser = ww_runtime::units::parse_size)]
-        max_size: u64,
+        /// The size to prune to, e.g. 512MiB or 1GiB [env: WW_CACHE_MAX_SIZE] [default: 1GiB]
+        #[arg(long, value_name = "SIZE", value_parser = ww_runtime::units::parse_size)]
+        max_size: Option<u64>,
         /// One JSON object: {"cache", "max_size", "removed": [...], "held": [...], "freed",
         /// "total"}
         #[arg(long)]
@@ -244,9 +260,19 @@ enum CacheCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.json_log);
+    let cli = match Cli::from_arg_matches(&ww_clidocs::parse(Cli::command())) {
+        Ok(cli) => cli,
+        Err(e) => ww_clidocs::exit(&e),
+    };
+    ww_clidocs::color::set(cli.log.color);
+    ww_clidocs::log::Log {
+        name: "ww",
+        vars: &["WW_LOG", "RUST_LOG"],
+        json: cli.json_log,
+    }
+    .init(&cli.log);
     ww_runtime::logline::set_json(cli.json_log);
+    ww_runtime::logline::set_quiet(cli.log.quiet);
     match cli.command {
         Command::Run {
             image,
@@ -277,9 +303,17 @@ fn main() -> ExitCode {
         } => {
             let mut layers: Vec<String> = image.into_iter().collect();
             layers.extend(overlays);
+            let identity = or_env(identity, "WW_IDENTITY");
+            let cache_max_size = match size_or_env(cache_max_size, "WW_CACHE_MAX_SIZE") {
+                Ok(size) => size,
+                Err(message) => {
+                    ww_runtime::logline::error(&message);
+                    return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+                }
+            };
             let (Some(store), Some(cache)) = (
-                store.or_else(ww_content::store::default_dir),
-                cache.or_else(ww_runtime::cache::Cache::default_dir),
+                or_env(store, "WW_STORE").or_else(ww_content::store::default_dir),
+                or_env(cache, "WW_CACHE").or_else(ww_runtime::cache::Cache::default_dir),
             ) else {
                 ww_runtime::logline::error(
                     "no home for the block store and cache: set --store and --cache, or HOME",
@@ -366,37 +400,42 @@ fn main() -> ExitCode {
             exit_with(ww_runtime::run::run(&opts, Some((&node, api.label()))))
         }
         Command::Cache { command, cache } => {
-            let Some(dir) = cache.or_else(ww_runtime::cache::Cache::default_dir) else {
+            let Some(dir) =
+                or_env(cache, "WW_CACHE").or_else(ww_runtime::cache::Cache::default_dir)
+            else {
                 ww_runtime::logline::error("no home for the cache: set --cache, or HOME");
                 return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
             };
             use ww_runtime::cache::cli;
             ExitCode::from(match command {
                 CacheCommand::Ls { json } => cli::ls(&dir, json),
-                CacheCommand::Prune { max_size, json } => cli::prune(&dir, max_size, json),
+                CacheCommand::Prune { max_size, json } => {
+                    match size_or_env(max_size, "WW_CACHE_MAX_SIZE") {
+                        Ok(max_size) => cli::prune(&dir, max_size, json),
+                        Err(message) => {
+                            ww_runtime::logline::error(&message);
+                            ww_runtime::error::EXIT_HOST_ERROR
+                        }
+                    }
+                }
                 CacheCommand::Clear { json } => cli::clear(&dir, json),
             })
         }
         Command::Completions { shell } => {
-            use clap::CommandFactory;
             ww_clidocs::completions(shell, &mut Cli::command(), &mut std::io::stdout().lock());
             ExitCode::SUCCESS
         }
-        Command::Man { dir } => {
-            use clap::CommandFactory;
-            match ww_clidocs::man_pages(Cli::command(), &dir) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
-                    ww_runtime::logline::error(&format!(
-                        "writing man pages to {}: {e}",
-                        dir.display()
-                    ));
-                    ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR)
-                }
+        Command::Man { dir } => match ww_clidocs::man_pages(Cli::command(), &dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                ww_runtime::logline::error(&format!("writing man pages to {}: {e}", dir.display()));
+                ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR)
             }
-        }
+        },
         Command::Identity { identity, json } => {
-            match ww_runtime::identity::Identity::resolve(identity.as_deref()) {
+            match ww_runtime::identity::Identity::resolve(
+                or_env(identity, "WW_IDENTITY").as_deref(),
+            ) {
                 Ok(key) if json => {
                     println!("{}", serde_json::json!({"peer_id": key.peer_id()}));
                     ExitCode::SUCCESS
@@ -425,23 +464,21 @@ fn exit_with(outcome: Result<u8, ww_runtime::error::BootError>) -> ExitCode {
     }
 }
 
-fn init_logging(json: bool) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("WW_LOG")
-        .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
-    let log = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        log.json()
-            .with_current_span(false)
-            .with_span_list(false)
-            .init();
-    } else {
-        log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_target(false)
-            .without_time()
-            .init();
+/// A path flag, else its variable when set and not empty.
+fn or_env(flag: Option<PathBuf>, var: &str) -> Option<PathBuf> {
+    flag.or_else(|| env_var(var).map(PathBuf::from))
+}
+
+/// A size flag, else its variable (a size as the flag takes), else the cache's default size.
+fn size_or_env(flag: Option<u64>, var: &str) -> Result<u64, String> {
+    if let Some(size) = flag {
+        return Ok(size);
+    }
+    match env_var(var) {
+        None => Ok(ww_runtime::cache::prune::DEFAULT_MAX_SIZE),
+        Some(value) => {
+            let text = value.to_string_lossy();
+            ww_runtime::units::parse_size(&text).map_err(|e| format!("{var}={text}: {e}"))
+        }
     }
 }

@@ -23,7 +23,7 @@ pub enum Error {
     #[error("building guests in {workspace}: {message}")]
     Cargo { workspace: PathBuf, message: String },
 
-    #[error("wwpack diff: {side}: {message}")]
+    #[error("{side}: {message}")]
     Diff { side: String, message: String },
 
     /// `build --locked` found the result different from `lock`; `diff` holds the lines of the

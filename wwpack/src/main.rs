@@ -1,5 +1,5 @@
 //! The `wwpack` command line: parses arguments and calls the verb's function in
-//! [`wwpack::ops`]; the flags every verb shares, and their plumbing, are [`wwpack::cli`]'s.
+//! [`wwpack::ops`]; the flag groups the verbs share, and their plumbing, are [`wwpack::cli`]'s.
 
 #![forbid(unsafe_code)]
 
@@ -11,16 +11,26 @@ use ww_content::cid::Cid;
 use ww_content::path::ContentPath;
 use ww_content::unixfs::Profile;
 use wwpack::build::BuildOptions;
-use wwpack::cli::Globals;
+use wwpack::cli::args::{EarlyArgs, NodeArgs, ProjectArgs, RegistryArgs, StoreArgs};
+use wwpack::cli::{Globals, LogArgs};
 use wwpack::diff::SideSpec;
 use wwpack::ops;
 
 /// Reproducible, content-addressed images for Wetware.
 #[derive(Parser)]
-#[command(name = "wwpack", version, about)]
+#[command(
+    name = "wwpack",
+    version,
+    about,
+    disable_help_subcommand = true,
+    after_help = wwpack::cli::topics::listing()
+)]
 struct Cli {
     #[command(flatten)]
-    globals: Globals,
+    log: LogArgs,
+
+    #[command(flatten)]
+    early: EarlyArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -52,6 +62,10 @@ enum Command {
         /// Print a JSON summary instead of one line per image
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Print the CID of a file or directory tree, as `ipfs add -r --hidden --only-hash`; writes nothing
     #[command(after_help = "Examples:
@@ -80,6 +94,8 @@ enum Command {
         /// Print a JSON object instead of the CID
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Write a file to stdout (block store, then IPFS node; every block verified)
     #[command(after_help = "Examples:
@@ -94,6 +110,10 @@ enum Command {
         /// Write at most this many bytes
         #[arg(long)]
         length: Option<u64>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// List a directory (block store, then IPFS node): CID, size, name (a trailing / marks directories)
     #[command(after_help = "Examples:
@@ -105,6 +125,10 @@ enum Command {
         /// Print JSON lines instead
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Write the DAG under a CID (block store, then IPFS node) to a CAR v1 file, or with --oci
     /// an image of wwpack.lock as an OCI image layout
@@ -146,11 +170,17 @@ enum Command {
         /// Print a JSON object of what was written (schema: docs/json/wwpack-export.schema.json)
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Read a CAR v1 file into the block store, verifying every block, and pin its roots
     #[command(after_help = "Examples:
   wwpack import image.car
-  wwpack export bafy... -o - | wwpack --store /other import /dev/stdin")]
+  wwpack export bafy... -o - | wwpack import --store /other /dev/stdin")]
     Import {
         /// The CAR v1 file to read (every block verified against its CID)
         #[arg(value_name = "FILE.car")]
@@ -158,6 +188,8 @@ enum Command {
         /// Print a JSON object: {"car", "roots", "blocks", "bytes", "duplicates", "car_bytes"}
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Remove every block of the block store that no pin reaches
     #[command(after_help = "Examples:
@@ -170,6 +202,8 @@ enum Command {
         /// Print a JSON object, with the CIDs of the blocks removed
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// The pins of the block store: list, add (fetching what is missing), remove
     #[command(after_help = "Examples:
@@ -197,6 +231,10 @@ enum Command {
         /// Print a JSON report
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// The block store itself
     #[command(after_help = "Example:
@@ -227,10 +265,16 @@ enum Command {
         #[arg(long, value_name = "ALGO", default_value = "zstd", requires = "oci")]
         compression: ww_oci::pack::Compression,
         #[command(flatten)]
-        reach: RegistryReach,
+        reach: RegistryArgs,
         /// Print a JSON report
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Name images' roots: IPNS names of the IPFS node (pushing them first), or head files
     ///
@@ -266,6 +310,12 @@ enum Command {
         /// "sequence"}], "counts"} (with --head: {"published": [{"target", "head", "value"}]})
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Fetch a DAG from the IPFS node (or an image from an OCI registry) into the block store,
     /// every block verified, and pin it
@@ -286,10 +336,14 @@ enum Command {
         #[arg(long, value_name = "REF")]
         oci: Option<String>,
         #[command(flatten)]
-        reach: RegistryReach,
+        reach: RegistryArgs,
         /// Print a JSON object of what was fetched (schema: docs/json/wwpack-pull.schema.json)
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Show what changed between two versions of images, path by path and inside files
     ///
@@ -320,15 +374,18 @@ enum Command {
         /// text, markdown (a pull-request comment) or json (schema in docs/diff.md)
         #[arg(long, default_value = "text")]
         format: wwpack::diff::render::Format,
-        /// Colour text output: auto (on a terminal, unless NO_COLOR is set), always or never
-        #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
-        color: String,
         /// Compare only this image of sides that have several (locks, --git, the working tree)
         #[arg(long, value_name = "NAME")]
         image: Option<String>,
         /// Largest text file shown as a unified diff, in bytes
         #[arg(long, value_name = "BYTES", default_value_t = wwpack::diff::content::DEFAULT_TEXT_LIMIT)]
         text_limit: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Make a new project: wwpack.toml, a base layer and a guests workspace with one pid0
     ///
@@ -371,6 +428,17 @@ enum Command {
         /// Where the pages go (created if missing)
         dir: PathBuf,
     },
+    /// Print the long help of a verb, or of a topic: profiles, store, config
+    #[command(after_help = "Examples:
+  wwpack help profiles
+  wwpack help config
+  wwpack help pin add")]
+    Help {
+        /// A topic (profiles, store, config), or a verb and its sub-verbs [default: wwpack's
+        /// own help]
+        #[arg(value_name = "TOPIC|VERB")]
+        words: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -381,6 +449,8 @@ enum PinCommand {
         /// Print JSON lines instead
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Pin a CID, first fetching what the store lacks of its DAG from the IPFS node (verified)
     #[command(after_help = "Example:\n  wwpack pin add bafy... --name site")]
@@ -393,6 +463,10 @@ enum PinCommand {
         /// Print a JSON object instead of the CID
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Unpin a CID (an error if it is not pinned); its blocks go at the next gc
     #[command(after_help = "Example:\n  wwpack pin rm bafy... && wwpack gc")]
@@ -402,6 +476,8 @@ enum PinCommand {
         /// Print a JSON object: {"cid", "label"}
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -413,37 +489,19 @@ enum StoreCommand {
         /// Print a JSON object
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
-/// How `--oci` verbs reach a registry.
-#[derive(clap::Args, Debug, Clone, Copy)]
-struct RegistryReach {
-    /// Speak plain HTTP to a registry on a loopback address (127.0.0.1, localhost, [::1])
-    #[arg(long)]
-    plain_http: bool,
-    /// Speak plain HTTP to any registry (anyone on the path can read and change what is sent;
-    /// a pull's digests are still checked)
-    #[arg(long)]
-    insecure: bool,
-}
-
-impl From<RegistryReach> for ops::registry::Reach {
-    fn from(r: RegistryReach) -> ops::registry::Reach {
-        ops::registry::Reach {
-            plain_http: r.plain_http,
-            insecure: r.insecure,
-        }
-    }
-}
-
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = ww_clidocs::parse(Cli::command());
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => ww_clidocs::exit(&e),
     };
-    wwpack::cli::init_logging(cli.globals.quiet);
+    ww_clidocs::color::set(cli.log.color);
+    wwpack::cli::init_logging(&cli.log);
     // `wwpack diff` reports trouble as diff(1) does: 2, since 1 means "different".
     let failure = match cli.command {
         Command::Diff { .. } => ExitCode::from(2),
@@ -477,8 +535,46 @@ fn side_specs(sub: &clap::ArgMatches) -> Vec<SideSpec> {
     specs.into_iter().map(|(_, spec)| spec).collect()
 }
 
+/// `wwpack help [TOPIC | VERB...]`: a topic's text, or the verb's long help as `--help` gives
+/// it.
+fn help(words: &[String]) -> anyhow::Result<()> {
+    use ww_clidocs::color::Stream;
+    if let [word] = words {
+        if let Some(topic) = wwpack::cli::topics::find(word) {
+            ww_clidocs::write_styled(&topic.text.into(), Stream::Stdout)
+                .map_err(|e| anyhow::anyhow!("writing to stdout: {e}"))?;
+            return Ok(());
+        }
+    }
+    let mut cmd = Cli::command();
+    let mut at = &cmd;
+    for word in words {
+        at = at.find_subcommand(word).ok_or_else(|| {
+            let verbs: Vec<&str> = at
+                .get_subcommands()
+                .map(|c| c.get_name())
+                .filter(|name| *name != "help")
+                .collect();
+            let topics: Vec<&str> = wwpack::cli::topics::TOPICS.iter().map(|t| t.name).collect();
+            anyhow::anyhow!(
+                "no help topic or verb `{word}`: the topics are {}, the verbs {}",
+                topics.join(", "),
+                verbs.join(", ")
+            )
+        })?;
+    }
+    cmd = cmd.color(clap::ColorChoice::Never);
+    let args = std::iter::once("wwpack")
+        .chain(words.iter().map(String::as_str))
+        .chain(["--help"]);
+    match cmd.try_get_matches_from(args) {
+        Err(e) => ww_clidocs::exit(&e),
+        Ok(_) => unreachable!("--help always ends the parse"),
+    }
+}
+
 fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
-    let g = &cli.globals;
+    let g = Globals::new(&cli.log, cli.early);
     match cli.command {
         Command::Build {
             images,
@@ -486,6 +582,8 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             locked,
             deny_shadowing,
             json,
+            project,
+            store,
         } => {
             let opts = BuildOptions {
                 images,
@@ -494,7 +592,7 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
                 deny_shadowing,
                 ..BuildOptions::default()
             };
-            ops::build::run(g, opts, json)?
+            ops::build::run(&g.project(project).store(store), opts, json)?
         }
         Command::Cid {
             path,
@@ -505,13 +603,21 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             path,
             profile,
             json,
-        } => ops::content::run_add(g, &path, &profile, json)?,
+            store,
+        } => ops::content::run_add(&g.store(store), &path, &profile, json)?,
         Command::Cat {
             target,
             offset,
             length,
-        } => ops::content::run_cat(g, &target, offset, length)?,
-        Command::Ls { target, json } => ops::content::run_ls(g, &target, json)?,
+            store,
+            node,
+        } => ops::content::run_cat(&g.store(store).node(node), &target, offset, length)?,
+        Command::Ls {
+            target,
+            json,
+            store,
+            node,
+        } => ops::content::run_ls(&g.store(store).node(node), &target, json)?,
         Command::Export {
             target,
             output,
@@ -519,45 +625,68 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             compression,
             tag,
             json,
-        } => match (oci, output) {
-            (Some(out), _) => ops::oci::run(
-                g,
-                &target,
-                &out,
-                compression.unwrap_or_default(),
-                tag.as_deref(),
-                json,
-            )?,
-            (None, Some(output)) => {
-                // As clap parsed the CID before --oci took an image's name here.
-                let cid: Cid = target.parse().unwrap_or_else(|e| {
-                    let mut cli = Cli::command();
-                    cli.build();
-                    cli.find_subcommand_mut("export")
-                        .cloned()
-                        .unwrap_or_default()
-                        .error(
-                            clap::error::ErrorKind::ValueValidation,
-                            format!("invalid value '{target}' for '<CID>': {e}"),
-                        )
-                        .exit()
-                });
-                ops::content::run_export(g, &cid, &output, json)?
+            project,
+            store,
+            node,
+        } => {
+            let g = g.project(project).store(store).node(node);
+            match (oci, output) {
+                (Some(out), _) => ops::oci::run(
+                    &g,
+                    &target,
+                    &out,
+                    compression.unwrap_or_default(),
+                    tag.as_deref(),
+                    json,
+                )?,
+                (None, Some(output)) => {
+                    // As clap parsed the CID before --oci took an image's name here.
+                    let cid: Cid = target.parse().unwrap_or_else(|e| {
+                        let mut cli = Cli::command();
+                        cli.build();
+                        let e = cli
+                            .find_subcommand_mut("export")
+                            .cloned()
+                            .unwrap_or_default()
+                            .error(
+                                clap::error::ErrorKind::ValueValidation,
+                                format!("invalid value '{target}' for '<CID>': {e}"),
+                            );
+                        ww_clidocs::exit(&e)
+                    });
+                    ops::content::run_export(&g, &cid, &output, json)?
+                }
+                (None, None) => anyhow::bail!("export: give --output FILE.car or --oci OUT"),
             }
-            (None, None) => anyhow::bail!("wwpack export: give --output FILE.car or --oci OUT"),
-        },
-        Command::Import { car, json } => ops::content::run_import(g, &car, json)?,
-        Command::Gc { dry_run, json } => ops::store::run_gc(g, dry_run, json)?,
+        }
+        Command::Import { car, json, store } => {
+            ops::content::run_import(&g.store(store), &car, json)?
+        }
+        Command::Gc {
+            dry_run,
+            json,
+            store,
+        } => ops::store::run_gc(&g.store(store), dry_run, json)?,
         Command::Pin { command } => match command {
-            PinCommand::Ls { json } => ops::pin::run_ls(g, json)?,
-            PinCommand::Add { cid, name, json } => {
-                ops::pin::run_add(g, &cid, name.as_deref(), json)?
-            }
-            PinCommand::Rm { cid, json } => ops::pin::run_rm(g, &cid, json)?,
+            PinCommand::Ls { json, store } => ops::pin::run_ls(&g.store(store), json)?,
+            PinCommand::Add {
+                cid,
+                name,
+                json,
+                store,
+                node,
+            } => ops::pin::run_add(&g.store(store).node(node), &cid, name.as_deref(), json)?,
+            PinCommand::Rm { cid, json, store } => ops::pin::run_rm(&g.store(store), &cid, json)?,
         },
-        Command::Verify { cids, repair, json } => ops::verify::run(g, &cids, repair, json)?,
+        Command::Verify {
+            cids,
+            repair,
+            json,
+            store,
+            node,
+        } => ops::verify::run(&g.store(store).node(node), &cids, repair, json)?,
         Command::Store { command } => match command {
-            StoreCommand::Stat { json } => ops::store::run_stat(g, json)?,
+            StoreCommand::Stat { json, store } => ops::store::run_stat(&g.store(store), json)?,
         },
         Command::Push {
             images,
@@ -565,24 +694,33 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
             compression,
             reach,
             json,
-        } => match oci {
-            None => ops::push::run(g, &images, json)?,
-            Some(reference) => {
-                let [image] = images.as_slice() else {
-                    anyhow::bail!(
-                        "push --oci takes one image of wwpack.lock, not {}",
-                        images.len()
-                    );
-                };
-                ops::registry::run_push(g, &reference, image, compression, reach.into(), json)?
+            project,
+            store,
+            node,
+        } => {
+            let g = g.project(project).store(store).node(node);
+            match oci {
+                None => ops::push::run(&g, &images, json)?,
+                Some(reference) => {
+                    let [image] = images.as_slice() else {
+                        anyhow::bail!(
+                            "push --oci takes one image of wwpack.lock, not {}",
+                            images.len()
+                        );
+                    };
+                    ops::registry::run_push(&g, &reference, image, compression, reach.into(), json)?
+                }
             }
-        },
+        }
         Command::Publish {
             images,
             names,
             create_key,
             heads,
             json,
+            project,
+            store,
+            node,
         } => {
             let to = if names.is_empty() {
                 ops::publish::To::Heads(&heads)
@@ -592,20 +730,32 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
                     create: create_key,
                 }
             };
-            ops::publish::run(g, &images, to, json)?
+            ops::publish::run(
+                &g.project(project).store(store).node(node),
+                &images,
+                to,
+                json,
+            )?
         }
         Command::Pull {
             cid,
             oci,
             reach,
             json,
-        } => match (cid, oci) {
-            (_, Some(reference)) => ops::registry::run_pull(g, &reference, reach.into(), json)?,
-            (Some(cid), None) => ops::pull::run(g, &cid, json)?,
-            (None, None) => unreachable!("clap requires a CID or --oci"),
-        },
+            store,
+            node,
+        } => {
+            let g = g.store(store).node(node);
+            match (cid, oci) {
+                (_, Some(reference)) => {
+                    ops::registry::run_pull(&g, &reference, reach.into(), json)?
+                }
+                (Some(cid), None) => ops::pull::run(&g, &cid, json)?,
+                (None, None) => unreachable!("clap requires a CID or --oci"),
+            }
+        }
         Command::Init { dir, sdk, json } => ops::init::run(
-            g,
+            &g,
             dir.as_deref().unwrap_or(std::path::Path::new(".")),
             sdk.as_deref(),
             json,
@@ -620,20 +770,27 @@ fn run(cli: Cli, diff_sides: Vec<SideSpec>) -> anyhow::Result<ExitCode> {
                 eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
             }
         }
+        Command::Help { words } => help(&words)?,
         Command::Diff {
             format,
-            color,
             image,
             text_limit,
+            project,
+            store,
+            node,
             ..
         } => {
             let show = ops::diff::Show {
                 format,
-                color: &color,
+                color: ww_clidocs::color::enabled(ww_clidocs::color::Stream::Stdout),
                 image: image.as_deref(),
                 text_limit,
             };
-            return ops::diff::run(g, diff_sides, &show);
+            return ops::diff::run(
+                &g.project(project).store(store).node(node),
+                diff_sides,
+                &show,
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -20,8 +20,8 @@ use crate::error::Error;
 /// How to show the report.
 pub struct Show<'a> {
     pub format: Format,
-    /// `auto`, `always` or `never`.
-    pub color: &'a str,
+    /// Whether text is coloured: the command line's `--color` decision for stdout.
+    pub color: bool,
     /// Compare only this image of sides that have several.
     pub image: Option<&'a str>,
     pub text_limit: u64,
@@ -33,7 +33,7 @@ pub struct Show<'a> {
 pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result<ExitCode> {
     if specs.len() > 2 {
         anyhow::bail!(
-            "wwpack diff takes at most two sides (A and B), not {}",
+            "diff takes at most two sides (A and B), not {}",
             specs.len()
         );
     }
@@ -84,15 +84,7 @@ pub fn run(g: &Globals, specs: Vec<SideSpec>, show: &Show<'_>) -> anyhow::Result
         }
         return Ok(code);
     }
-    let color = match show.color {
-        "always" => true,
-        "never" => false,
-        _ => {
-            std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    let text = crate::diff::render::render(&report, show.format, color);
+    let text = crate::diff::render::render(&report, show.format, show.color);
     Stdout
         .write_all(text.as_bytes())
         .and_then(|()| Stdout.flush())
