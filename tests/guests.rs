@@ -103,10 +103,11 @@ fn the_probe_prints_its_files_and_epoch_then_waits_for_the_epoch_to_end() {
     assert!(err.contains("timeout of 5s exceeded"), "{err}");
 }
 
-/// `ww run -e` and `--env-file` give pid0 its environment: files first, then the flags, a later
-/// value of a name winning, `-e NAME` passing ww's own value; a bad one stops the run (125).
+/// `ww run -e` and `--env-file` give pid0 its environment over its image's `etc/environment`:
+/// the image's first, then files, then the flags, a later value of a name winning, `-e NAME`
+/// passing ww's own value; a bad one stops the run (125).
 #[test]
-fn pid0_gets_the_environment_of_env_files_and_e_flags() {
+fn pid0_gets_the_environment_of_its_image_env_files_and_e_flags() {
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("app.env");
     std::fs::write(&file, "# the app's\nGREETING=hello\nEMPTY=\n").unwrap();
@@ -134,6 +135,39 @@ fn pid0_gets_the_environment_of_env_files_and_e_flags() {
         "GREETING=hi there\nEMPTY=\nFROM_WW=ww's own\nSECOND=a=b\n",
         "{}",
         text(&o.stderr)
+    );
+    // The image's own `etc/environment` comes first, under the command line's.
+    let overlay = work.path().join("env-overlay");
+    write_tree(
+        &overlay,
+        &[(
+            "etc/environment",
+            b"# set by the image\nGREETING=the image's\nIMAGE_ONLY=kept\n",
+        )],
+    );
+    let o = output(
+        ww.run_command(
+            &[&image("probe"), &overlay],
+            &["--env-file", e2e::s(&file)],
+            &["env"],
+        )
+        .stdin(Stdio::null()),
+    );
+    assert_eq!(
+        text(&o.stdout),
+        "GREETING=hello\nIMAGE_ONLY=kept\nEMPTY=\n",
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::write(overlay.join("etc/environment"), "=nameless\n").unwrap();
+    let o = output(
+        ww.run_command(&[&image("probe"), &overlay], &[], &["env"])
+            .stdin(Stdio::null()),
+    );
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    assert!(
+        text(&o.stderr).contains("etc/environment") && text(&o.stderr).contains("line 1"),
+        "{o:?}"
     );
     let o = output(
         ww.run_command(&[&image("probe")], &["-e", "NOT_SET_ANYWHERE_X"], &["env"])

@@ -162,6 +162,56 @@ fn crashing_and_trapping_services_are_logged_and_pid0_goes_on() {
 }
 
 #[test]
+fn a_service_gets_the_environment_of_its_own_image_and_nothing_of_pid0s() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let overlay = dir.path().join("overlay");
+    let probe = image_file("probe", "bin/main.wasm");
+    write_tree(
+        &overlay,
+        &[
+            // pid0's image environment, which no service sees.
+            ("etc/environment", b"PID0_ONLY=the union's\n"),
+            ("svc/env/bin/main.wasm", &probe),
+            (
+                "svc/env/etc/environment",
+                b"# the probe's behaviour, as it has no arguments\nPROBE_ARGS=env\nGREETING=from the service's image\n",
+            ),
+            ("svc/bad/bin/main.wasm", &probe),
+            ("svc/bad/etc/environment", b"GOOD=1\nnot a pair\n"),
+        ],
+    );
+    let mut ww = Boot::start(&overlay, None);
+    ww.wait_until(|seen| {
+        seen.iter().any(|l| l == "[svc/env] exited with status 0")
+            && seen
+                .iter()
+                .any(|l| l.starts_with("[svc/bad] not started: "))
+    });
+    let (status, seen) = ww.finish("exit 0\n");
+    assert_eq!(status, Some(0), "{seen:#?}");
+    let env: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.starts_with("[svc/env] ") && !l.contains("exited"))
+        .collect();
+    assert_eq!(
+        env,
+        [
+            "[svc/env] PROBE_ARGS=env",
+            "[svc/env] GREETING=from the service's image"
+        ],
+        "{seen:#?}"
+    );
+    let bad = seen
+        .iter()
+        .find(|l| l.starts_with("[svc/bad] not started: "))
+        .unwrap();
+    assert!(
+        bad.contains("svc/bad/etc/environment") && bad.contains("line 2: not NAME=VALUE"),
+        "{bad}"
+    );
+}
+
+#[test]
 fn nested_services_start_too() {
     let dir = tempfile::tempdir().expect("temp dir");
     let overlay = dir.path().join("overlay");

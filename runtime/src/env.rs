@@ -1,10 +1,16 @@
-//! pid0's environment: `ww run -e NAME=VALUE` (or `-e NAME`, taking ww's own value, as `docker
-//! run` does) and `--env-file FILE` (one `NAME=VALUE` per line; blank lines and lines starting
-//! with `#` are skipped; no quotes or escapes are interpreted). Files come first, then `-e`, in
-//! order; a later value of a name wins. Services get no environment from here: a service's
-//! image is its own.
+//! The environment of a run's processes. pid0's is its image's `etc/environment` (what the
+//! image's author sets), then `ww run --env-file FILE` (in order), then `-e NAME=VALUE` (or `-e
+//! NAME`, taking ww's own value, as `docker run` does), a later value of a name winning. A
+//! `svc/<name>/` service's is its own image's `svc/<name>/etc/environment`, and nothing from the
+//! command line: a service's image is its own. Files have one `NAME=VALUE` per line; blank lines
+//! and lines starting with `#` are skipped; no quotes or escapes are interpreted.
 
 use std::path::Path;
+
+use crate::root::UnionRoot;
+
+/// An image's environment, below its root.
+pub const IMAGE_ENV: &str = "etc/environment";
 
 /// The most bytes of an env file read.
 pub const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
@@ -22,16 +28,8 @@ pub fn collect(
     };
     for file in files {
         let file = file.as_ref();
-        for (line_no, line) in crate::text_file::read(file, MAX_ENV_FILE_BYTES, "an env file")?
-            .lines()
-            .enumerate()
-        {
-            let line = line.trim_end_matches('\r');
-            if line.trim().is_empty() || line.trim_start().starts_with('#') {
-                continue;
-            }
-            let (name, value) = split(line, None)
-                .map_err(|e| format!("{} line {}: {e}", file.display(), line_no + 1))?;
+        let text = crate::text_file::read(file, MAX_ENV_FILE_BYTES, "an env file")?;
+        for (name, value) in parse(&text, &file.display().to_string())? {
             set(name, value);
         }
     }
@@ -41,6 +39,52 @@ pub fn collect(
         set(name, value);
     }
     Ok(env)
+}
+
+/// The environment an image in `root` sets for its pid0: the `etc/environment` of the image at
+/// `image` (`""` for the union itself, `svc/<name>/` for a service), empty without one. An
+/// error names the file as the union has it (`etc/environment (from layer ...)`).
+pub fn of_image(root: &UnionRoot, image: &str) -> Result<Vec<(String, String)>, String> {
+    let path = format!("{image}{IMAGE_ENV}");
+    match root.kind_of(&path) {
+        None => return Ok(Vec::new()),
+        Some("file") => {}
+        Some(kind) => return Err(format!("{path} is a {kind} in the union, not a file")),
+    }
+    let (source, origin) = root
+        .source_of(&path)
+        .ok_or_else(|| format!("{path} has no file in the union"))?;
+    let text = crate::text_file::read(&source, MAX_ENV_FILE_BYTES, "an image's environment")
+        .map_err(|e| format!("{origin}: {e}"))?;
+    parse(&text, &origin)
+}
+
+/// `over` on top of `base`: a name of `over` replaces its value in `base` (at its place there),
+/// other names of `over` come after.
+pub fn layered(base: &[(String, String)], over: &[(String, String)]) -> Vec<(String, String)> {
+    let mut env = base.to_vec();
+    for (name, value) in over {
+        match env.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1.clone_from(value),
+            None => env.push((name.clone(), value.clone())),
+        }
+    }
+    env
+}
+
+/// The `NAME=VALUE` lines of `text` (the file `what`), in order.
+fn parse(text: &str, what: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (line_no, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let (name, value) =
+            split(line, None).map_err(|e| format!("{what} line {}: {e}", line_no + 1))?;
+        out.push((name, value));
+    }
+    Ok(out)
 }
 
 /// Where `-e NAME` finds ww's own value of NAME.
@@ -123,5 +167,17 @@ mod tests {
             err.contains("line 2") && err.contains("not NAME=VALUE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_command_line_is_layered_over_the_image() {
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        let image = vec![pair("A", "image"), pair("B", "image")];
+        let flags = vec![pair("B", "flag"), pair("C", "flag")];
+        assert_eq!(
+            layered(&image, &flags),
+            vec![pair("A", "image"), pair("B", "flag"), pair("C", "flag")]
+        );
+        assert_eq!(layered(&[], &flags), flags);
     }
 }

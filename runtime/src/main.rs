@@ -77,7 +77,8 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
         /// An environment variable of pid0: NAME=VALUE, or NAME to pass ww's own value; repeat
-        /// for more. Services get none from here (a service's image is its own)
+        /// for more. Over the image's etc/environment; services get theirs from their own
+        /// image (svc/NAME/etc/environment), none from here
         #[arg(short = 'e', long = "env", value_name = "NAME[=VALUE]")]
         env: Vec<String>,
         /// A file of pid0's environment variables, one NAME=VALUE per line (`#` comments);

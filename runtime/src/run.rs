@@ -34,7 +34,8 @@ pub struct RunOptions {
     pub layers: Vec<String>,
     /// Arguments passed to pid0 after its program name.
     pub args: Vec<String>,
-    /// pid0's environment (`-e`, `--env-file`; see [`crate::env`]), in order.
+    /// pid0's environment from the command line (`-e`, `--env-file`; see [`crate::env`]), in
+    /// order, over its image's.
     pub env: Vec<(String, String)>,
     /// The embedded block store.
     pub store: PathBuf,
@@ -88,6 +89,7 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
         lease: _lease,
         command,
         name,
+        image_env,
     } = stopped(prepare(opts, node, &engine, &compile_cache))?;
     crate::cache::prune::at_startup(&opts.cache, opts.cache_max_size);
     let mut argv = vec![format!("/{PID0}")];
@@ -102,7 +104,7 @@ pub fn run(opts: &RunOptions, node: Option<(&dyn BlockSource, String)>) -> Resul
     let spec = CellSpec {
         name: name.clone(),
         args: argv,
-        env: opts.env.clone(),
+        env: crate::env::layered(&image_env, &opts.env),
         root: Some(root_path),
         stdio: Stdio::Inherit,
     };
@@ -144,6 +146,8 @@ pub(crate) struct Prepared {
     pub command: cell::Command,
     /// pid0 as messages name it (`bin/main.wasm (from layer ...)`).
     pub name: String,
+    /// The environment the image sets for pid0 (its `etc/environment`), under the command line's.
+    pub image_env: Vec<(String, String)>,
 }
 
 /// The compiled cache `opts` asks for (none with `--no-cache`).
@@ -180,6 +184,10 @@ pub(crate) fn prepare(
         file: name.clone(),
         reason: format!("cannot read: {e}"),
     })?;
+    let image_env = crate::env::of_image(&root, "").map_err(|reason| BootError::Unbootable {
+        file: crate::env::IMAGE_ENV.to_string(),
+        reason,
+    })?;
     let component = compile_cache.component(engine, &name, &bytes)?;
     let command = cell::link(engine, &name, &component)?;
     Ok(Prepared {
@@ -188,6 +196,7 @@ pub(crate) fn prepare(
         lease,
         command,
         name,
+        image_env,
     })
 }
 

@@ -4,7 +4,8 @@
 //!
 //! A service boots as its image would boot alone: its own subtree of the union root
 //! (`svc/<name>/`) read-only at `/`, `argv` = `["/bin/main.wasm"]` (its program's path in its
-//! own root, as pid0's), no environment, a closed stdin (reads see end of file), and its own
+//! own root, as pid0's), its own image's environment (`svc/<name>/etc/environment`, see
+//! [`crate::env`]; nothing from ww's command line), a closed stdin (reads see end of file), and its own
 //! RPC connections served by the same [`Kernel`] (so the kernel's limits, compile cache, epochs
 //! and identity). Its stdout and stderr go to ww's stderr one line at a time, prefixed with the
 //! service's name: `[svc/<name>] <line>` (bytes that are not UTF-8 replaced by U+FFFD, a last
@@ -45,6 +46,8 @@ enum Plan {
         main: PathBuf,
         origin: String,
         root: PathBuf,
+        /// Its image's environment (`svc/<name>/etc/environment`).
+        env: Vec<(String, String)>,
     },
     /// Why it cannot be started (an overlay ww was given is not validated as wwpack does).
     Broken(String),
@@ -57,11 +60,17 @@ pub fn find(root: &UnionRoot) -> Vec<Service> {
         .map(|name| {
             let main = format!("{name}/{PID0}");
             let plan = match (root.kind_of(name), root.source_of(&main)) {
-                (Some("directory"), Some((main, origin))) => Plan::Boot {
-                    main,
-                    origin,
-                    root: root.path().join(name),
-                },
+                (Some("directory"), Some((main, origin))) => {
+                    match crate::env::of_image(root, &format!("{name}/")) {
+                        Ok(env) => Plan::Boot {
+                            main,
+                            origin,
+                            root: root.path().join(name),
+                            env,
+                        },
+                        Err(why) => Plan::Broken(why),
+                    }
+                }
                 (Some("directory"), None) => Plan::Broken(match root.kind_of(&main) {
                     Some(kind) => format!("{main} is a {kind} in the union, not a file"),
                     None => format!("{main} not found; a service boots its bin/main.wasm"),
@@ -126,8 +135,13 @@ pub fn start(kernel: &Kernel, services: Vec<Service>) -> Running {
 /// Compiles, links and runs one service, relaying its output; its exit status, or the rest of
 /// the line that says why it has none.
 async fn boot(kernel: &Kernel, service: &Service) -> Result<u8, String> {
-    let (main, origin, root) = match &service.plan {
-        Plan::Boot { main, origin, root } => (main.clone(), origin.clone(), root.clone()),
+    let (main, origin, root, env) = match &service.plan {
+        Plan::Boot {
+            main,
+            origin,
+            root,
+            env,
+        } => (main.clone(), origin.clone(), root.clone(), env.clone()),
         Plan::Broken(why) => return Err(format!("not started: {why}")),
     };
     let engine = kernel.engine().clone();
@@ -153,7 +167,7 @@ async fn boot(kernel: &Kernel, service: &Service) -> Result<u8, String> {
     let spec = CellSpec {
         name: origin,
         args: vec![format!("/{PID0}")],
-        env: Vec::new(),
+        env,
         root: Some(root),
         stdio: Stdio::Pipes {
             stdin,

@@ -17,6 +17,9 @@
 //! | `epoch [FILE ...]` | print `FILE: <content>` per FILE, `epoch N`, wait for the epoch to end, print `epoch N ended`, `host: <error>` (see `epoch`) |
 //! | `env`         | print the environment, one `NAME=VALUE` per line, exit 0             |
 //!
+//! Without arguments (a `svc/` service gets none), the words of `$PROBE_ARGS` are taken instead,
+//! so a service's image picks its behaviour in its `etc/environment`.
+//!
 //! Anything else prints the problem and the usage on stderr and exits 2. Only `nest`, `host`,
 //! `echo-many`, `spawn` and `epoch` open the RPC connection; used as a child itself, `nest` is the
 //! nested-RPC test. `spawn` reads its own wasm from the path in `argv[0]` (pid0's
@@ -38,7 +41,12 @@ use wetware_guest::Error;
 use crate::behaviour::{Behaviour, USAGE};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        if let Ok(words) = std::env::var("PROBE_ARGS") {
+            args = words.split_whitespace().map(str::to_string).collect();
+        }
+    }
     let behaviour = match behaviour::parse(&args) {
         Ok(behaviour) => behaviour,
         Err(message) => {

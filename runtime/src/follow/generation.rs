@@ -64,13 +64,14 @@ impl<'a> Generation<'a> {
         .with_limits(opts.limits);
         let mut args = vec![format!("/{PID0}")];
         args.extend(opts.args.iter().cloned());
+        let env = crate::env::layered(&update.prepared.image_env, &opts.env);
         Generation {
             root: update.root,
             prepared: update.prepared,
             kernel,
             epochs,
             args,
-            env: opts.env.clone(),
+            env,
             cache: opts.cache.clone(),
             cache_max_size: opts.cache_max_size,
         }
