@@ -7,6 +7,10 @@ use std::path::PathBuf;
 /// they are not confused with a guest's own exit status (as `env`, `docker run` and `chroot` do).
 pub const EXIT_HOST_ERROR: u8 = 125;
 
+/// A bad flag, or a bad value of a variable that stands in for one (`WW_CACHE_MAX_SIZE=1GB`):
+/// a usage error, as clap's own.
+pub const EXIT_USAGE: u8 = 2;
+
 /// The status when the guest traps or aborts: 128 + SIGABRT, as a native program that aborts.
 pub const EXIT_TRAP: u8 = 134;
 

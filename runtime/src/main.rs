@@ -309,7 +309,7 @@ fn main() -> ExitCode {
                 Ok(size) => size,
                 Err(message) => {
                     ww_runtime::logline::error(&message);
-                    return ExitCode::from(ww_runtime::error::EXIT_HOST_ERROR);
+                    return ExitCode::from(ww_runtime::error::EXIT_USAGE);
                 }
             };
             let (Some(store), Some(cache)) = (
@@ -415,7 +415,7 @@ fn main() -> ExitCode {
                         Ok(max_size) => cli::prune(&dir, max_size, json),
                         Err(message) => {
                             ww_runtime::logline::error(&message);
-                            ww_runtime::error::EXIT_HOST_ERROR
+                            ww_runtime::error::EXIT_USAGE
                         }
                     }
                 }
