@@ -65,34 +65,14 @@ impl Store {
                 Ok(BlockFile::Absent) => continue,
                 Err(e) => return Err(io_error("read block", &path, e)),
             };
-            report.checked += 1;
-            report.bytes += data.len() as u64;
-            match block::verify(&cid, &data) {
-                Ok(()) => {
-                    good.insert(cid);
-                }
-                Err(e) => {
-                    tracing::debug!(path = %path.display(), "{e}");
-                    report.corrupt.push(cid);
-                }
-            }
+            tally(&mut report, &mut good, cid, &data, &path);
         }
         for (cid, _) in self.packed_blocks() {
             // The copy readers take; cut short or gone: not there (missing if a pin reaches it).
             let Some((entry, data)) = self.packed_read(&cid)? else {
                 continue;
             };
-            report.checked += 1;
-            report.bytes += data.len() as u64;
-            match block::verify(&cid, &data) {
-                Ok(()) => {
-                    good.insert(cid);
-                }
-                Err(e) => {
-                    tracing::debug!(pack = %entry.pack.path.display(), "{e}");
-                    report.corrupt.push(cid);
-                }
-            }
+            tally(&mut report, &mut good, cid, &data, &entry.pack.path);
         }
         let source = Hashed { store: self, good };
         let pins = self.pins()?;
@@ -126,6 +106,27 @@ impl Store {
         report.bytes = before.bytes;
         report.tidy();
         Ok(report)
+    }
+}
+
+/// Counts the block `cid` (its bytes `data`, read from `file`) as checked, and as good or corrupt.
+fn tally(
+    report: &mut VerifyReport,
+    good: &mut HashSet<Cid>,
+    cid: Cid,
+    data: &[u8],
+    file: &std::path::Path,
+) {
+    report.checked += 1;
+    report.bytes += data.len() as u64;
+    match block::verify(&cid, data) {
+        Ok(()) => {
+            good.insert(cid);
+        }
+        Err(e) => {
+            tracing::debug!(file = %file.display(), "{e}");
+            report.corrupt.push(cid);
+        }
     }
 }
 

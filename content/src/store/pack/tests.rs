@@ -58,6 +58,25 @@ fn tree(dir: &Path, n: usize, salt: &str) -> PathBuf {
     root
 }
 
+/// Writes `blocks` through one batch.
+fn pack_all(store: &Store, blocks: &[(Cid, Vec<u8>)]) {
+    let batch = store.batch().unwrap();
+    for (cid, data) in blocks {
+        batch.put(cid, data).unwrap();
+    }
+    batch.finish().unwrap();
+}
+
+/// `path` (a read-only pack or index) opened for writing, as a crash or a test damages it.
+fn writable(path: &Path) -> std::fs::File {
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap()
+}
+
 fn import(store: &Store, root: &Path) -> Cid {
     let batch = store.batch().unwrap();
     let node = import_path(root, &UNIXFS_V1_2025, &batch).unwrap();
@@ -178,21 +197,12 @@ fn a_damaged_packed_block_is_reported_and_a_put_repairs_it_with_a_block_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let store = Store::open(&path).unwrap();
-    let batch = store.batch().unwrap();
     let blocks: Vec<(Cid, Vec<u8>)> = (0..20).map(|i| raw(&format!("block {i}"))).collect();
-    for (cid, data) in &blocks {
-        batch.put(cid, data).unwrap();
-    }
-    batch.finish().unwrap();
+    pack_all(&store, &blocks);
     let pack = with_suffix(&path.join(PACKS), ".pack").remove(0);
     // Flip a byte of the last record's data (the pack's last byte).
     let len = fs::metadata(&pack).unwrap().len();
-    fs::set_permissions(&pack, fs::Permissions::from_mode(0o600)).unwrap();
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&pack)
-        .unwrap();
+    let file = writable(&pack);
     let mut byte = [0];
     file.read_exact_at(&mut byte, len - 1).unwrap();
     file.write_all_at(&[byte[0] ^ 0xff], len - 1).unwrap();
@@ -221,13 +231,7 @@ fn a_torn_index_hides_its_pack_and_gc_removes_it() {
     let root = import(&store, &tree(dir.path(), 30, "torn"));
     let index = with_suffix(&path.join(PACKS), ".idx").remove(0);
     let len = fs::metadata(&index).unwrap().len();
-    fs::set_permissions(&index, fs::Permissions::from_mode(0o600)).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(&index)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
+    writable(&index).set_len(len / 2).unwrap();
     let store = Store::open(&path).unwrap();
     assert!(!store.has(&root), "a pack with a torn index is not read");
     assert_eq!(
@@ -245,21 +249,11 @@ fn a_pack_cut_short_reads_its_lost_records_as_absent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let store = Store::open(&path).unwrap();
-    let batch = store.batch().unwrap();
     let blocks: Vec<(Cid, Vec<u8>)> = (0..10).map(|i| raw(&format!("cut {i}"))).collect();
-    for (cid, data) in &blocks {
-        batch.put(cid, data).unwrap();
-    }
-    batch.finish().unwrap();
+    pack_all(&store, &blocks);
     let pack = with_suffix(&path.join(PACKS), ".pack").remove(0);
     let len = fs::metadata(&pack).unwrap().len();
-    fs::set_permissions(&pack, fs::Permissions::from_mode(0o600)).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .open(&pack)
-        .unwrap()
-        .set_len(len - 3)
-        .unwrap();
+    writable(&pack).set_len(len - 3).unwrap();
     let store = Store::open(&path).unwrap();
     let (last, data) = blocks.last().unwrap();
     assert_eq!(store.get_unverified(last).unwrap(), None);
