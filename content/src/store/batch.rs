@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::blocks::is_inline;
+use super::pack::Holding;
 use super::pack::{self, PackWriter};
-use super::packed::Holding;
 use super::{Store, WriteGuard};
 use crate::block::{self, BlockError, BlockSink};
 use crate::cid::Cid;

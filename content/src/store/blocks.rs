@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use rustix::fs::FlockOperation;
 
 use super::pack;
-use super::packed::Holding;
+use super::pack::Holding;
 use super::paths::block_rel;
 use super::write::{is_complete, Durability};
 use super::{io_error, Store};

@@ -6,22 +6,11 @@
 //! so a damaged newer copy never hides a good older one.
 
 use super::blocks::{read_block_file, BlockFile};
-use super::pack::{self, Entry, PACKS};
+use super::pack::{self, Entry, Holding, PACKS};
 use super::write::is_complete;
 use super::{io_error, Store};
 use crate::block::{self, BlockError};
 use crate::cid::Cid;
-
-/// What the store holds of a block, as a writer of it sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Holding {
-    /// A copy with the writer's bytes: nothing to write.
-    Same,
-    /// Only copies with other bytes (damaged): the writer's bytes repair it.
-    Damaged,
-    /// Nothing (or only copies cut short or gone).
-    Absent,
-}
 
 impl Store {
     /// The copies of `cid` in sealed packs that are still there, newest first. When every pack

@@ -56,15 +56,6 @@ pub struct RegistryArgs {
     pub insecure: bool,
 }
 
-impl From<RegistryArgs> for crate::ops::registry::Reach {
-    fn from(r: RegistryArgs) -> crate::ops::registry::Reach {
-        crate::ops::registry::Reach {
-            plain_http: r.plain_http,
-            insecure: r.insecure,
-        }
-    }
-}
-
 /// The project, store and node flags given before the verb (hidden; see the module docs).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct EarlyArgs {

@@ -16,6 +16,15 @@ pub struct Reach {
     pub insecure: bool,
 }
 
+impl From<crate::cli::args::RegistryArgs> for Reach {
+    fn from(r: crate::cli::args::RegistryArgs) -> Reach {
+        Reach {
+            plain_http: r.plain_http,
+            insecure: r.insecure,
+        }
+    }
+}
+
 impl Reach {
     /// The client options for `registry`.
     pub fn options(&self, g: &Globals, registry: &str) -> anyhow::Result<ClientOptions> {

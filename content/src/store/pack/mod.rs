@@ -61,6 +61,17 @@ const INDEX_MAGIC: &[u8; 8] = b"WWPIDX\0\x01";
 const PACK_SUFFIX: &str = ".pack";
 const INDEX_SUFFIX: &str = ".idx";
 
+/// What the store holds of a block, as a writer of it sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Holding {
+    /// A copy with the writer's bytes: nothing to write.
+    Same,
+    /// Only copies with other bytes (damaged): the writer's bytes repair it.
+    Damaged,
+    /// Nothing (or only copies cut short or gone).
+    Absent,
+}
+
 /// Where a packed block's record is, as its pack's index says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Record {
