@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ww_test_support::{output, stderr, wat, write_tree};
+use ww_test_support::{exiting_command, output, stderr, write_tree};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const WWPACK: &str = env!("CARGO_BIN_EXE_wwpack");
@@ -37,16 +37,6 @@ const STEPS: [(&str, bool); 6] = [
         false,
     ),
 ];
-
-const PID0: &str = r#"
-(component
-  (core module $m (func (export "run") (result i32) i32.const 0))
-  (core instance $i (instantiate $m))
-  (type $run-type (func (result (result))))
-  (func $run (type $run-type) (canon lift (core func $i "run")))
-  (instance $run-instance (export "run" (func $run)))
-  (export "wasi:cli/run@0.2.0" (instance $run-instance)))
-"#;
 
 const TOML: &str = r#"
 [layers.base]
@@ -204,7 +194,7 @@ impl PullRequest {
             &upstream,
             &[
                 ("wwpack.toml", TOML.as_bytes()),
-                ("layers/base/bin/main.wasm", &wat(PID0)),
+                ("layers/base/bin/main.wasm", &exiting_command(0)),
                 (
                     "layers/base/etc/motd",
                     b"Welcome to Wetware.\nSecond line.\n",
